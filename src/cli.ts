@@ -1,0 +1,144 @@
+// tandem's command line (DESIGN.md "Command line"):
+//   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
+//   tandem check -f FILE
+//   tandem ctl [--control-socket PATH] COMMAND…
+//   tandem fleet --mqtt URL [--prefix P] [--json]
+//   tandem version
+// Each command's code is imported only when it runs, so `version` and `check` start fast
+// (the bundle is split by esbuild at these dynamic imports).
+import { VERSION, COMMIT } from './version.ts';
+
+export const DEFAULT_CONFIG = '/etc/tandem/tandem.conf';
+export const DEFAULT_STATE_DIR = '/var/lib/tandem';
+export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
+
+const USAGE = `usage:
+  tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
+  tandem check -f FILE
+  tandem ctl [--control-socket PATH] COMMAND...
+  tandem fleet --mqtt URL [--prefix P] [--json] [--ca FILE]
+  tandem version`;
+
+export class UsageError extends Error {}
+
+/** Options are `--name value` or `--name=value`; flags listed in `flags` take no value. */
+export function parseOptions(
+  args: string[],
+  known: Record<string, string>,
+  flags: string[] = [],
+  stopAtFirstWord = false,
+): { opts: Map<string, string>; rest: string[] } {
+  const opts = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (stopAtFirstWord && !a.startsWith('-')) {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (a === '--') {
+      rest.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      const raw = eq >= 0 ? a.slice(0, eq) : a;
+      const name = known[raw];
+      if (!name) throw new UsageError(`unknown option ${raw}`);
+      if (flags.includes(name)) {
+        opts.set(name, 'true');
+        continue;
+      }
+      const value = eq >= 0 ? a.slice(eq + 1) : args[++i];
+      if (value === undefined) throw new UsageError(`option ${raw} needs a value`);
+      opts.set(name, value);
+    } else {
+      rest.push(a);
+    }
+  }
+  return { opts, rest };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case 'version':
+    case '--version':
+    case '-V':
+      process.stdout.write(`tandem ${VERSION} (commit ${COMMIT}) node ${process.version} ${process.arch}\n`);
+      return 0;
+    case 'check': {
+      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file' });
+      const file = opts.get('file') ?? rest[0] ?? DEFAULT_CONFIG;
+      const { checkFile } = await import('./config/index.ts');
+      const r = checkFile(file);
+      for (const line of r.lines) process.stdout.write(line + '\n');
+      if (r.ok) process.stdout.write(`${file}: configuration OK\n`);
+      return r.ok ? 0 : 1;
+    }
+    case 'run': {
+      const { opts } = parseOptions(args, {
+        '-f': 'file',
+        '--file': 'file',
+        '--board': 'board',
+        '--state-dir': 'stateDir',
+        '--control-socket': 'controlSocket',
+        '--log-level': 'logLevel',
+      });
+      const { runDaemon } = await import('./daemon.ts');
+      return runDaemon({
+        file: opts.get('file') ?? DEFAULT_CONFIG,
+        board: opts.get('board') ?? null,
+        stateDir: opts.get('stateDir') ?? DEFAULT_STATE_DIR,
+        controlSocket: opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET,
+        logLevel: opts.get('logLevel') ?? 'info',
+      });
+    }
+    case 'ctl': {
+      const { opts, rest } = parseOptions(args, { '--control-socket': 'controlSocket', '-s': 'controlSocket' }, [], true);
+      if (rest.length === 0) throw new UsageError('ctl needs a command, e.g. `tandem ctl show status`');
+      const { runCtl } = await import('./console/control-socket.ts');
+      return runCtl(opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET, rest);
+    }
+    case 'fleet': {
+      const { opts } = parseOptions(
+        args,
+        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'json', '--timeout': 'timeout' },
+        ['json'],
+      );
+      const url = opts.get('url');
+      if (!url) throw new UsageError('fleet needs --mqtt URL');
+      const { runFleet } = await import('./report/fleet-cli.ts');
+      return runFleet({
+        url,
+        prefix: opts.get('prefix') ?? 'tandem',
+        json: opts.get('json') === 'true',
+        caFile: opts.get('ca') ?? null,
+        timeoutMs: opts.has('timeout') ? Number(opts.get('timeout')) * 1000 : undefined,
+      });
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE + '\n');
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command '${cmd}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tandem: ${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`tandem: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

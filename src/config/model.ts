@@ -1,0 +1,348 @@
+// The typed configuration model. One model feeds every part of tandem (DESIGN.md: "nothing reads
+// configuration text except src/config/"). The parser fills it with keepalived's defaults
+// (keepalived.conf(5), keepalived 2.2.x); the canonical writer turns it back into text.
+//
+// Times are in milliseconds, whatever unit the file used (keepalived writes seconds, with
+// fractions for advert_int). Addresses are dotted-quad strings; prefixes are numbers.
+
+/** Where a piece of configuration came from: for `FILE:LINE:COL: message` diagnostics. */
+export interface Pos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Config {
+  /** The top-level file the configuration was read from. */
+  file: string;
+  global: GlobalDefs;
+  syncGroups: SyncGroup[];
+  instances: VrrpInstance[];
+  scripts: VrrpScript[];
+  virtualServers: VirtualServer[];
+  mqtt: MqttSettings | null;
+  serialConsole: SerialConsoleSettings | null;
+}
+
+export interface GlobalDefs {
+  /** router_id; also the MQTT node name when set. */
+  routerId: string | null;
+  /** vrrp_version: 2 (keepalived default) or 3. */
+  vrrpVersion: 2 | 3;
+  /** Kept so a configuration carried over from keepalived round-trips; tandem does not mail. */
+  notificationEmail: string[];
+  notificationEmailFrom: string | null;
+  smtpServer: string | null;
+  smtpConnectTimeoutMs: number | null;
+  /** vrrp_garp_master_delay (s → ms), default 5 s. */
+  garpMasterDelayMs: number;
+  /** vrrp_garp_master_repeat, default 5. */
+  garpMasterRepeat: number;
+  /** vrrp_garp_master_refresh (0 = off). */
+  garpMasterRefreshMs: number;
+  /** vrrp_garp_master_refresh_repeat, default 1. */
+  garpMasterRefreshRepeat: number;
+  /** vrrp_garp_interval (ms between GARPs of one burst), default 0. */
+  garpIntervalMs: number;
+  /** vrrp_skip_check_adv_addr, vrrp_strict: accepted for compatibility. */
+  vrrpSkipCheckAdvAddr: boolean;
+  vrrpStrict: boolean;
+  /** script_user / enable_script_security. */
+  scriptUser: string | null;
+  scriptGroup: string | null;
+  enableScriptSecurity: boolean;
+  /** Scripts and notify programs are killed after this (keepalived: script timeout). */
+  notifyFifo: string | null;
+  pos: Pos;
+}
+
+export type VrrpStateName = 'MASTER' | 'BACKUP';
+
+export interface SyncGroup {
+  name: string;
+  /** Names of vrrp_instance blocks. */
+  group: string[];
+  notifyMaster: Command | null;
+  notifyBackup: Command | null;
+  notifyFault: Command | null;
+  notifyStop: Command | null;
+  notify: Command | null;
+  trackScripts: TrackScript[];
+  trackInterfaces: TrackInterface[];
+  pos: Pos;
+}
+
+/** A program and its arguments, split as keepalived does (quotes group words); never a shell. */
+export interface Command {
+  argv: string[];
+  pos: Pos;
+}
+
+export interface VirtualIp {
+  address: string;
+  prefix: number;
+  /** dev NAME: the interface, default the instance's interface. */
+  dev: string | null;
+  label: string | null;
+  brd: string | null;
+  scope: string | null;
+  pos: Pos;
+}
+
+export interface TrackInterface {
+  name: string;
+  /** weight: 0 means a link down puts the instance in FAULT; otherwise added to the priority. */
+  weight: number;
+  pos: Pos;
+}
+
+export interface TrackScript {
+  name: string;
+  /** weight override; null uses the vrrp_script's own weight. */
+  weight: number | null;
+  pos: Pos;
+}
+
+export interface Authentication {
+  /** PASS is carried in the v2 advertisement; AH is refused by the validator (not supported). */
+  type: 'PASS' | 'AH';
+  /** keepalived truncates the password to 8 bytes. */
+  pass: string;
+  pos: Pos;
+}
+
+export interface VrrpInstance {
+  name: string;
+  /** state MASTER|BACKUP: the initial state wish (keepalived: only a hint; default BACKUP). */
+  initialState: VrrpStateName;
+  interface: string;
+  virtualRouterId: number;
+  /** 1..255; 255 is the address owner. Default 100. */
+  priority: number;
+  /** advert_int in ms (default 1000). v2 needs whole seconds; v3 centiseconds. */
+  advertIntMs: number;
+  /** vrrp_version per instance, else global_defs. */
+  version: 2 | 3;
+  nopreempt: boolean;
+  /** preempt_delay in ms (default 0). */
+  preemptDelayMs: number;
+  authentication: Authentication | null;
+  virtualIps: VirtualIp[];
+  /** virtual_ipaddress_excluded: added with the others but not carried in the advertisement. */
+  virtualIpsExcluded: VirtualIp[];
+  unicastSrcIp: string | null;
+  unicastPeers: string[];
+  trackInterfaces: TrackInterface[];
+  trackScripts: TrackScript[];
+  /** dont_track_primary: link state of `interface` does not cause FAULT. */
+  dontTrackPrimary: boolean;
+  notify: Command | null;
+  notifyMaster: Command | null;
+  notifyBackup: Command | null;
+  notifyFault: Command | null;
+  notifyStop: Command | null;
+  /** garp_master_delay etc. per instance; null falls back to global_defs. */
+  garpMasterDelayMs: number | null;
+  garpMasterRepeat: number | null;
+  garpMasterRefreshMs: number | null;
+  garpMasterRefreshRepeat: number | null;
+  /** smtp_alert: accepted for compatibility. */
+  smtpAlert: boolean;
+  /** accept / no_accept (v3: whether the master accepts packets to the VIP). */
+  accept: boolean;
+  pos: Pos;
+}
+
+export interface VrrpScript {
+  name: string;
+  script: Command;
+  /** interval in ms (default 1 s). */
+  intervalMs: number;
+  /** timeout in ms (default: the interval). */
+  timeoutMs: number;
+  /** weight (default 0: failure means FAULT). */
+  weight: number;
+  /** weight reverse. */
+  weightReverse: boolean;
+  /** rise and fall (default 1). */
+  rise: number;
+  fall: number;
+  user: string | null;
+  group: string | null;
+  /** init_fail: start in the failed state. */
+  initFail: boolean;
+  pos: Pos;
+}
+
+export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'mh';
+export type Protocol = 'TCP' | 'UDP';
+
+export interface VirtualServer {
+  /** "ADDRESS PORT" as written, used as the VS key in topics and the console. */
+  name: string;
+  address: string;
+  port: number;
+  protocol: Protocol;
+  /** delay_loop in ms (default 60 s, keepalived's default). */
+  delayLoopMs: number;
+  /** lb_algo / lvs_sched (default wlc in keepalived; lc/wlc only on the userspace forwarder). */
+  scheduler: Scheduler;
+  /** lb_kind / lvs_method: only NAT is supported (DR and TUN are refused by name). */
+  method: 'NAT';
+  /** persistence_timeout in ms (0 = off; keepalived's default when given without value is 360 s). */
+  persistenceTimeoutMs: number;
+  /** persistence_granularity as a prefix length (default 32). */
+  persistenceGranularity: number;
+  /** quorum (default 1), hysteresis (default 0). */
+  quorum: number;
+  hysteresis: number;
+  quorumUp: Command | null;
+  quorumDown: Command | null;
+  sorryServer: { address: string; port: number; pos: Pos } | null;
+  /** sorry_server_inhibit. */
+  sorryServerInhibit: boolean;
+  /** alpha: real servers start down until their first successful check. */
+  alpha: boolean;
+  /** omega: run notify_down/quorum_down on removal. */
+  omega: boolean;
+  /** inhibit_on_failure at the virtual-server level: the default for its real servers. */
+  inhibitOnFailure: boolean;
+  /** ha_suspend: only active on the MASTER (accepted; tandem checks on both boards anyway). */
+  haSuspend: boolean;
+  /** virtualhost for HTTP checks. */
+  virtualhost: string | null;
+  /** tandem: which data plane serves this VS. 'auto' picks nftables when available. */
+  forwarder: 'auto' | 'nftables' | 'userspace';
+  realServers: RealServer[];
+  pos: Pos;
+}
+
+export interface RealServer {
+  /** "ADDRESS PORT". */
+  name: string;
+  address: string;
+  port: number;
+  /** weight (default 1). */
+  weight: number;
+  inhibitOnFailure: boolean;
+  notifyUp: Command | null;
+  notifyDown: Command | null;
+  /** Zero or more checkers; with none the real server is always up. */
+  checkers: Checker[];
+  pos: Pos;
+}
+
+/** Timing common to every checker (keepalived: check_misc / check_api defaults). */
+export interface CheckTiming {
+  /** connect_timeout (default 5 s). */
+  connectTimeoutMs: number;
+  /** retry (default 1 for TCP_CHECK... keepalived 2.2: nb_get_retry/retry default 1). */
+  retry: number;
+  /** delay_before_retry (default 1 s). */
+  delayBeforeRetryMs: number;
+  /** delay_loop per checker; null uses the virtual server's. */
+  delayLoopMs: number | null;
+  /** warmup (max random delay before the first check); null uses delay_loop. */
+  warmupMs: number | null;
+  /** connect_ip / connect_port / bindto: where to connect, default the real server. */
+  connectIp: string | null;
+  connectPort: number | null;
+  bindTo: string | null;
+}
+
+export interface TcpCheck extends CheckTiming {
+  kind: 'TCP_CHECK';
+  pos: Pos;
+}
+
+export interface HttpUrl {
+  path: string;
+  /** digest (MD5 hex of the body) or null. */
+  digest: string | null;
+  /** status_code ranges; empty means 200-299 (keepalived's default). */
+  statusCodes: Array<[number, number]>;
+  /** virtualhost per url. */
+  virtualhost: string | null;
+  pos: Pos;
+}
+
+export interface HttpCheck extends CheckTiming {
+  kind: 'HTTP_GET' | 'SSL_GET';
+  urls: HttpUrl[];
+  virtualhost: string | null;
+  /** enable_sni (SSL_GET). */
+  enableSni: boolean;
+  /** http_protocol: 1.0 (default), 1.0C, 1.1. */
+  httpProtocol: '1.0' | '1.0C' | '1.1';
+  pos: Pos;
+}
+
+export interface MiscCheck {
+  kind: 'MISC_CHECK';
+  /** misc_path: the program and its arguments. */
+  path: Command;
+  /** misc_timeout in ms (default delay_loop... keepalived: 5 s default misc_timeout when unset). */
+  miscTimeoutMs: number | null;
+  /** misc_dynamic: exit codes 2..255 set weight = code - 2. */
+  miscDynamic: boolean;
+  user: string | null;
+  group: string | null;
+  delayLoopMs: number | null;
+  warmupMs: number | null;
+  retry: number;
+  delayBeforeRetryMs: number;
+  pos: Pos;
+}
+
+export interface UdpCheck extends CheckTiming {
+  kind: 'UDP_CHECK';
+  /** payload to send (hex in the file) and whether a reply is needed. */
+  payload: Buffer | null;
+  requireReply: string | null;
+  pos: Pos;
+}
+
+export type Checker = TcpCheck | HttpCheck | MiscCheck | UdpCheck;
+
+export interface MqttSettings {
+  /** mqtt://host:port or mqtts://host:port */
+  url: string;
+  /** topic prefix (default "tandem"). */
+  prefix: string;
+  /** node name; default router_id, else the host name. */
+  node: string | null;
+  username: string | null;
+  /** The password is read from this file at start (never written in the configuration). */
+  passwordFile: string | null;
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  /** keepalive in s (default 30). */
+  keepaliveS: number;
+  /** health interval in ms (default 10 s). */
+  healthIntervalMs: number;
+  /** 5 or 4 (3.1.1). Default 5, falling back to 4 when the broker refuses 5. */
+  protocolVersion: 4 | 5;
+  /** offline buffer bound in messages (default 1000). */
+  offlineQueue: number;
+  enabled: boolean;
+  pos: Pos;
+}
+
+export interface SerialConsoleSettings {
+  /** device path; default from the board profile. */
+  device: string | null;
+  /** default 115200. */
+  baud: number;
+  /** idle logout in ms (default 15 min). */
+  idleTimeoutMs: number;
+  enabled: boolean;
+  pos: Pos;
+}
+
+/** A problem found while reading or validating a configuration. */
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  message: string;
+  pos: Pos;
+}

@@ -1,0 +1,159 @@
+// Raw IP protocol-112 sockets for VRRP, one per interface (DESIGN.md "VRRP on the wire").
+//
+// This is the only file that touches raw-socket; it is loaded in the VRRP worker thread only.
+// Like keepalived (vrrp.c open_vrrp_send_socket / open_vrrp_read_socket) we build the IPv4
+// header ourselves (IP_HDRINCL), so the TTL is 255 (RFC 5798 §5.1.1.3) and the source address
+// is exactly the one the RFC wants (the interface's primary address, or unicast_src_ip), bind
+// the socket to its interface (SO_BINDTODEVICE) so sends leave by it and receives come only from
+// it, and join 224.0.0.18 on that interface so the kernel delivers the group's packets to us.
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+
+export const VRRP_PROTO = 112;
+export const VRRP_GROUP = '224.0.0.18';
+
+// Linux socket constants (include/uapi/linux/in.h, asm-generic/socket.h).
+const SOL_SOCKET = 1;
+const SO_BINDTODEVICE = 25;
+const SO_RCVBUF = 8;
+const IPPROTO_IP = 0;
+const IP_HDRINCL = 3;
+const IP_MULTICAST_LOOP = 34;
+const IP_ADD_MEMBERSHIP = 35;
+
+/** The slice of raw-socket's API we use (it ships no types). */
+interface RawSocket {
+  on(ev: 'message', fn: (buf: Buffer, source: string) => void): void;
+  on(ev: 'error', fn: (err: Error) => void): void;
+  on(ev: 'close', fn: () => void): void;
+  send(buf: Buffer, offset: number, length: number, address: string, after: (err: Error | null, bytes?: number) => void): void;
+  setOption(level: number, option: number, value: Buffer | number, length?: number): void;
+  close(): void;
+}
+interface RawModule {
+  createSocket(opts: { protocol: number; addressFamily?: number; bufferSize?: number }): RawSocket;
+  AddressFamily: { IPv4: number };
+}
+
+let rawModule: RawModule | null = null;
+function loadRaw(): RawModule {
+  // raw-socket is CommonJS with a native addon; it is resolved beside the bundle
+  // (dist/node_modules) or from the project's node_modules when running from source.
+  if (!rawModule) rawModule = createRequire(import.meta.url)('raw-socket') as RawModule;
+  return rawModule;
+}
+
+export async function ifIndex(dev: string): Promise<number> {
+  const text = await readFile(`/sys/class/net/${dev}/ifindex`, 'utf8');
+  const n = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(n)) throw new Error(`cannot read ifindex of ${dev}`);
+  return n;
+}
+
+function ipToBytes(ip: string): number[] {
+  return ip.split('.').map((x) => Number.parseInt(x, 10));
+}
+
+/** RFC 1071 ones'-complement checksum. */
+function inetChecksum(buf: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
+  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+
+/** Build the 20-byte IPv4 header for an advertisement (RFC 5798 §5.1.1). */
+export function ipv4Header(src: string, dst: string, payloadLen: number, id: number): Buffer {
+  const h = Buffer.alloc(20);
+  h[0] = 0x45; // version 4, IHL 5
+  h[1] = 0xc0; // TOS: internetwork control, as keepalived sets (IPTOS_PREC_INTERNETCONTROL)
+  h.writeUInt16BE(20 + payloadLen, 2);
+  h.writeUInt16BE(id & 0xffff, 4);
+  h.writeUInt16BE(0, 6); // no fragmentation flags
+  h[8] = 255; // TTL 255: RFC 5798 §5.1.1.3
+  h[9] = VRRP_PROTO;
+  Buffer.from(ipToBytes(src)).copy(h, 12);
+  Buffer.from(ipToBytes(dst)).copy(h, 16);
+  h.writeUInt16BE(inetChecksum(h), 10);
+  return h;
+}
+
+export interface ReceivedPacket {
+  dev: string;
+  /** The whole IPv4 packet, header included. */
+  packet: Buffer;
+}
+
+/** What the engine needs from the wire; the lab tests use the real one, unit tests a fake. */
+export interface VrrpTransport {
+  /** Open (or reuse) the socket of an interface; joins the VRRP group there. */
+  open(dev: string): Promise<void>;
+  send(dev: string, src: string, dst: string, payload: Buffer): Promise<void>;
+  onPacket(fn: (p: ReceivedPacket) => void): void;
+  onError(fn: (dev: string, err: Error) => void): void;
+  close(): void;
+}
+
+export class RawVrrpTransport implements VrrpTransport {
+  private sockets = new Map<string, RawSocket>();
+  private packetFns: Array<(p: ReceivedPacket) => void> = [];
+  private errorFns: Array<(dev: string, err: Error) => void> = [];
+  private ipId = 0;
+
+  async open(dev: string): Promise<void> {
+    if (this.sockets.has(dev)) return;
+    const raw = loadRaw();
+    const index = await ifIndex(dev);
+    const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65536 });
+    const name = Buffer.from(dev + '\0', 'ascii');
+    sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+    sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+    sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+    // A burst of adverts from many instances must not overflow the queue.
+    sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+    // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; }
+    const mreq = Buffer.alloc(12);
+    Buffer.from(ipToBytes(VRRP_GROUP)).copy(mreq, 0);
+    mreq.writeInt32LE(index, 8);
+    sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
+    sock.on('message', (buf) => {
+      // raw-socket reuses its receive buffer: copy before handing it on.
+      const packet = Buffer.from(buf);
+      for (const fn of this.packetFns) fn({ dev, packet });
+    });
+    sock.on('error', (err) => {
+      for (const fn of this.errorFns) fn(dev, err);
+    });
+    this.sockets.set(dev, sock);
+  }
+
+  send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
+    const sock = this.sockets.get(dev);
+    if (!sock) return Promise.reject(new Error(`no VRRP socket on ${dev}`));
+    this.ipId = (this.ipId + 1) & 0xffff;
+    const pkt = Buffer.concat([ipv4Header(src, dst, payload.length, this.ipId), payload]);
+    return new Promise((resolve, reject) => {
+      sock.send(pkt, 0, pkt.length, dst, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  onPacket(fn: (p: ReceivedPacket) => void): void {
+    this.packetFns.push(fn);
+  }
+
+  onError(fn: (dev: string, err: Error) => void): void {
+    this.errorFns.push(fn);
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) {
+      try {
+        s.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    this.sockets.clear();
+  }
+}
