@@ -1,0 +1,101 @@
+// Public API of the configuration part. Other parts call only these functions (DESIGN.md:
+// nothing reads configuration text except src/config/).
+import type { Node } from './ast.ts';
+import type { Config, Diagnostic } from './model.ts';
+import { buildModel } from './build.ts';
+import { parseFile, parseSource } from './parser.ts';
+import { validate, type ValidateOptions } from './validate.ts';
+import { writeConfig, writeTree } from './writer.ts';
+
+export type { ValidateOptions } from './validate.ts';
+export { writeConfig, writeTree };
+export { fieldPos } from './build.ts';
+
+export interface LoadOptions {
+  /** interface name → its "a.b.c.d/prefix" addresses, for the VIP-outside-subnet warning. */
+  interfaces?: Map<string, string[]>;
+}
+
+export interface LoadResult {
+  /** null when any diagnostic is an error. */
+  config: Config | null;
+  diagnostics: Diagnostic[];
+}
+
+/** More than this many diagnostics is noise (binary garbage); the rest are summarised. */
+export const MAX_DIAGNOSTICS = 50;
+
+function cap(diags: Diagnostic[]): Diagnostic[] {
+  if (diags.length <= MAX_DIAGNOSTICS) return diags;
+  const kept = diags.slice(0, MAX_DIAGNOSTICS);
+  kept.push({ severity: 'error', message: `too many problems: ${diags.length - MAX_DIAGNOSTICS} more not shown`, pos: diags[MAX_DIAGNOSTICS]!.pos });
+  return kept;
+}
+
+function hasError(diags: Diagnostic[]): boolean {
+  return diags.some((d) => d.severity === 'error');
+}
+
+function sortDiags(diags: Diagnostic[]): Diagnostic[] {
+  // Stable: by file order of appearance is kept; within a file by line and column.
+  return diags.map((d, k) => ({ d, k })).sort((a, b) =>
+    a.d.pos.file === b.d.pos.file ? (a.d.pos.line - b.d.pos.line) || (a.d.pos.col - b.d.pos.col) || (a.k - b.k) : a.k - b.k,
+  ).map((x) => x.d);
+}
+
+/** Text → syntax tree (includes expanded relative to dirname(file)). */
+export function parseTree(text: string, file: string): { nodes: Node[]; diagnostics: Diagnostic[] } {
+  const r = parseSource(text, file);
+  return { nodes: r.nodes, diagnostics: cap(r.diagnostics) };
+}
+
+/** Syntax tree → validated model. The console edits the tree and calls this again. */
+export function buildConfig(nodes: Node[], file: string, opts: LoadOptions = {}): LoadResult {
+  const built = buildModel(nodes, file);
+  const diags = [...built.diagnostics];
+  const c = built.config;
+  if (!hasError(diags) && c.instances.length === 0 && c.virtualServers.length === 0) {
+    diags.push({ severity: 'error', message: 'no vrrp_instance or virtual_server: nothing to run', pos: { file, line: 1, col: 1 } });
+  }
+  const vopts: ValidateOptions = opts.interfaces ? { interfaces: opts.interfaces } : {};
+  diags.push(...validate(c, vopts));
+  const sorted = cap(sortDiags(diags));
+  return { config: hasError(sorted) ? null : c, diagnostics: sorted };
+}
+
+function finish(tree: { nodes: Node[]; diagnostics: Diagnostic[] }, file: string, opts: LoadOptions): LoadResult {
+  if (hasError(tree.diagnostics)) {
+    // Still build, to report directive-level problems too, but the syntax errors come first.
+    const b = buildConfig(tree.nodes, file, opts);
+    const rest = b.diagnostics.filter((d) => d.message !== 'no vrrp_instance or virtual_server: nothing to run');
+    return { config: null, diagnostics: cap([...tree.diagnostics, ...rest]) };
+  }
+  return buildConfig(tree.nodes, file, opts);
+}
+
+/** Parses and validates configuration text; includes resolve relative to dirname(file). */
+export function parseConfigText(text: string, file: string, opts: LoadOptions = {}): LoadResult {
+  return finish(parseSource(text, file), file, opts);
+}
+
+/** Reads, parses and validates a configuration file. Never throws for bad input. */
+export function loadConfigFile(path: string, opts: LoadOptions = {}): LoadResult {
+  return finish(parseFile(path), path, opts);
+}
+
+/** `FILE:LINE:COL: error: message` (or `warning:`). */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.pos.file}:${d.pos.line}:${d.pos.col}: ${d.severity}: ${d.message}`;
+}
+
+/** What `tandem check -f FILE` prints and whether it would run (warnings allowed). */
+export function checkFile(path: string, opts: LoadOptions = {}): { ok: boolean; lines: string[] } {
+  let r: LoadResult;
+  try {
+    r = loadConfigFile(path, opts);
+  } catch (e) {
+    // Defensive: a bug here must still come out as a located message, not a stack trace.
+    return { ok: false, lines: [`${path}:1:1: error: internal error while checking: ${e instanceof Error ? e.message : String(e)}`] };
+  }
+  return { ok: !hasError(r.diagnostics), lines: r.diagnostics.map(formatDiagnostic) };
+}

@@ -1,0 +1,100 @@
+// Typed readers for directive arguments. Each throws ConfError at the offending token, which
+// the directive dispatcher turns into a located diagnostic.
+import type { Node, Token } from './ast.ts';
+import type { Command, Pos } from './model.ts';
+import { isIpv4, looksIpv6 } from './net.ts';
+
+export class ConfError extends Error {
+  constructor(readonly pos: Pos, message: string) {
+    super(message);
+  }
+}
+
+export function arg(node: Node, k: number): Token {
+  const t = node.args[k];
+  if (t === undefined) throw new ConfError(node.pos, `'${node.keyword.text}' needs ${k + 1} argument(s)`);
+  return t;
+}
+
+/** A whole number (optionally signed); bounds here are only sanity bounds, ranges are validated. */
+export function int(t: Token, what: string, min = -(2 ** 31), max = 2 ** 31 - 1): number {
+  if (!/^[+-]?\d{1,10}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a whole number`);
+  const v = Number(t.text);
+  if (v < min || v > max) throw new ConfError(t.pos, `${what}: ${v} is out of range ${min}..${max}`);
+  return v;
+}
+
+/** Seconds, fractions allowed (keepalived reads timers as decimals), returned in milliseconds. */
+export function seconds(t: Token, what: string): number {
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a number of seconds`);
+  return Math.round(Number(t.text) * 1000);
+}
+
+export function ipv4(t: Token, what: string): string {
+  if (isIpv4(t.text)) return t.text;
+  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${t.text}' is not supported: tandem is IPv4 only`);
+  throw new ConfError(t.pos, `${what}: '${t.text}' is not a valid IPv4 address`);
+}
+
+export function oneOf<T extends string>(t: Token, what: string, allowed: readonly T[]): T {
+  const hit = allowed.find((a) => a === t.text);
+  if (hit === undefined) throw new ConfError(t.pos, `${what}: '${t.text}' is not one of ${allowed.join(', ')}`);
+  return hit;
+}
+
+export function bool(t: Token | undefined, what: string): boolean {
+  if (t === undefined) return true;
+  const v = t.text.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(v)) return true;
+  if (['false', 'no', 'off', '0'].includes(v)) return false;
+  throw new ConfError(t.pos, `${what}: '${t.text}' is not true or false`);
+}
+
+/**
+ * Splits a quoted command line the way keepalived does for notify and script strings: words
+ * separated by blanks, single or double quotes group words (keepalived's set_script_params).
+ */
+export function splitCommandLine(s: string, pos: Pos): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: string | null = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else cur += c;
+      continue;
+    }
+    if (c === "'" || c === '"') { quote = c; inWord = true; continue; }
+    if (c === ' ' || c === '\t') {
+      if (inWord) { out.push(cur); cur = ''; inWord = false; }
+      continue;
+    }
+    cur += c; inWord = true;
+  }
+  if (quote) throw new ConfError(pos, `unbalanced ${quote} quote in command`);
+  if (inWord) out.push(cur);
+  return out;
+}
+
+/**
+ * A program and its arguments: either one quoted string (split like a command line) or the
+ * bare words of the directive. Never run through a shell.
+ */
+export function command(node: Node, from = 0): Command {
+  const toks = node.args.slice(from);
+  if (toks.length === 0) throw new ConfError(node.pos, `'${node.keyword.text}' needs a program`);
+  let argv: string[];
+  if (toks.length === 1 && toks[0]!.quoted) {
+    argv = splitCommandLine(toks[0]!.text, toks[0]!.pos);
+  } else {
+    const q = toks.find((t) => t.quoted);
+    if (q !== undefined && toks.length > 1) {
+      throw new ConfError(q.pos, `'${node.keyword.text}': give the command as one quoted string or as bare words, not both (running it as another user is not supported)`);
+    }
+    argv = toks.map((t) => t.text);
+  }
+  if (argv.length === 0 || argv[0] === '') throw new ConfError(node.pos, `'${node.keyword.text}' needs a program`);
+  return { argv, pos: toks[0]!.pos };
+}

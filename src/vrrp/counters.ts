@@ -1,0 +1,93 @@
+// Per-instance VRRP counters, named as keepalived's stats file names them (vrrp_print_stats,
+// struct _vrrp_stats in keepalived/include/vrrp.h), plus keepalived's SNMP-only counters
+// chk_err, vers_err and vrid_err, which tandem always keeps.
+
+import type { DropReason } from './codec.ts';
+
+export const COUNTER_NAMES = [
+  'advert_rcvd',
+  'advert_sent',
+  'become_master',
+  'release_master',
+  'packet_len_err',
+  'advert_interval_err',
+  'ip_ttl_err',
+  'invalid_type_rcvd',
+  'addr_list_err',
+  'invalid_authtype',
+  'authtype_mismatch',
+  'auth_failure',
+  'pri_zero_rcvd',
+  'pri_zero_sent',
+  'chk_err',
+  'vers_err',
+  'vrid_err',
+] as const;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+export type Counters = Record<CounterName, number>;
+
+export function createCounters(): Counters {
+  const c = {} as Counters;
+  for (const n of COUNTER_NAMES) c[n] = 0;
+  return c;
+}
+
+/** Which counter a dropped advertisement is counted in. */
+export function counterForDrop(reason: DropReason): CounterName {
+  switch (reason) {
+    case 'packet_len_err':
+    case 'ip_header_err':
+      return 'packet_len_err';
+    case 'version_err':
+      return 'vers_err';
+    case 'invalid_type':
+      return 'invalid_type_rcvd';
+    case 'checksum_err':
+      return 'chk_err';
+    case 'invalid_authtype':
+      return 'invalid_authtype';
+    case 'ip_ttl_err':
+      return 'ip_ttl_err';
+    case 'vrid_err':
+      return 'vrid_err';
+    case 'auth_type_mismatch':
+      return 'authtype_mismatch';
+    case 'auth_failure':
+      return 'auth_failure';
+    case 'advert_interval_err':
+      return 'advert_interval_err';
+    case 'addr_list_err':
+      return 'addr_list_err';
+  }
+}
+
+export function bump(c: Counters, name: CounterName, by = 1): void {
+  c[name] += by;
+}
+
+/** keepalived's stats-file layout for one instance (`keepalived --signum=STATS` output). */
+export function formatStats(instance: string, c: Counters): string {
+  return [
+    `VRRP Instance: ${instance}`,
+    '  Advertisements:',
+    `    Received: ${c.advert_rcvd}`,
+    `    Sent: ${c.advert_sent}`,
+    `  Became master: ${c.become_master}`,
+    `  Released master: ${c.release_master}`,
+    '  Packet Errors:',
+    `    Length: ${c.packet_len_err}`,
+    `    TTL: ${c.ip_ttl_err}`,
+    `    Invalid Type: ${c.invalid_type_rcvd}`,
+    `    Advertisement Interval: ${c.advert_interval_err}`,
+    `    Address List: ${c.addr_list_err}`,
+    '  Authentication Errors:',
+    `    Invalid Type: ${c.invalid_authtype}`,
+    `    Type Mismatch: ${c.authtype_mismatch}`,
+    `    Failure: ${c.auth_failure}`,
+    '  Priority Zero:',
+    `    Received: ${c.pri_zero_rcvd}`,
+    `    Sent: ${c.pri_zero_sent}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,469 @@
+// The VRRP state machine of one instance: RFC 5798 §6.4 (and RFC 3768 §6.4 for v2), with the
+// FAULT state and the behaviours keepalived 2.2 adds (vrrp.c, vrrp_scheduler.c). Pure: no I/O,
+// no clock; every decision uses the `nowMs` passed in, and timers are absolute deadlines.
+//
+// ── Contract for the engine (worker thread) ──────────────────────────────────────────────────
+//   const m = createMachine(params);
+//   for (const a of m.handle(event, now)) perform(a);        // in order
+//
+// Events (MachineEvent):
+//   start {faulty?, priority?}  once, after VIPs left by a crash were removed. faulty: the
+//                               interface is down or a tracked thing failed (weight 0).
+//                               priority: the effective priority if tracking already changed it.
+//   advert {priority, srcIp, advertIntMs}
+//                               an advertisement that passed decodeAdvert + validateAdvert.
+//                               (Count drops yourself with counterForDrop; addr_list_err from
+//                               addressListMatches is counted but the advert still comes here.)
+//   timer {timer}               a deadline set by a setTimer action was reached. Stale or early
+//                               fires are tolerated (ignored, or re-armed).
+//   shutdown                    stop: a MASTER sends priority 0 and removes its VIPs.
+//   fault {reason} / faultCleared
+//                               the instance's own fault level (interface down, tracked
+//                               interface/script with weight 0 failing); the caller aggregates.
+//   priority {priority}         new effective priority from track weights (see track.ts).
+//   force {state, reason}       a sync group moves this member (see sync-group.ts).
+// Actions (Action):
+//   sendAdvert {priority}       send one advertisement now (0 on stop / fault).
+//   setTimer {timer, atMs}      (re)arm a timer: replaces any previous deadline of that timer.
+//   cancelTimer {timer}
+//   addVips / removeVips        virtual_ipaddress (+ _excluded) of this instance.
+//   sendGarp {count}            a burst of gratuitous ARPs for every VIP (count per VIP).
+//                               The schedule is modelled here (keepalived defaults: 5 at once on
+//                               becoming MASTER, 5 more after garp_master_delay 5 s, then every
+//                               garp_master_refresh with garp_master_refresh_repeat if set), via
+//                               the 'garp' timer. Spacing inside a burst (vrrp_garp_interval) is
+//                               the sender's business.
+//   stateChanged {from, to, reason}
+//                               log `(NAME) Entering MASTER STATE` (stateLogLine), notify scripts,
+//                               report; also offer it to the sync group.
+//   count {counter}             bump the instance counter (keepalived stats names).
+//
+// Preempt delay follows keepalived 2.x (vrrp_state_backup), which needs no timer of its own:
+// a BACKUP with preemption that hears a lower priority advert keeps accepting adverts for
+// preempt_delay (from the first such advert), after which it ignores them and lets
+// Master_Down expire. So a higher-priority board that (re)starts waits preempt_delay plus
+// Master_Down_Interval before taking over.
+
+import type { CounterName } from './counters.ts';
+import { compareIpv4, parseIpv4 } from './ipv4.ts';
+import { masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+export type TimerName = 'advert' | 'masterDown' | 'garp';
+
+/** Asked by the machine when it is in a sync group (see sync-group.ts). */
+export interface SyncGate {
+  /** keepalived vrrp_sync_can_goto_master: every other member wants MASTER (or is MASTER). */
+  mayGoMaster(member: string): boolean;
+  /** No other member of the group is in FAULT of its own. */
+  mayLeaveFault(member: string): boolean;
+}
+
+export interface GarpSettings {
+  /** garp_master_repeat: GARPs per VIP in each burst (keepalived default 5). */
+  repeat: number;
+  /** garp_master_delay: the second burst after becoming MASTER (default 5000; 0 = none). */
+  delayMs: number;
+  /** garp_master_refresh (0 = off) and garp_master_refresh_repeat (default 1). */
+  refreshMs: number;
+  refreshRepeat: number;
+}
+
+export const DEFAULT_GARP: GarpSettings = { repeat: 5, delayMs: 5000, refreshMs: 0, refreshRepeat: 1 };
+
+export interface MachineParams {
+  /** Instance name, for log lines and sync groups. */
+  name: string;
+  version: 2 | 3;
+  /** Configured priority 1..255 (255: address owner). */
+  priority: number;
+  /** Configured advert_int in ms. */
+  advertIntMs: number;
+  nopreempt: boolean;
+  preemptDelayMs: number;
+  /** `state MASTER|BACKUP`: a hint, as in keepalived (see start). */
+  initialState: 'MASTER' | 'BACKUP';
+  /** Our primary address on the instance's interface (or unicast_src_ip): the tie-break. */
+  primaryIp: string;
+  garp?: GarpSettings;
+  sync?: SyncGate;
+}
+
+export type MachineEvent =
+  | { type: 'start'; faulty?: boolean; priority?: number }
+  | { type: 'advert'; priority: number; srcIp: string; advertIntMs: number }
+  | { type: 'timer'; timer: TimerName }
+  | { type: 'shutdown' }
+  | { type: 'fault'; reason: string }
+  | { type: 'faultCleared'; reason?: string }
+  | { type: 'priority'; priority: number }
+  | { type: 'force'; state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string };
+
+export type Action =
+  | { type: 'sendAdvert'; priority: number }
+  | { type: 'setTimer'; timer: TimerName; atMs: number }
+  | { type: 'cancelTimer'; timer: TimerName }
+  | { type: 'addVips' }
+  | { type: 'removeVips' }
+  | { type: 'sendGarp'; count: number }
+  | { type: 'stateChanged'; from: VrrpState; to: VrrpState; reason: string }
+  | { type: 'count'; counter: CounterName };
+
+/** What the engine, the sync group and reporting can read. */
+export interface MachineView {
+  name: string;
+  state: VrrpState;
+  /** The state this instance would be in disregarding its sync group (keepalived wantstate). */
+  wantState: 'MASTER' | 'BACKUP';
+  /** In FAULT of its own (not only because its sync group is). */
+  ownFault: boolean;
+  basePriority: number;
+  effectivePriority: number;
+  /** Master_Adver_Interval: learned from the master in v3 (RFC 5798 §6.4.2). */
+  masterAdverIntMs: number;
+  /** Address of the current master as last heard (null when we are it or unknown). */
+  masterIp: string | null;
+  masterPriority: number | null;
+  /** Armed deadlines. */
+  timers: Partial<Record<TimerName, number>>;
+  /** When a preempt_delay is running: the time after which lower-priority adverts are ignored. */
+  preemptAfterMs: number | null;
+}
+
+export interface Machine {
+  handle(event: MachineEvent, nowMs: number): Action[];
+  view(): MachineView;
+}
+
+/** keepalived's log line for a state change: `(VI_PUB) Entering MASTER STATE`. */
+export function stateLogLine(name: string, to: VrrpState): string {
+  return to === 'STOP' ? `(${name}) Stopped` : `(${name}) Entering ${to} STATE`;
+}
+
+/** A timer fired this close before its deadline counts as due (setTimeout rounds to 1 ms). */
+const EARLY_TOLERANCE_MS = 1;
+
+export function createMachine(params: MachineParams): Machine {
+  const p = params;
+  if (!Number.isInteger(p.priority) || p.priority < 1 || p.priority > 255) {
+    throw new RangeError(`(${p.name}) priority must be 1..255, got ${p.priority}`);
+  }
+  if (!(p.advertIntMs > 0)) throw new RangeError(`(${p.name}) advert interval must be > 0`);
+  if (parseIpv4(p.primaryIp) === null) throw new RangeError(`(${p.name}) primary address ${JSON.stringify(p.primaryIp)} is not IPv4`);
+  const owner = p.priority === 255;
+  const garp = p.garp ?? DEFAULT_GARP;
+
+  let state: VrrpState = 'INIT';
+  // keepalived: `state MASTER` sets wantstate MASTER from the start; nopreempt overrides it.
+  let wantState: 'MASTER' | 'BACKUP' = p.initialState === 'MASTER' && !p.nopreempt ? 'MASTER' : 'BACKUP';
+  let ownFault = false;
+  let eff = p.priority;
+  let masterAdverInt = p.advertIntMs;
+  let masterIp: string | null = null;
+  let masterPriority: number | null = null;
+  let preemptAfter: number | null = null;
+  let garpPhase: 'second' | 'refresh' = 'second';
+  const timers: Partial<Record<TimerName, number>> = {};
+
+  // Skew uses 255 for the owner whatever tracking did (keepalived VRRP_TIMER_SKEW).
+  const skewPriority = (): number => (owner ? 255 : eff);
+  const mdi = (): number => masterDownIntervalMs(p.version, skewPriority(), masterAdverInt);
+  const skew = (): number => skewTimeMs(p.version, skewPriority(), masterAdverInt);
+
+  function set(out: Action[], timer: TimerName, atMs: number): void {
+    timers[timer] = atMs;
+    out.push({ type: 'setTimer', timer, atMs });
+  }
+  function cancel(out: Action[], timer: TimerName): void {
+    if (timers[timer] !== undefined) {
+      delete timers[timer];
+      out.push({ type: 'cancelTimer', timer });
+    }
+  }
+  function advert(out: Action[], priority: number): void {
+    out.push({ type: 'sendAdvert', priority });
+    out.push({ type: 'count', counter: 'advert_sent' });
+    if (priority === 0) out.push({ type: 'count', counter: 'pri_zero_sent' });
+  }
+  function change(out: Action[], to: VrrpState, reason: string): void {
+    const from = state;
+    state = to;
+    out.push({ type: 'stateChanged', from, to, reason });
+  }
+
+  // RFC 5798 §6.4.1/§6.4.2 "transition to Master"; keepalived vrrp_state_master_tx: the
+  // advert goes first so the old master drops the VIPs before our GARPs.
+  function becomeMaster(out: Action[], now: number, reason: string): void {
+    cancel(out, 'masterDown');
+    masterAdverInt = p.advertIntMs; // keepalived vrrp_state_become_master
+    wantState = 'MASTER';
+    masterIp = null;
+    masterPriority = null;
+    preemptAfter = null;
+    advert(out, eff);
+    set(out, 'advert', now + p.advertIntMs);
+    out.push({ type: 'addVips' });
+    if (garp.repeat > 0) out.push({ type: 'sendGarp', count: garp.repeat });
+    if (garp.delayMs > 0 && garp.repeat > 0) {
+      garpPhase = 'second';
+      set(out, 'garp', now + garp.delayMs);
+    } else if (garp.refreshMs > 0) {
+      garpPhase = 'refresh';
+      set(out, 'garp', now + garp.refreshMs);
+    }
+    out.push({ type: 'count', counter: 'become_master' });
+    change(out, 'MASTER', reason);
+  }
+
+  // keepalived vrrp_state_leave_master: priority 0 when stopping or entering FAULT
+  // (RFC 5798 §6.4.3 "If a Shutdown event is received": send priority 0), VIPs removed.
+  function leaveMaster(out: Action[], now: number, to: 'BACKUP' | 'FAULT' | 'STOP', reason: string): void {
+    if (to !== 'BACKUP') advert(out, 0);
+    cancel(out, 'advert');
+    cancel(out, 'garp');
+    out.push({ type: 'removeVips' });
+    out.push({ type: 'count', counter: 'release_master' });
+    if (to === 'BACKUP') set(out, 'masterDown', now + mdi());
+    change(out, to, reason);
+  }
+
+  function enterBackupFromFault(out: Action[], now: number, reason: string): void {
+    // keepalived vrrp_state_leave_fault / try_up_instance: Master_Adver_Interval back to ours;
+    // the owner waits one interval plus skew, others the whole Master_Down_Interval.
+    masterAdverInt = p.advertIntMs;
+    const wait = owner ? masterAdverInt + skew() : mdi();
+    set(out, 'masterDown', now + wait);
+    wantState = owner ? 'MASTER' : 'BACKUP';
+    change(out, 'BACKUP', reason);
+  }
+
+  function onStart(out: Action[], now: number, ev: { faulty?: boolean; priority?: number }): void {
+    if (ev.priority !== undefined && !owner) eff = clampPriority(ev.priority);
+    if (ev.faulty || ownFault) {
+      ownFault = true;
+      change(out, 'FAULT', 'fault at start');
+      return;
+    }
+    // RFC 5798 §6.4.1: the owner (255) goes MASTER at once. keepalived does the same through
+    // a 1 µs Master_Down (vrrp_init_state), unless its sync group keeps it back.
+    if (owner && (!p.sync || p.sync.mayGoMaster(p.name))) {
+      becomeMaster(out, now, 'address owner (priority 255) at start');
+      return;
+    }
+    // keepalived vrrp_init_state: `state MASTER` (not owner) is only a hint: start BACKUP and
+    // wait one advert interval plus the minimum skew so that an existing master is heard first;
+    // otherwise the full Master_Down_Interval (RFC 5798 §6.4.1).
+    const wait = wantState === 'MASTER' ? masterAdverInt + skewMinMs(p.version, masterAdverInt) : mdi();
+    set(out, 'masterDown', now + wait);
+    change(out, 'BACKUP', 'start');
+  }
+
+  function onAdvert(out: Action[], now: number, ev: { priority: number; srcIp: string; advertIntMs: number }): void {
+    if (state !== 'BACKUP' && state !== 'MASTER') return;
+    out.push({ type: 'count', counter: 'advert_rcvd' });
+    if (ev.priority === 0) out.push({ type: 'count', counter: 'pri_zero_rcvd' });
+    if (state === 'BACKUP') {
+      if (ev.priority === 0) {
+        // RFC 5798 §6.4.2: the master stopped: Master_Down_Timer = Skew_Time (fast takeover).
+        masterIp = ev.srcIp;
+        masterPriority = 0;
+        set(out, 'masterDown', now + skew());
+        return;
+      }
+      const preemptHolding = p.preemptDelayMs > 0 && (preemptAfter === null || preemptAfter > now);
+      if (p.nopreempt || ev.priority >= eff || preemptHolding) {
+        // RFC 5798 §6.4.2: accept: learn Master_Adver_Interval (v3), reset Master_Down_Timer.
+        if (p.version === 3 && ev.advertIntMs > 0) masterAdverInt = ev.advertIntMs;
+        masterIp = ev.srcIp;
+        masterPriority = ev.priority;
+        if (p.preemptDelayMs > 0) {
+          if (ev.priority >= eff) preemptAfter = null;
+          else if (preemptAfter === null) preemptAfter = now + p.preemptDelayMs;
+        }
+        wantState = 'BACKUP';
+        set(out, 'masterDown', now + mdi());
+      } else {
+        // Lower priority and we preempt: discard and let Master_Down expire (RFC 5798 §6.4.2).
+        masterIp = ev.srcIp;
+        masterPriority = ev.priority;
+      }
+      return;
+    }
+    // MASTER, RFC 5798 §6.4.3.
+    if (ev.priority === 0) {
+      // Another router stopped: advertise at once and reset the Adver_Timer.
+      advert(out, eff);
+      set(out, 'advert', now + p.advertIntMs);
+      return;
+    }
+    const cmp = compareIpv4(ev.srcIp, p.primaryIp);
+    if (ev.priority > eff || (ev.priority === eff && cmp > 0)) {
+      // A better master: become BACKUP, learning its interval (v3).
+      if (p.version === 3 && ev.advertIntMs > 0) masterAdverInt = ev.advertIntMs;
+      masterIp = ev.srcIp;
+      masterPriority = ev.priority;
+      wantState = 'BACKUP';
+      const why = ev.priority > eff
+        ? `higher priority ${ev.priority} advert from ${ev.srcIp}, ours ${eff}`
+        : `same priority ${ev.priority} but higher IP address ${ev.srcIp}`;
+      leaveMaster(out, now, 'BACKUP', why);
+      return;
+    }
+    if (ev.priority === eff && cmp === 0) return; // our own address: a loop, ignore (keepalived warns)
+    // Lower priority (or equal with a lower address): keepalived re-asserts at once so the
+    // other side sees us and goes back to BACKUP ("forcing new election").
+    advert(out, eff);
+  }
+
+  function onTimer(out: Action[], now: number, timer: TimerName): void {
+    const due = timers[timer];
+    if (due === undefined) return; // stale: cancelled or replaced
+    if (now + EARLY_TOLERANCE_MS < due) {
+      out.push({ type: 'setTimer', timer, atMs: due }); // early: re-arm the same deadline
+      return;
+    }
+    delete timers[timer];
+    if (timer === 'masterDown') {
+      if (state !== 'BACKUP') return;
+      if (p.sync && !p.sync.mayGoMaster(p.name)) {
+        // keepalived vrrp_sync_can_goto_master: prefer BACKUP until every member wants MASTER.
+        wantState = 'MASTER';
+        set(out, 'masterDown', now + mdi());
+        return;
+      }
+      becomeMaster(out, now, masterPriority === 0 ? 'master released (priority 0)' : 'master down timer expired');
+    } else if (timer === 'advert') {
+      if (state !== 'MASTER') return;
+      advert(out, eff);
+      set(out, 'advert', now + p.advertIntMs);
+    } else {
+      if (state !== 'MASTER') return;
+      if (garpPhase === 'second') {
+        out.push({ type: 'sendGarp', count: garp.repeat });
+        if (garp.refreshMs > 0) {
+          garpPhase = 'refresh';
+          set(out, 'garp', now + garp.refreshMs);
+        }
+      } else {
+        out.push({ type: 'sendGarp', count: garp.refreshRepeat });
+        set(out, 'garp', now + garp.refreshMs);
+      }
+    }
+  }
+
+  function onFault(out: Action[], now: number, reason: string): void {
+    ownFault = true;
+    if (state === 'MASTER') leaveMaster(out, now, 'FAULT', reason);
+    else if (state === 'BACKUP') {
+      cancel(out, 'masterDown');
+      change(out, 'FAULT', reason);
+    }
+  }
+
+  function onFaultCleared(out: Action[], now: number, reason: string): void {
+    ownFault = false;
+    if (state !== 'FAULT') return;
+    if (p.sync && !p.sync.mayLeaveFault(p.name)) return; // still held by the group
+    enterBackupFromFault(out, now, reason);
+  }
+
+  function onPriority(out: Action[], now: number, priority: number): void {
+    if (owner) return; // keepalived vrrp_set_effective_priority: the owner is never changed
+    const next = clampPriority(priority);
+    if (next === eff) return;
+    const oldMdi = mdi();
+    eff = next;
+    // keepalived: a running Master_Down deadline moves by the change of the interval.
+    const down = timers.masterDown;
+    if (state === 'BACKUP' && down !== undefined) set(out, 'masterDown', down + (mdi() - oldMdi));
+  }
+
+  function onForce(out: Action[], now: number, to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {
+    if (to === 'MASTER') {
+      if (state === 'BACKUP') becomeMaster(out, now, reason);
+    } else if (to === 'BACKUP') {
+      if (state === 'MASTER') {
+        wantState = 'BACKUP';
+        leaveMaster(out, now, 'BACKUP', reason);
+      } else if (state === 'FAULT' && !ownFault) enterBackupFromFault(out, now, reason);
+    } else {
+      if (state === 'MASTER') leaveMaster(out, now, 'FAULT', reason);
+      else if (state === 'BACKUP') {
+        cancel(out, 'masterDown');
+        change(out, 'FAULT', reason);
+      }
+    }
+  }
+
+  function onShutdown(out: Action[], now: number): void {
+    if (state === 'STOP') return;
+    if (state === 'MASTER') {
+      leaveMaster(out, now, 'STOP', 'shutdown');
+      return;
+    }
+    for (const t of ['advert', 'masterDown', 'garp'] as const) cancel(out, t);
+    change(out, 'STOP', 'shutdown');
+  }
+
+  return {
+    handle(event: MachineEvent, nowMs: number): Action[] {
+      const out: Action[] = [];
+      if (state === 'STOP') return out;
+      if (state === 'INIT' && event.type !== 'start' && event.type !== 'shutdown') {
+        // Before start only the fault level and priority are remembered.
+        if (event.type === 'fault') ownFault = true;
+        else if (event.type === 'faultCleared') ownFault = false;
+        else if (event.type === 'priority' && !owner) eff = clampPriority(event.priority);
+        return out;
+      }
+      switch (event.type) {
+        case 'start':
+          if (state === 'INIT') onStart(out, nowMs, event);
+          break;
+        case 'advert':
+          onAdvert(out, nowMs, event);
+          break;
+        case 'timer':
+          onTimer(out, nowMs, event.timer);
+          break;
+        case 'shutdown':
+          onShutdown(out, nowMs);
+          break;
+        case 'fault':
+          onFault(out, nowMs, event.reason);
+          break;
+        case 'faultCleared':
+          onFaultCleared(out, nowMs, event.reason ?? 'fault cleared');
+          break;
+        case 'priority':
+          onPriority(out, nowMs, event.priority);
+          break;
+        case 'force':
+          onForce(out, nowMs, event.state, event.reason);
+          break;
+      }
+      return out;
+    },
+    view(): MachineView {
+      return {
+        name: p.name,
+        state,
+        wantState,
+        ownFault,
+        basePriority: p.priority,
+        effectivePriority: eff,
+        masterAdverIntMs: masterAdverInt,
+        masterIp,
+        masterPriority,
+        timers: { ...timers },
+        preemptAfterMs: preemptAfter,
+      };
+    },
+  };
+}
+
+/** keepalived vrrp_set_effective_priority: tracked priority is kept within 1..254. */
+function clampPriority(n: number): number {
+  if (!Number.isFinite(n)) return 1;
+  return Math.min(254, Math.max(1, Math.round(n)));
+}
