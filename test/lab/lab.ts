@@ -1,0 +1,596 @@
+// The two-board lab of DESIGN.md ("The lab"), built from network namespaces on one Linux host:
+//
+//   const lab = await createLab({ name: 'failover' });   // or: await withLab(t, { … })
+//   await lab.startBoard('a', configText);
+//   await lab.waitFor(() => lab.hasAddress('a', 'eth0', LAB_ADDR.publicVip), { what: 'VIP on a' });
+//   await lab.powerOff('a');
+//   await lab.destroy();
+//
+// Every host (boards a and b, the client, real servers rs1..rsN) is a namespace; each segment's
+// switch is a bridge inside a namespace of its own, joined to the hosts by veth pairs created
+// directly across namespaces, so nothing is ever created in, or sent from, the host namespace.
+// Names carry a random tag so several test files build labs side by side. Everything is
+// removed by destroy(), and — if a test crashes or the process is signalled — by a synchronous
+// exit hook.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ip, requireTools, runCommand, type CommandOptions, type CommandResult } from './command.ts';
+import { LabProcess, type ExitStatus, type LogLine, type SpawnOptions } from './process.ts';
+import {
+  pidsInNamespace, removeDirSync, removeNamespacesSync, removeRecord, writeRecord,
+} from './registry.ts';
+import { HTTP_GET_JS, HTTP_SERVER_JS, UDP_ECHO_JS, UDP_REQUEST_JS } from './services.ts';
+import {
+  LAB_ADDR, MAX_REAL_SERVERS, NS_PREFIX, PREFIX_LEN, bridgeName, nsName, portName,
+  type Board, type BoardLink, type Host, type RealServerHost,
+} from './topology.ts';
+import { waitFor, type WaitOptions } from './wait.ts';
+
+export { LAB_ADDR, NS_PREFIX } from './topology.ts';
+export type { Board, BoardLink, Host, RealServerHost } from './topology.ts';
+export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.ts';
+export { LabProcess, type ExitStatus, type LogLine, type SpawnOptions } from './process.ts';
+export { CommandError, type CommandOptions, type CommandResult } from './command.ts';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The bundle a board runs; TANDEM_DIST (as in scripts/bundle.mjs) points elsewhere. */
+export const DEFAULT_BUNDLE = join(process.env.TANDEM_DIST ?? join(REPO_ROOT, 'dist'), 'tandem.js');
+
+export interface LabOptions {
+  /** Human label shown by describe() and in the lab's record (e.g. the test file's name). */
+  name?: string;
+  /** Number of real servers on the private segment, 0..9. Default 3. */
+  realServers?: number;
+  /** Keep IPv6 on (off by default, so captures hold only the lab's IPv4 traffic). */
+  ipv6?: boolean;
+  /** Echo every line of every spawned process to stderr, prefixed. Also on with TANDEM_LAB_ECHO=1. */
+  echo?: boolean;
+}
+
+export interface LabNamespaces {
+  a: string;
+  b: string;
+  client: string;
+  /** rs[0] is rs1. */
+  rs: string[];
+  /** Switch namespaces holding the bridges. */
+  public: string;
+  private: string;
+}
+
+export interface StartBoardOptions {
+  /** `--board NAME` (the hardware profile), when given. */
+  profile?: string;
+  /** Default 'debug'. */
+  logLevel?: string;
+  /** Extra arguments after the standard ones. */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Other files written beside the configuration (name relative to the board's dir → content), e.g. includes or check scripts. */
+  files?: Record<string, string>;
+  /** Bundle to run; default DEFAULT_BUNDLE. */
+  bundle?: string;
+  /** Resolve only once the daemon has logged a line matching this. */
+  waitForLog?: RegExp;
+  /** Timeout for waitForLog; default 15 s. */
+  timeoutMs?: number;
+}
+
+/** A board's running daemon and where its files are. */
+export interface BoardHandle {
+  board: Board;
+  proc: LabProcess;
+  /** The board's own directory (config, state, socket live here; it survives restarts). */
+  dir: string;
+  configPath: string;
+  stateDir: string;
+  controlSocket: string;
+  bundle: string;
+  /** Same as proc.waitForLog. */
+  waitForLog(re: RegExp, timeoutMs?: number, opts?: { from?: number }): Promise<string>;
+  /** `tandem ctl --control-socket SOCK args…`, run inside the board's namespace. */
+  ctl(args: readonly string[], opts?: CommandOptions): Promise<CommandResult>;
+  /** Rewrites the configuration file (if given) and sends SIGHUP. */
+  reload(configText?: string): Promise<void>;
+}
+
+export interface IfAddress {
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLen: number;
+  label?: string;
+  scope?: string;
+}
+
+export interface CutOptions {
+  /** Which of the board's links; default both. */
+  links?: BoardLink[];
+  /**
+   * 'carrier' (default): the switch-side end goes down, so the board sees NO-CARRIER, as with a
+   * pulled cable or a dead peer. 'silent': the switch port stops forwarding (bridge port state
+   * disabled) while carrier stays up, so the board notices nothing but packets stop — a broken
+   * switch, the classic way to split a VRRP pair's brain.
+   */
+  mode?: 'carrier' | 'silent';
+}
+
+/** Minimal slice of node:test's TestContext that withLab needs. */
+export interface AfterHook {
+  after(fn: () => unknown): void;
+}
+
+const live = new Set<Lab>();
+let toolsChecked: Promise<void> | undefined;
+
+/** Builds a lab. On any failure while building, whatever was made is removed and the error rethrown. */
+export async function createLab(opts: LabOptions = {}): Promise<Lab> {
+  if (process.getuid && process.getuid() !== 0) throw new Error('the lab needs root (network namespaces)');
+  toolsChecked ??= requireTools(['ip', 'bridge', 'nft', 'sysctl', 'ping']);
+  try {
+    await toolsChecked;
+  } catch (e) {
+    toolsChecked = undefined;
+    throw e;
+  }
+  const rs = opts.realServers ?? 3;
+  if (!Number.isInteger(rs) || rs < 0 || rs > MAX_REAL_SERVERS) {
+    throw new Error(`realServers must be an integer 0..${MAX_REAL_SERVERS}, got ${String(opts.realServers)}`);
+  }
+  const existing = (await ip(['netns', 'list'])).split('\n').map((l) => l.split(/\s+/)[0] ?? '');
+  let tag: string;
+  do tag = randomTag(); while (existing.some((n) => n.startsWith(`${NS_PREFIX}${tag}-`)));
+  const tmp = await mkdtemp(join(tmpdir(), `tandem-lab-${tag}-`));
+  const lab = new Lab(tag, opts.name ?? 'lab', rs, tmp, opts);
+  live.add(lab);
+  installExitHooks();
+  writeRecord({
+    tag, name: lab.name, pid: process.pid, namespaces: lab.allNamespaces(), tmpDir: tmp, created: new Date().toISOString(),
+  });
+  try {
+    await lab.build();
+  } catch (e) {
+    await lab.destroy();
+    throw new Error(`building lab ${tag} failed: ${(e as Error).message}`, { cause: e });
+  }
+  return lab;
+}
+
+/** createLab plus `t.after(() => lab.destroy())`, for node:test. */
+export async function withLab(t: AfterHook, opts: LabOptions = {}): Promise<Lab> {
+  const lab = await createLab(opts);
+  t.after(() => lab.destroy());
+  return lab;
+}
+
+/** Labs of this process that are not destroyed yet. */
+export function liveLabs(): readonly Lab[] {
+  return [...live];
+}
+
+export class Lab {
+  readonly ns: LabNamespaces;
+  private procs = new Set<LabProcess>();
+  private boards = new Map<Board, BoardHandle>();
+  private destroying: Promise<void> | undefined;
+  private readonly echo: boolean;
+
+  /** Use createLab(); the constructor builds nothing. */
+  constructor(
+    readonly tag: string,
+    readonly name: string,
+    readonly realServerCount: number,
+    /** Temp dir holding the boards' directories; removed by destroy(). */
+    readonly tmpDir: string,
+    private readonly opts: LabOptions,
+  ) {
+    this.echo = opts.echo ?? process.env.TANDEM_LAB_ECHO === '1';
+    this.ns = {
+      a: nsName(tag, 'a'),
+      b: nsName(tag, 'b'),
+      client: nsName(tag, 'client'),
+      rs: this.realServers().map((h) => nsName(tag, h)),
+      public: nsName(tag, 'public'),
+      private: nsName(tag, 'private'),
+    };
+  }
+
+  /** ['rs1', …]. */
+  realServers(): RealServerHost[] {
+    return Array.from({ length: this.realServerCount }, (_, i) => `rs${i + 1}` as RealServerHost);
+  }
+
+  /** Namespace name of a host. */
+  nsOf(host: Host): string {
+    if (host === 'a' || host === 'b' || host === 'client' || host === 'public' || host === 'private') return this.ns[host];
+    const m = /^rs(\d+)$/.exec(host);
+    const i = m ? Number(m[1]) : 0;
+    if (i < 1 || i > this.realServerCount) throw new Error(`lab ${this.tag} has no host ${host}`);
+    return this.ns.rs[i - 1]!;
+  }
+
+  allNamespaces(): string[] {
+    return [this.ns.public, this.ns.private, this.ns.a, this.ns.b, this.ns.client, ...this.ns.rs];
+  }
+
+  get destroyed(): boolean {
+    return this.destroying !== undefined;
+  }
+
+  // ---- running things -------------------------------------------------------------------
+
+  /** Runs argv inside the host's namespace and waits for it (`ip netns exec NS argv…`). */
+  exec(host: Host, argv: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+    this.assertLive();
+    return runCommand('ip', ['netns', 'exec', this.nsOf(host), ...argv], opts);
+  }
+
+  /** Starts a long-running process in the host's namespace; destroy() stops it. */
+  spawn(host: Host, argv: readonly string[], opts: SpawnOptions = {}): LabProcess {
+    this.assertLive();
+    const label = opts.label ?? `${host}:${argv[0] ?? ''}`;
+    const userOnLine = opts.onLine;
+    const onLine = this.echo
+      ? (l: LogLine): void => { process.stderr.write(`[${this.tag} ${label}] ${l.text}\n`); userOnLine?.(l); }
+      : userOnLine;
+    const p = new LabProcess(this.nsOf(host), argv, { ...opts, label, onLine });
+    this.procs.add(p);
+    void p.exited.then(() => this.procs.delete(p));
+    return p;
+  }
+
+  // ---- boards -----------------------------------------------------------------------------
+
+  /**
+   * Writes `configText` to the board's directory and starts
+   * `node BUNDLE run -f FILE --state-dir DIR --control-socket SOCK --log-level debug` in the
+   * board's namespace. A board still running is refused (stop it first).
+   */
+  async startBoard(board: Board, configText: string, opts: StartBoardOptions = {}): Promise<BoardHandle> {
+    this.assertLive();
+    const prev = this.boards.get(board);
+    if (prev?.proc.running) throw new Error(`board ${board} is already running (pid ${prev.proc.pid}); stopBoard first`);
+    const bundle = opts.bundle ?? DEFAULT_BUNDLE;
+    if (!existsSync(bundle)) throw new Error(`no bundle at ${bundle}: run ./build.sh first`);
+    const dir = join(this.tmpDir, `board-${board}`);
+    const stateDir = join(dir, 'state');
+    const configPath = join(dir, 'keepalived.conf');
+    const controlSocket = join(dir, 'ctl.sock');
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await writeFile(configPath, configText);
+    for (const [name, content] of Object.entries(opts.files ?? {})) {
+      const p = resolve(dir, name);
+      if (!p.startsWith(dir + '/')) throw new Error(`file ${name} would land outside the board's directory`);
+      await mkdir(dirname(p), { recursive: true });
+      await writeFile(p, content, { mode: 0o755 });
+    }
+    const argv = [
+      process.execPath, bundle, 'run', '-f', configPath,
+      ...(opts.profile ? ['--board', opts.profile] : []),
+      '--state-dir', stateDir, '--control-socket', controlSocket, '--log-level', opts.logLevel ?? 'debug',
+      ...(opts.args ?? []),
+    ];
+    const proc = this.spawn(board, argv, { env: opts.env, cwd: dir, label: `board-${board}` });
+    const handle: BoardHandle = {
+      board, proc, dir, configPath, stateDir, controlSocket, bundle,
+      waitForLog: (re, timeoutMs, o) => proc.waitForLog(re, timeoutMs, o),
+      ctl: (args, o) => this.exec(board, [process.execPath, bundle, 'ctl', '--control-socket', controlSocket, ...args], o),
+      reload: async (text) => {
+        if (text !== undefined) await writeFile(configPath, text);
+        if (!proc.signal('SIGHUP')) throw new Error(`board ${board} is not running; cannot reload`);
+      },
+    };
+    this.boards.set(board, handle);
+    if (opts.waitForLog) await proc.waitForLog(opts.waitForLog, opts.timeoutMs ?? 15_000);
+    return handle;
+  }
+
+  /** The board's current (or last) daemon, if one was started. */
+  board(board: Board): BoardHandle | undefined {
+    return this.boards.get(board);
+  }
+
+  /**
+   * Stops the board's daemon with `signal` (SIGTERM: graceful; SIGKILL: crash), escalating to
+   * SIGKILL after `graceMs`. Resolves with its exit status, or undefined if none was started.
+   */
+  async stopBoard(board: Board, signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000): Promise<ExitStatus | undefined> {
+    const h = this.boards.get(board);
+    if (!h) return undefined;
+    return h.proc.stop(signal, graceMs);
+  }
+
+  /** Takes the board's links down (see CutOptions for the two ways). */
+  async cutLinks(board: Board, opts: CutOptions = {}): Promise<void> {
+    await this.setLinks(board, opts, false);
+  }
+
+  /** Undoes cutLinks. */
+  async restoreLinks(board: Board, opts: CutOptions = {}): Promise<void> {
+    await this.setLinks(board, opts, true);
+  }
+
+  /**
+   * What a power loss looks like to the peer: the daemon is SIGKILLed (no priority-0
+   * advertisement, nothing cleaned up) and the board's links lose carrier.
+   */
+  async powerOff(board: Board): Promise<void> {
+    await Promise.all([this.stopBoard(board, 'SIGKILL'), this.cutLinks(board)]);
+  }
+
+  // ---- looking at things ------------------------------------------------------------------
+
+  /** waitFor, for convenience. */
+  waitFor(cond: () => boolean | Promise<boolean>, opts: WaitOptions = {}): Promise<void> {
+    return waitFor(cond, opts);
+  }
+
+  /** The addresses on `dev` in the host's namespace (parsed from `ip -j addr show dev DEV`). */
+  async addresses(host: Host, dev: string): Promise<IfAddress[]> {
+    const out = await ip(['-n', this.nsOf(host), '-j', 'addr', 'show', 'dev', dev]);
+    // `ip -j` output is external data; shape it by hand rather than trusting it.
+    const parsed = JSON.parse(out) as Array<{ addr_info?: Array<Record<string, unknown>> }>;
+    const res: IfAddress[] = [];
+    for (const l of parsed) {
+      for (const a of l.addr_info ?? []) {
+        if ((a.family !== 'inet' && a.family !== 'inet6') || typeof a.local !== 'string') continue;
+        res.push({
+          family: a.family, address: a.local, prefixLen: Number(a.prefixlen),
+          ...(typeof a.label === 'string' ? { label: a.label } : {}),
+          ...(typeof a.scope === 'string' ? { scope: a.scope } : {}),
+        });
+      }
+    }
+    return res;
+  }
+
+  /** True when `address` (without prefix) is on `dev` in the host. */
+  async hasAddress(host: Host, dev: string, address: string): Promise<boolean> {
+    return (await this.addresses(host, dev)).some((a) => a.address === address);
+  }
+
+  /** Link state of `dev` in the host: operstate ('UP', 'DOWN', 'LOWERLAYERDOWN', …) and flags. */
+  async linkState(host: Host, dev: string): Promise<{ operstate: string; flags: string[] }> {
+    const out = await ip(['-n', this.nsOf(host), '-j', 'link', 'show', 'dev', dev]);
+    const [l] = JSON.parse(out) as Array<{ operstate?: string; flags?: string[] }>;
+    return { operstate: l?.operstate ?? 'UNKNOWN', flags: l?.flags ?? [] };
+  }
+
+  /** One ICMP echo round (count pings, each waiting timeoutS); true when any reply came. */
+  async ping(host: Host, address: string, opts: { count?: number; timeoutS?: number; from?: string } = {}): Promise<boolean> {
+    const count = opts.count ?? 1;
+    const argv = ['ping', '-n', '-q', '-c', String(count), '-W', String(opts.timeoutS ?? 1)];
+    if (count > 1) argv.push('-i', '0.2');
+    if (opts.from) argv.push('-I', opts.from);
+    argv.push(address);
+    const r = await this.exec(host, argv, { timeoutMs: (count * 0.2 + (opts.timeoutS ?? 1)) * 1000 + 5_000 });
+    return r.code === 0;
+  }
+
+  // ---- real servers and clients -----------------------------------------------------------
+
+  /**
+   * Starts an HTTP server on `port` in a real server (1-based number or 'rs1'; any host works)
+   * answering every request with its host name and a newline. Resolves once it listens. It logs
+   * "request ADDR:PORT METHOD URL" per request, so a test can see the source address.
+   */
+  async startHttpServer(rs: number | Host, port: number): Promise<LabProcess> {
+    return this.startService(rs, port, HTTP_SERVER_JS, 'http');
+  }
+
+  /** UDP server on `port` answering each datagram with "HOST:" + the datagram. Resolves once bound. */
+  async startUdpEcho(rs: number | Host, port: number): Promise<LabProcess> {
+    return this.startService(rs, port, UDP_ECHO_JS, 'udp');
+  }
+
+  /** One HTTP GET from the host (node, no keep-alive). Rejects with the client's error. */
+  async httpGet(host: Host, url: string, timeoutMs = 3_000): Promise<{ status: number; body: string }> {
+    const r = await this.exec(host, [process.execPath, '-e', HTTP_GET_JS, url, String(timeoutMs)], { timeoutMs: timeoutMs + 5_000 });
+    if (r.code !== 0) throw new Error(`GET ${url} from ${host} failed: ${r.stderr.trim() || `exit ${String(r.code)}`}`);
+    return JSON.parse(r.stdout) as { status: number; body: string };
+  }
+
+  /** Sends one datagram from the host and resolves with the first reply's text. */
+  async udpRequest(host: Host, address: string, port: number, payload: string, timeoutMs = 2_000): Promise<string> {
+    const r = await this.exec(host, [process.execPath, '-e', UDP_REQUEST_JS, address, String(port), payload, String(timeoutMs)],
+      { timeoutMs: timeoutMs + 5_000 });
+    if (r.code !== 0) throw new Error(`UDP to ${address}:${port} from ${host} failed: ${r.stderr.trim() || `exit ${String(r.code)}`}`);
+    return r.stdout;
+  }
+
+  /** The topology as a table, for the demo and for failure messages. */
+  describe(): string {
+    const rows: string[][] = [['host', 'namespace', 'dev', 'address', 'notes']];
+    const p = PREFIX_LEN;
+    rows.push(['client', this.ns.client, 'eth0', `${LAB_ADDR.client}/${p}`, `route ${LAB_ADDR.privateNet} via ${LAB_ADDR.publicVip}`]);
+    for (const b of ['a', 'b'] as const) {
+      rows.push([b, this.ns[b], 'eth0', `${LAB_ADDR.board[b].eth0}/${p}`, 'public; ip_forward=1']);
+      rows.push(['', '', 'eth1', `${LAB_ADDR.board[b].eth1}/${p}`, 'private']);
+    }
+    this.realServers().forEach((h, i) => {
+      rows.push([h, this.ns.rs[i]!, 'eth0', `${LAB_ADDR.realServer(i + 1)}/${p}`, `default via ${LAB_ADDR.privateVip}`]);
+    });
+    rows.push(['public', this.ns.public, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.publicNet}`]);
+    rows.push(['private', this.ns.private, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.privateNet}`]);
+    const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(w[c]!)).join('  ').trimEnd());
+    return [
+      `lab "${this.name}" (tag ${this.tag}, files in ${this.tmpDir})`,
+      ...lines,
+      `VIPs (added by the VRRP daemon, not the lab): public ${LAB_ADDR.publicVip}, private ${LAB_ADDR.privateVip}`,
+    ].join('\n');
+  }
+
+  // ---- teardown ---------------------------------------------------------------------------
+
+  /**
+   * Stops every process the lab started (SIGTERM, then SIGKILL after 3 s), kills whatever else
+   * still runs in its namespaces, deletes the namespaces and the temp dir. Idempotent; never throws.
+   */
+  destroy(): Promise<void> {
+    this.destroying ??= this.teardown();
+    return this.destroying;
+  }
+
+  private async teardown(): Promise<void> {
+    await Promise.all([...this.procs].map((p) => p.stop('SIGTERM', 3_000)));
+    const namespaces = this.allNamespaces();
+    // Anything left is a child of something we started (a daemon's check script, …).
+    for (const ns of namespaces) {
+      for (const pid of pidsInNamespace(ns)) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+    }
+    await Promise.all(namespaces.map((ns) => runCommand('ip', ['netns', 'del', ns]).catch(() => undefined)));
+    await rm(this.tmpDir, { recursive: true, force: true });
+    removeRecord(this.tag);
+    live.delete(this);
+  }
+
+  /** Synchronous teardown for the exit hook. */
+  destroySync(): void {
+    removeNamespacesSync(this.allNamespaces(), [...this.procs].filter((p) => p.running).map((p) => p.pid));
+    removeDirSync(this.tmpDir);
+    removeRecord(this.tag);
+    live.delete(this);
+  }
+
+  // ---- building ---------------------------------------------------------------------------
+
+  /** Creates namespaces, switches, links, addresses and routes. Called once by createLab. */
+  async build(): Promise<void> {
+    const all = this.allNamespaces();
+    for (const ns of all) await ip(['netns', 'add', ns]);
+    await Promise.all(all.map((ns) => this.prepareNamespace(ns)));
+    const br = bridgeName(this.tag);
+    await Promise.all([this.ns.public, this.ns.private].map(async (sw) => {
+      // No STP and no forward delay: a port forwards as soon as it is up. No multicast snooping:
+      // VRRP adverts (224.0.0.18) must reach every port as on a dumb switch.
+      await ip(['-n', sw, 'link', 'add', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']);
+      await ip(['-n', sw, 'link', 'set', br, 'up']);
+    }));
+    const links: Array<Promise<void>> = [];
+    links.push(this.link('client', 'eth0', this.ns.public, `${LAB_ADDR.client}/${PREFIX_LEN}`));
+    for (const b of ['a', 'b'] as const) {
+      links.push(this.link(b, 'eth0', this.ns.public, `${LAB_ADDR.board[b].eth0}/${PREFIX_LEN}`));
+      links.push(this.link(b, 'eth1', this.ns.private, `${LAB_ADDR.board[b].eth1}/${PREFIX_LEN}`));
+    }
+    this.realServers().forEach((h, i) => {
+      links.push(this.link(h, 'eth0', this.ns.private, `${LAB_ADDR.realServer(i + 1)}/${PREFIX_LEN}`));
+    });
+    await Promise.all(links);
+    // Routes point at VIPs that do not exist yet; `onlink` is not needed because each gateway is
+    // inside the interface's own subnet.
+    await ip(['-n', this.ns.client, 'route', 'add', LAB_ADDR.privateNet, 'via', LAB_ADDR.publicVip]);
+    await Promise.all(this.ns.rs.map((ns) => ip(['-n', ns, 'route', 'add', 'default', 'via', LAB_ADDR.privateVip])));
+    await this.waitLinksUp();
+  }
+
+  private async prepareNamespace(ns: string): Promise<void> {
+    await ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+    const sysctls: string[] = [];
+    if (!this.opts.ipv6) {
+      // `default` before any interface exists, so every later interface starts without IPv6.
+      sysctls.push('net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+    }
+    if (ns === this.ns.a || ns === this.ns.b) sysctls.push('net.ipv4.ip_forward=1');
+    if (sysctls.length) {
+      await runCommand('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls], { check: true });
+    }
+  }
+
+  /** veth from the switch namespace into the host, named `dev` there, with `cidr` on it. */
+  private async link(host: Host, dev: string, sw: string, cidr: string): Promise<void> {
+    const port = portName(this.tag, host, dev);
+    const hostNs = this.nsOf(host);
+    await ip(['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', dev, 'netns', hostNs]);
+    await ip(['-n', sw, 'link', 'set', port, 'master', bridgeName(this.tag), 'up']);
+    await ip(['-n', hostNs, 'addr', 'add', cidr, 'dev', dev]);
+    await ip(['-n', hostNs, 'link', 'set', dev, 'up']);
+  }
+
+  private async setLinks(board: Board, opts: CutOptions, up: boolean): Promise<void> {
+    this.assertLive();
+    const links = opts.links ?? ['eth0', 'eth1'];
+    await Promise.all(links.map(async (dev) => {
+      const sw = dev === 'eth0' ? this.ns.public : this.ns.private;
+      const port = portName(this.tag, board, dev);
+      if ((opts.mode ?? 'carrier') === 'carrier') {
+        await ip(['-n', sw, 'link', 'set', port, up ? 'up' : 'down']);
+      } else {
+        // Bridge port states (include/uapi/linux/if_bridge.h): 0 disabled, 3 forwarding.
+        // (`ip link set … type bridge_slave state N` is accepted but has no effect here.)
+        await runCommand('bridge', ['-n', sw, 'link', 'set', 'dev', port, 'state', up ? '3' : '0'], { check: true });
+      }
+    }));
+    if ((opts.mode ?? 'carrier') === 'carrier') {
+      // The kernel applies carrier changes to operstate through linkwatch, up to a second later;
+      // wait until the board sees what was done, so callers start from a settled state.
+      await waitFor(async () => {
+        for (const dev of links) {
+          const st = await this.linkState(board, dev);
+          if ((st.operstate === 'UP') !== up) return false;
+        }
+        return true;
+      }, { timeoutMs: 10_000, what: `board ${board}'s ${links.join(' and ')} to go ${up ? 'up' : 'down'}` });
+    }
+  }
+
+  /** Waits until every host-side link of the lab is operationally UP (see setLinks on linkwatch). */
+  private async waitLinksUp(): Promise<void> {
+    const hosts: Host[] = ['a', 'b', 'client', ...this.realServers()];
+    await waitFor(async () => {
+      for (const h of hosts) {
+        const out = await ip(['-n', this.nsOf(h), '-j', 'link', 'show']);
+        const ls = JSON.parse(out) as Array<{ ifname?: string; operstate?: string }>;
+        if (ls.some((l) => l.ifname !== 'lo' && l.operstate !== 'UP')) return false;
+      }
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 20, what: `every link of lab ${this.tag} to come up` });
+  }
+
+  private startService(rs: number | Host, port: number, script: string, kind: string): Promise<LabProcess> {
+    const host: Host = typeof rs === 'number' ? `rs${rs}` : rs;
+    this.nsOf(host); // validates the host
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+    const p = this.spawn(host, [process.execPath, '-e', script, host, String(port)], { label: `${host}:${kind}${port}` });
+    return p.waitForLog(/^listening /, 10_000).then(() => p);
+  }
+
+  private assertLive(): void {
+    if (this.destroying) throw new Error(`lab ${this.tag} is destroyed`);
+  }
+}
+
+function randomTag(): string {
+  const abc = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(6)].map((b) => abc[b % abc.length]).join('');
+}
+
+let hooksInstalled = false;
+
+/**
+ * Cleanup when the process ends without destroy(): an uncaught exception or process.exit()
+ * still runs 'exit' listeners. A deadly signal does not, so SIGINT/SIGTERM/SIGHUP get a handler
+ * too — but only act when nobody else listens (the demo handles Ctrl-C itself, calling destroy()),
+ * and then re-raise the signal so the process dies from it as it would have.
+ */
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const lab of [...live]) lab.destroySync();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      if (process.listenerCount(sig) > 1) return;
+      for (const lab of [...live]) lab.destroySync();
+      process.removeListener(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
+}

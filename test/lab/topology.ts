@@ -1,0 +1,60 @@
+// The lab's fixed addressing plan and its naming scheme. Addresses come only from the
+// documentation ranges of RFC 5737 (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), and only
+// inside namespaces the lab creates.
+//
+//   client (203.0.113.10) ──┐ public switch  ┌── a.eth0 203.0.113.2   b.eth0 203.0.113.3
+//                           └── br (ns "public") ──┘        public VIP 203.0.113.1
+//   rs1..rsN (192.0.2.11…) ─┐ private switch ┌── a.eth1 192.0.2.2     b.eth1 192.0.2.3
+//                           └── br (ns "private") ─┘        private VIP 192.0.2.1
+//
+// 198.51.100.0/24 is kept free for tests that need a third network (a second client, an MQTT
+// broker's own segment, …); the lab itself does not use it.
+
+export const PREFIX_LEN = 24;
+
+export const LAB_ADDR = {
+  publicNet: '203.0.113.0/24',
+  privateNet: '192.0.2.0/24',
+  spareNet: '198.51.100.0/24',
+  /** Public VIP: clients connect to it; added by the VRRP daemon, never by the lab. */
+  publicVip: '203.0.113.1',
+  /** Private VIP: the real servers' default gateway; added by the VRRP daemon, never by the lab. */
+  privateVip: '192.0.2.1',
+  client: '203.0.113.10',
+  board: {
+    a: { eth0: '203.0.113.2', eth1: '192.0.2.2' },
+    b: { eth0: '203.0.113.3', eth1: '192.0.2.3' },
+  },
+  /** Address of real server `i` (1-based: rs1 = 192.0.2.11). */
+  realServer: (i: number): string => `192.0.2.${10 + i}`,
+} as const;
+
+export const MAX_REAL_SERVERS = 9;
+
+/** Every lab namespace starts with this; scripts/lab-cleanup.ts removes only names matching NS_RE. */
+export const NS_PREFIX = 'tdmlab-';
+/** `tdmlab-<6-char tag>-<host>`. */
+export const NS_RE = /^tdmlab-([a-z0-9]{6})-([a-z0-9]+)$/;
+
+export type Board = 'a' | 'b';
+export type BoardLink = 'eth0' | 'eth1';
+/** `rs1`…`rs9`. */
+export type RealServerHost = `rs${number}`;
+/** Every namespace of a lab: the hosts, and the two switches that hold the bridges. */
+export type Host = Board | 'client' | RealServerHost | 'public' | 'private';
+
+export function nsName(tag: string, host: Host): string {
+  return `${NS_PREFIX}${tag}-${host}`;
+}
+
+/** Switch-side veth name for a host's link. Interface names are at most 15 characters. */
+export function portName(tag: string, host: Host, link: string): string {
+  const short = host === 'client' ? 'cl' : host.startsWith('rs') ? `r${host.slice(2)}` : host;
+  const name = `${tag}-${short}${link.replace(/^eth/, '')}`;
+  if (name.length > 15) throw new Error(`interface name too long: ${name}`);
+  return name;
+}
+
+export function bridgeName(tag: string): string {
+  return `br-${tag}`;
+}
