@@ -1,0 +1,89 @@
+// Figures for issue 4: render + apply of 1,000 virtual servers × 8 real servers (target < 1 s)
+// and one real server's state change as a small edit (target < 20 ms), in a namespace of its
+// own (tdm-nft-bench-<random>, removed at the end even on failure). Needs root.
+// Run: node --import tsx bench/nft-apply.ts [--scheduler mh|sh|dh|wrr|rr] [--vs 1000] [--rs 8]
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { run } from '../src/util/exec.ts';
+import { applyNft } from '../src/lb/nft.ts';
+import { renderFullTable, renderRsChange, rsKey } from '../src/lb/plan.ts';
+import type { RsLive } from '../src/lb/plan.ts';
+import type { VirtualServer, RealServer, Pos, Scheduler } from '../src/config/model.ts';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+const scheduler = arg('scheduler', 'mh') as Scheduler;
+const nVs = Number(arg('vs', '1000'));
+const nRs = Number(arg('rs', '8'));
+const changes = 20;
+
+const pos: Pos = { file: 'bench', line: 1, col: 1 };
+function config(): VirtualServer[] {
+  const out: VirtualServer[] = [];
+  for (let i = 0; i < nVs; i++) {
+    const address = `203.0.113.${10 + (i % 50)}`;
+    const port = 1000 + Math.floor(i / 50);
+    const realServers: RealServer[] = Array.from({ length: nRs }, (_, j) => ({
+      name: `192.0.2.${11 + j} ${port}`, address: `192.0.2.${11 + j}`, port, weight: 1 + (j % 3), inhibitOnFailure: false,
+      notifyUp: null, notifyDown: null, checkers: [], pos,
+    }));
+    out.push({
+      name: `${address} ${port}`, address, port, protocol: 'TCP', delayLoopMs: 60_000, scheduler, method: 'NAT',
+      persistenceTimeoutMs: 0, persistenceGranularity: 32, quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null,
+      sorryServer: null, sorryServerInhibit: false, alpha: false, omega: false, inhibitOnFailure: false, haSuspend: false,
+      virtualhost: null, forwarder: 'auto', realServers, pos,
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const ns = `tdm-nft-bench-${randomBytes(3).toString('hex')}`;
+  const add = await run(['ip', 'netns', 'add', ns]);
+  if (add.code !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr.trim()}`);
+  try {
+    const vss = config();
+    const state = new Map<string, RsLive>();
+    let t0 = performance.now();
+    const tx = renderFullTable(vss, state);
+    const renderMs = performance.now() - t0;
+    t0 = performance.now();
+    await applyNft(tx, { netns: ns, timeoutMs: 60_000 });
+    const applyMs = performance.now() - t0;
+    const input = tx.render();
+
+    const edits: number[] = [];
+    for (let k = 0; k < changes; k++) {
+      const vs = vss[(k * 37) % vss.length]!;
+      const rs = vs.realServers[k % vs.realServers.length]!;
+      t0 = performance.now();
+      state.set(rsKey(vs, rs), { up: false, weight: rs.weight });
+      await applyNft(renderRsChange(vs, state), { netns: ns });
+      edits.push(performance.now() - t0);
+    }
+    edits.sort((a, b) => a - b);
+    const fullMs = renderMs + applyMs;
+    const median = edits[Math.floor(edits.length / 2)]!;
+    const result = {
+      bench: 'nft-apply', scheduler, virtualServers: nVs, realServersPerVs: nRs,
+      inputBytes: input.length, inputLines: input.split('\n').length - 1,
+      full: { renderMs: round(renderMs), applyMs: round(applyMs), totalMs: round(fullMs), targetMs: 1000, ok: fullMs < 1000 },
+      rsChange: { samples: edits.length, medianMs: round(median), maxMs: round(edits[edits.length - 1]!), targetMs: 20, ok: median < 20 },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`nft-apply ${scheduler}: ${nVs} VS x ${nRs} RS in ${round(fullMs)} ms (target < 1000), one RS change median ${round(median)} ms (target < 20)`);
+  } finally {
+    await run(['ip', 'netns', 'del', ns]);
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+// Deleting a failed real server's conntrack entries, so its clients' next packets are
+// scheduled afresh instead of following a dead NAT binding (keepalived gets this from IPVS's
+// expire_nodest_conn; with nftables NAT we ask conntrack). Entries are matched on the reply
+// tuple's source: for DNATed flows that is the real server's own address and port.
+import { run } from '../util/exec.ts';
+
+export interface ConntrackOptions {
+  netns?: string;
+  timeoutMs?: number;
+}
+
+export class ConntrackError extends Error {
+  constructor(message: string, readonly stderr: string) {
+    super(message);
+    this.name = 'ConntrackError';
+  }
+}
+
+/** The argument vectors we run: one per protocol. Exported for tests. */
+export function conntrackDeleteArgv(address: string, port: number, protocol: 'tcp' | 'udp', netns?: string): string[] {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`bad IPv4 address ${address}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
+  const cmd = ['conntrack', '-D', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
+  return netns ? ['ip', 'netns', 'exec', netns, ...cmd] : cmd;
+}
+
+/**
+ * Deletes the entries whose reply comes from ADDRESS:PORT, for the given protocols.
+ * Returns how many were deleted. conntrack exits 1 with "0 flow entries have been deleted"
+ * when nothing matched: that is success here.
+ */
+export async function deleteRealServerFlows(
+  address: string,
+  port: number,
+  protocols: ReadonlyArray<'tcp' | 'udp'> = ['tcp', 'udp'],
+  opts: ConntrackOptions = {},
+): Promise<number> {
+  let total = 0;
+  for (const p of protocols) {
+    const r = await run(conntrackDeleteArgv(address, port, p, opts.netns), { timeoutMs: opts.timeoutMs ?? 5000 });
+    const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
+    if (r.code === 0 || (r.code === 1 && m)) {
+      total += m ? Number(m[1]) : 0;
+      continue;
+    }
+    throw new ConntrackError(`conntrack -D for ${address}:${port}/${p} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);
+  }
+  return total;
+}

@@ -1,0 +1,225 @@
+// From configuration + live real-server state to nftables transactions. Pure: builds an
+// NftTransaction, never runs anything. Layout of `table ip tandem` (see src/lb/README.md):
+//
+//   map services    VIP . proto . port : goto <vs chain>      one lookup for all virtual servers
+//   chain prerouting  nat hook, dstnat:  ip daddr . meta l4proto . th dport vmap @services
+//   chain <vs>        the scheduler rule (dnat via a slot map), or sorry server, or drop
+//   map <vs>_s        slot → real server (addr . port), or → goto <vs>_r<j> with persistence
+//   chain <vs>_r<j>   persistence only: remember the client, dnat to real server j
+//   set <vs>_p<j>     persistence only: masked client addresses stuck to real server j
+//   sets rs_tcp/rs_udp + chain forward   the mid-stream guard
+import type { VirtualServer, RealServer } from '../config/model.ts';
+import { NftTransaction } from './nft.ts';
+import { slotTable, prefixMask, isNftScheduler } from './sched/index.ts';
+import type { Backend, SlotTable } from './sched/index.ts';
+import { aliveWeight } from './quorum.ts';
+
+/** Live state of one real server: health and effective weight (misc_dynamic may change it). */
+export interface RsLive {
+  up: boolean;
+  weight: number;
+}
+/** Keyed by rsKey(vs, rs). A real server missing from the map is up (down with alpha) at its configured weight. */
+export type RsStateMap = ReadonlyMap<string, RsLive>;
+
+export interface PlanOptions {
+  /** Quorum state per vsKey (from QuorumTracker); missing means up. */
+  quorumUp?: ReadonlyMap<string, boolean>;
+}
+
+export function vsKey(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>): string {
+  return `${vs.address}:${vs.port}/${vs.protocol}`;
+}
+export function rsKey(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>, rs: Pick<RealServer, 'address' | 'port'>): string {
+  return `${vsKey(vs)}/${rs.address}:${rs.port}`;
+}
+
+/** nftables object name of a virtual server: v_<hex address>_<t|u><port>, stable across reloads. */
+export function vsObjectName(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>): string {
+  return `v_${ipHex(vs.address)}_${vs.protocol === 'TCP' ? 't' : 'u'}${vs.port}`;
+}
+
+export function rsLive(vs: VirtualServer, rs: RealServer, state: RsStateMap): RsLive {
+  return state.get(rsKey(vs, rs)) ?? { up: !vs.alpha, weight: rs.weight };
+}
+
+/** The real servers that may receive new flows now (up, weight > 0). */
+export function schedulableBackends(vs: VirtualServer, state: RsStateMap): Backend[] {
+  const out: Backend[] = [];
+  for (const rs of vs.realServers) {
+    const l = rsLive(vs, rs, state);
+    if (l.up && l.weight > 0) out.push({ key: `${rs.address}:${rs.port}`, address: rs.address, port: rs.port, weight: l.weight });
+  }
+  return out;
+}
+
+/** Alive weight sum for the quorum (keepalived's weigh_live_realservers). */
+export function vsAliveWeight(vs: VirtualServer, state: RsStateMap): number {
+  return aliveWeight(vs.realServers.map((rs) => rsLive(vs, rs, state)));
+}
+
+/** Virtual servers the nftables data plane serves (the others go to the userspace forwarder). */
+export function nftServed(vs: VirtualServer): boolean {
+  return vs.forwarder !== 'userspace' && isNftScheduler(vs.scheduler);
+}
+
+/** rr/wrr with persistence_timeout use the dynamic-set stickiness; hash schedulers are sticky by hash. */
+function usesPersistSets(vs: VirtualServer): boolean {
+  return vs.persistenceTimeoutMs > 0 && (vs.scheduler === 'rr' || vs.scheduler === 'wrr');
+}
+
+const GUARD_TCP = 'rs_tcp';
+const GUARD_UDP = 'rs_udp';
+
+/** The whole table, replacing whatever was there, in one transaction. */
+export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
+  const tx = new NftTransaction().resetTable();
+  tx.addTable();
+  tx.addMap('services', 'type ipv4_addr . inet_proto . inet_service : verdict;');
+  tx.addSet(GUARD_TCP, 'type ipv4_addr . inet_service;');
+  tx.addSet(GUARD_UDP, 'type ipv4_addr . inet_service;');
+  tx.addChain('prerouting', { type: 'nat', hook: 'prerouting', priority: 'dstnat' });
+  tx.addRule('prerouting', 'ip daddr . meta l4proto . th dport vmap @services');
+  // The mid-stream guard (README "The mid-stream guard"): a packet from a real server's service
+  // port that would start a new conntrack entry is never a new connection of ours: it is a
+  // reply for a flow this board does not carry (yet). Dropping it keeps conntrack from creating
+  // an un-NATed entry whose tuple then clashes with the client's next packet, which is DNATed
+  // by the shared hash to this same real server. TCP SYNs from those ports (real server's own
+  // outgoing connections) still pass.
+  tx.addChain('forward', { type: 'filter', hook: 'forward', priority: 'filter' });
+  tx.addRule('forward', `ct state new ip saddr . tcp sport @${GUARD_TCP} tcp flags & (fin|syn|rst|ack) != syn counter drop`);
+  tx.addRule('forward', `ct state new ip saddr . udp sport @${GUARD_UDP} counter drop`);
+
+  const guardTcp = new Set<string>();
+  const guardUdp = new Set<string>();
+  const services: string[] = [];
+  const seen = new Set<string>();
+  for (const vs of vss) {
+    if (!nftServed(vs)) continue;
+    const name = vsObjectName(vs);
+    if (seen.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
+    seen.add(name);
+    const guard = vs.protocol === 'TCP' ? guardTcp : guardUdp;
+    for (const rs of [...vs.realServers, ...(vs.sorryServer ? [vs.sorryServer] : [])]) {
+      // Addresses and ports end up in nft input: checked here even though the parser did.
+      ipHex(rs.address);
+      checkPort(rs.port);
+      guard.add(`${rs.address} . ${rs.port}`);
+    }
+    checkPort(vs.port);
+    declareVs(tx, vs);
+    fillVs(tx, vs, state, opts);
+    services.push(`${vs.address} . ${vs.protocol === 'TCP' ? 'tcp' : 'udp'} . ${vs.port} : goto ${name}`);
+  }
+  tx.addElements('services', services);
+  tx.addElements(GUARD_TCP, [...guardTcp]);
+  tx.addElements(GUARD_UDP, [...guardUdp]);
+  return tx;
+}
+
+/**
+ * The small edit after a real server's state (or the quorum) changed: this virtual server's
+ * chain and slot map only, in one transaction. Persistence sets of real servers that went
+ * down are flushed (not with inhibit_on_failure, which keeps its clients' stickiness).
+ */
+export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
+  const tx = new NftTransaction();
+  if (!nftServed(vs)) return tx;
+  const name = vsObjectName(vs);
+  tx.flushChain(name).flushMap(`${name}_s`);
+  if (usesPersistSets(vs)) {
+    vs.realServers.forEach((rs, j) => {
+      if (!rsLive(vs, rs, state).up && !rs.inhibitOnFailure) tx.flushSet(`${name}_p${j}`);
+    });
+  }
+  fillVs(tx, vs, state, opts);
+  return tx;
+}
+
+/** Removes the table (on stop). */
+export function renderStop(): NftTransaction {
+  return new NftTransaction().deleteTable();
+}
+
+function l4(vs: VirtualServer): string {
+  return vs.protocol === 'TCP' ? 'tcp' : 'udp';
+}
+
+/** Objects of one VS whose shape does not depend on health (created by the full apply only). */
+function declareVs(tx: NftTransaction, vs: VirtualServer): void {
+  const name = vsObjectName(vs);
+  tx.addChain(name);
+  if (usesPersistSets(vs)) {
+    tx.addMap(`${name}_s`, 'typeof numgen inc mod 2 : verdict;');
+    const mask = dotted(prefixMask(vs.persistenceGranularity));
+    const timeout = Math.max(1, Math.ceil(vs.persistenceTimeoutMs / 1000));
+    vs.realServers.forEach((rs, j) => {
+      tx.addSet(`${name}_p${j}`, `type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; size 65535;`);
+      tx.addChain(`${name}_r${j}`);
+      tx.addRule(`${name}_r${j}`, `update @${name}_p${j} { ${maskedSaddr(mask)} }`);
+      tx.addRule(`${name}_r${j}`, `meta l4proto ${l4(vs)} dnat ip to ${rs.address}:${rs.port}`);
+    });
+  } else {
+    const keyExpr = vs.scheduler === 'rr' || vs.scheduler === 'wrr' ? 'numgen inc mod 2' : 'jhash ip saddr mod 2 seed 0x0';
+    tx.addMap(`${name}_s`, `typeof ${keyExpr} : ip daddr . ${l4(vs)} dport;`);
+  }
+}
+
+/** The VS chain's rules and slot map elements for the current state (chain and map are empty). */
+function fillVs(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, opts: PlanOptions): void {
+  const name = vsObjectName(vs);
+  const proto = `meta l4proto ${l4(vs)}`;
+  const quorumUp = opts.quorumUp?.get(vsKey(vs)) ?? true;
+  // keepalived: quorum lost with a sorry server → the sorry server alone serves the VS.
+  if (!quorumUp && vs.sorryServer) {
+    tx.addRule(name, `${proto} dnat ip to ${vs.sorryServer.address}:${vs.sorryServer.port}`);
+    return;
+  }
+  const table = slotTable(vs, schedulableBackends(vs, state));
+  if (table.slots.length === 0) {
+    // No backend: drop rather than deliver to the board itself (the VIP is local on MASTER).
+    tx.addRule(name, `${proto} counter drop`);
+    return;
+  }
+  const expr = slotExpr(table);
+  if (usesPersistSets(vs)) {
+    const mask = dotted(prefixMask(vs.persistenceGranularity));
+    const index = new Map(vs.realServers.map((rs, j) => [`${rs.address}:${rs.port}`, j]));
+    // Clients already stuck to a real server that is up go back to it (and refresh the timeout).
+    vs.realServers.forEach((rs, j) => {
+      if (rsLive(vs, rs, state).up) tx.addRule(name, `${maskedSaddr(mask)} @${name}_p${j} goto ${name}_r${j}`);
+    });
+    tx.addRule(name, `${expr} vmap @${name}_s`);
+    tx.addElements(`${name}_s`, table.slots.map((b, i) => `${i} : goto ${name}_r${index.get(b.key)}`));
+  } else {
+    tx.addRule(name, `${proto} dnat ip to ${expr} map @${name}_s`);
+    tx.addElements(`${name}_s`, table.slots.map((b, i) => `${i} : ${b.address} . ${b.port}`));
+  }
+}
+
+/** The kernel expression that indexes the slot table. */
+export function slotExpr(t: SlotTable): string {
+  const n = t.slots.length;
+  if (t.key.kind === 'numgen') return `numgen inc mod ${n}`;
+  const field = `ip ${t.key.field}`;
+  const keyed = t.key.mask === 0xffffffff ? field : `${field} & ${dotted(t.key.mask)}`;
+  return `jhash ${keyed} mod ${n} seed 0x${t.key.seed.toString(16).padStart(8, '0')}`;
+}
+
+function maskedSaddr(mask: string): string {
+  return mask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${mask}`;
+}
+
+function dotted(n: number): string {
+  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
+}
+
+function checkPort(p: number): void {
+  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port ${p}`);
+}
+
+function ipHex(addr: string): string {
+  const parts = addr.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new Error(`bad IPv4 address ${addr}`);
+  return parts.map((p) => Number(p).toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,61 @@
+// Picks the slot table for a virtual server from its scheduler and its schedulable backends.
+import type { VirtualServer } from '../../config/model.ts';
+import { smoothWrrSequence, rrSequence } from './wrr.ts';
+import { maglevTable, maglevSize } from './maglev.ts';
+import { bucketTable } from './bucket.ts';
+import { vsSeed } from './seed.ts';
+import type { Backend, SlotTable } from './types.ts';
+
+export type { Backend, SlotKey, SlotTable } from './types.ts';
+export { vsSeed } from './seed.ts';
+export { smoothWrrSequence, rrSequence } from './wrr.ts';
+export { maglevTable, maglevSize, MAGLEV_PRIMES } from './maglev.ts';
+export { bucketTable } from './bucket.ts';
+
+/** Schedulers the nftables data plane serves; lc and wlc need connection counts (userspace). */
+export const NFT_SCHEDULERS = ['rr', 'wrr', 'sh', 'dh', 'mh'] as const;
+export type NftScheduler = (typeof NFT_SCHEDULERS)[number];
+
+export function isNftScheduler(s: string): s is NftScheduler {
+  return (NFT_SCHEDULERS as readonly string[]).includes(s);
+}
+
+/** 32-bit netmask (as an unsigned number) for a prefix length 0..32. */
+export function prefixMask(prefix: number): number {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new RangeError(`bad prefix length ${prefix}`);
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/**
+ * The scheduler's table for `vs` over `backends` (the real servers that may get new flows now,
+ * with their effective weights). The hash table size depends on the configured real-server
+ * count only, so health changes never resize it (that would move every flow).
+ * sh hashes the client address masked with persistence_granularity, as IPVS's persistence
+ * groups clients by that mask; dh hashes the destination address.
+ */
+export function slotTable(vs: VirtualServer, backends: readonly Backend[]): SlotTable {
+  const seed = vsSeed(vs);
+  const mask = prefixMask(vs.persistenceGranularity);
+  switch (vs.scheduler) {
+    case 'rr':
+      return { key: { kind: 'numgen' }, slots: rrSequence(backends.filter((b) => b.weight > 0)) };
+    case 'wrr':
+      return { key: { kind: 'numgen' }, slots: smoothWrrSequence(backends) };
+    case 'sh':
+      return { key: { kind: 'jhash', field: 'saddr', mask, seed }, slots: bucketTable(backends) };
+    case 'dh':
+      return { key: { kind: 'jhash', field: 'daddr', mask: 0xffffffff, seed }, slots: bucketTable(backends) };
+    case 'mh':
+      return {
+        key: { kind: 'jhash', field: 'saddr', mask, seed },
+        slots: maglevTable(backends, seed, maglevSize(vs.realServers.length)),
+      };
+    default:
+      throw new Error(`scheduler ${vs.scheduler} is not served by nftables (use the userspace forwarder)`);
+  }
+}
+
+/** Index into a jhash table for a 32-bit hash value (the kernel uses reciprocal_scale too). */
+export function slotIndex(hash: number, size: number): number {
+  return Math.floor(((hash >>> 0) * size) / 0x100000000);
+}
