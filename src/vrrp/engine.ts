@@ -221,6 +221,7 @@ export class VrrpEngine {
       this.hooks.log('debug', `(${c.name}) unicast advert from ${a.srcIp}, not a configured peer`);
     }
     if (!addressListMatches(a, c.advertAddresses)) bump(inst.counters, 'addr_list_err');
+    if (a.priority === 0) this.hooks.log('debug', `(${c.name}) received priority 0 advert from ${a.srcIp}: master released`);
     this.dispatch(inst, { type: 'advert', priority: a.priority, srcIp: a.srcIp, advertIntMs: a.advertIntMs });
   }
 
