@@ -1,0 +1,654 @@
+// The console's command engine: transport-free. A transport (serial.ts, control-socket.ts, a
+// test) makes a Session, feeds it whole lines and writes back what it returns. Pure apart from
+// the ConsoleHost, the user store and the injected clock.
+//
+// Modes: login (first-boot password setup, then user + password) → operational (`tandem>`) →
+// configure (`tandem#`). Output uses '\n'; the serial transport turns it into CR LF.
+//
+// `?` at the end of a line lists what may come next (on Enter: the line is raw, not a tty, and
+// waiting for Enter keeps a pasted line with a '?' in a value harmless). Tab completes.
+//
+// Configure mode (JunOS-like):
+//   set PATH… VALUE / delete PATH…    edit this session's candidate tree (src/config/edit.ts)
+//   show diff | show candidate        unified diff running → candidate | candidate with line numbers
+//   commit                            validate, save atomically (FILE.prev kept), reload in-process;
+//                                     also confirms a pending `commit confirmed`
+//   commit confirmed MINUTES          the same, rolled back unless `confirm`/`commit` within MINUTES
+//   confirm                           confirm a pending commit (also in operational mode, and over ctl)
+//   rollback                          discard the candidate's changes; when a confirmed commit is
+//                                     pending, also roll that back now
+//   exit                              back to operational mode (the candidate is kept for the session)
+import type { Node } from '../config/ast.ts';
+import { setPath, deletePath, pathCompletions } from '../config/edit.ts';
+import type { Clock } from './clock.ts';
+import { sleep } from './clock.ts';
+import type { CommitManager } from './commit.ts';
+import type { ConsoleHost } from './host.ts';
+import type { LoginGuard } from './login.ts';
+import type { UserStore } from './users.ts';
+import type { ConfigSyntax } from './syntax.ts';
+import type { ArgValue, CommandSpec, Mode, Word } from './commands.ts';
+import { commonPrefix, matchCommand, nextChoices, tokenize, usage } from './commands.ts';
+import { unifiedDiff } from './diff.ts';
+import { bytes, duration, numbered, opt, table } from './format.ts';
+
+export interface EngineDeps {
+  host: ConsoleHost;
+  syntax: ConfigSyntax;
+  users: UserStore;
+  guard: LoginGuard;
+  commits: CommitManager;
+  clock: Clock;
+}
+
+export interface Reply {
+  /** Text to show, '\n' line ends; '' for none. */
+  output: string;
+  /** The prompt to show next. */
+  prompt: string;
+  /** The next line is a password: do not echo it, keep it out of history. */
+  secret: boolean;
+  /** The session has ended (logout); the transport starts a new one. */
+  closed: boolean;
+  /** false when the command failed (its output starts with '%'). */
+  ok: boolean;
+}
+
+export interface Completion {
+  line: string;
+  candidates: string[];
+}
+
+type State =
+  | { s: 'setup1' }
+  | { s: 'setup2'; first: string }
+  | { s: 'user' }
+  | { s: 'pass'; user: string }
+  | { s: 'oper' }
+  | { s: 'config' }
+  | { s: 'passwd0' }
+  | { s: 'passwd1' }
+  | { s: 'passwd2'; first: string }
+  | { s: 'closed' };
+
+export const ADMIN_USER = 'admin';
+export const MIN_PASSWORD = 8;
+const MAX_LOG_LINES = 1000;
+
+interface CmdResult {
+  output: string;
+  ok: boolean;
+}
+
+type Ctx = Session;
+type Spec = CommandSpec<Ctx, Promise<CmdResult> | CmdResult>;
+
+const ok = (output: string): CmdResult => ({ output, ok: true });
+const fail = (output: string): CmdResult => ({ output: output.startsWith('%') ? output : `% ${output}`, ok: false });
+const lines = (xs: string[]): string => (xs.length ? xs.join('\n') + '\n' : '');
+
+function vsNames(ctx: Ctx): string[] {
+  return ctx.deps.host.virtualServers().map((v) => v.name.replace(' ', ':'));
+}
+
+function rsNames(ctx: Ctx, prior: ArgValue[]): string[] {
+  const vs = ctx.deps.host.virtualServers().find((v) => v.name === prior[0]?.text);
+  return vs ? vs.realServers.map((r) => r.name.replace(' ', ':')) : [];
+}
+
+const SHOW: Array<[string, string, (ctx: Ctx, args: ArgValue[]) => Promise<CmdResult> | CmdResult]> = [
+  ['status', 'board, mastership and health at a glance', (c) => c.showStatus()],
+  ['vrrp', 'VRRP instances: state, priority, master', (c) => c.showVrrp()],
+  ['virtual-servers', 'virtual servers and quorum', (c) => c.showVirtualServers()],
+  ['real-servers', 'real servers: health, weight, drained', (c) => c.showRealServers()],
+  ['interfaces', 'links, addresses and counters', (c) => c.showInterfaces()],
+  ['health', 'CPU, memory, temperature, conntrack', (c) => c.showHealth()],
+  ['mqtt', 'MQTT reporting session', (c) => c.showMqtt()],
+  ['running-config', 'the configuration running now', (c) => ok(c.deps.host.runningConfigText())],
+  ['version', 'software version', (c) => c.showVersion()],
+];
+
+const BOTH: Mode[] = ['oper', 'config'];
+
+export const COMMANDS: Spec[] = [
+  ...SHOW.map(([w, help, run]): Spec => ({ path: ['show', w], modes: BOTH, help, run })),
+  { path: ['show', 'log'], modes: BOTH, help: 'the last 20 log lines', run: (c) => c.showLog(20) },
+  {
+    path: ['show', 'log', { arg: 'LINES', kind: 'number', min: 1, max: MAX_LOG_LINES }],
+    modes: BOTH,
+    help: 'the last LINES log lines',
+    run: (c, a) => c.showLog(Number(a[0]!.text)),
+  },
+  {
+    path: ['real-server', { arg: 'VS', kind: 'endpoint', help: 'virtual server ADDRESS:PORT', complete: vsNames },
+      { arg: 'RS', kind: 'endpoint', help: 'real server ADDRESS:PORT', complete: rsNames },
+      { arg: 'ACTION', kind: 'choice', choices: ['drain', 'enable'] }],
+    modes: ['oper'],
+    help: 'drain (no new connections) or enable a real server',
+    run: (c, a) => c.realServer(a[0]!.text, a[1]!.text, a[2]!.text as 'drain' | 'enable'),
+  },
+  {
+    path: ['maintenance', { arg: 'STATE', kind: 'choice', choices: ['on', 'off'] }],
+    modes: ['oper'],
+    help: 'on: hand mastership to the peer; off: take the configured priority back',
+    run: (c, a) => c.maintenance(a[0]!.text === 'on'),
+  },
+  { path: ['configure'], modes: ['oper'], help: 'edit the configuration', run: (c) => c.enterConfigure() },
+  { path: ['password'], modes: ['oper'], help: 'change your console password', run: (c) => c.startPasswd() },
+  { path: ['confirm'], modes: BOTH, help: 'confirm a pending commit confirmed', run: (c) => c.confirm() },
+  { path: ['help'], modes: BOTH, help: 'list the commands', run: (c) => ok(c.help()) },
+  { path: ['exit'], modes: BOTH, help: 'leave configure mode, or log out', run: (c) => c.exit() },
+  { path: ['logout'], modes: ['oper'], help: 'log out', run: (c) => c.logout() },
+  {
+    path: ['set', { arg: 'PATH', kind: 'rest', help: 'block words… directive value…', complete: (c, _p, w) => c.pathChoices(w) }],
+    modes: ['config'],
+    help: 'set a directive in the candidate (e.g. set vrrp_instance VI_1 priority 150)',
+    run: (c, a) => c.edit('set', a[0]!.words),
+  },
+  {
+    path: ['delete', { arg: 'PATH', kind: 'rest', help: 'block words… [directive [value…]]', complete: (c, _p, w) => c.pathChoices(w) }],
+    modes: ['config'],
+    help: 'delete a block or directive from the candidate',
+    run: (c, a) => c.edit('delete', a[0]!.words),
+  },
+  { path: ['show', 'diff'], modes: ['config'], help: 'changes: running → candidate', run: (c) => c.showDiff() },
+  { path: ['show', 'candidate'], modes: ['config'], help: 'the candidate with line numbers', run: (c) => c.showCandidate() },
+  { path: ['commit'], modes: ['config'], help: 'validate, save and apply the candidate', run: (c) => c.commit(null) },
+  {
+    path: ['commit', 'confirmed', { arg: 'MINUTES', kind: 'number', min: 1, max: 1440 }],
+    modes: ['config'],
+    help: 'commit; rolled back unless confirmed within MINUTES',
+    run: (c, a) => c.commit(Number(a[0]!.text)),
+  },
+  { path: ['rollback'], modes: ['config'], help: 'discard the candidate; undo a pending commit confirmed', run: (c) => c.rollback() },
+];
+
+export class Session {
+  readonly deps: EngineDeps;
+  readonly transport: string;
+  private state: State = { s: 'user' };
+  user: string | null = null;
+  /** The candidate tree in configure mode; null until `configure`. */
+  private candidate: Node[] | null = null;
+
+  constructor(deps: EngineDeps, transport: string, preauthUser: string | null) {
+    this.deps = deps;
+    this.transport = transport;
+    if (preauthUser !== null) {
+      this.user = preauthUser;
+      this.state = { s: 'oper' };
+    }
+  }
+
+  get mode(): string {
+    return this.state.s;
+  }
+
+  get closed(): boolean {
+    return this.state.s === 'closed';
+  }
+
+  prompt(): string {
+    const node = this.deps.host.status().node || 'tandem';
+    switch (this.state.s) {
+      case 'setup1':
+      case 'passwd1':
+        return 'New password: ';
+      case 'setup2':
+      case 'passwd2':
+        return 'Retype new password: ';
+      case 'passwd0':
+        return 'Current password: ';
+      case 'user':
+        return `${node} login: `;
+      case 'pass':
+        return 'Password: ';
+      case 'oper':
+        return `${node}> `;
+      case 'config':
+        return `${node}# `;
+      case 'closed':
+        return '';
+    }
+  }
+
+  private reply(output: string, good = true): Reply {
+    const s = this.state.s;
+    const secret = s === 'pass' || s === 'setup1' || s === 'setup2' || s.startsWith('passwd');
+    return { output, prompt: this.prompt(), secret, closed: s === 'closed', ok: good };
+  }
+
+  /** Banner and first prompt; asks for the admin password when no user exists (first boot). */
+  async start(): Promise<Reply> {
+    if (this.state.s === 'oper') return this.reply('');
+    let hasUsers: boolean;
+    try {
+      hasUsers = await this.deps.users.hasUsers();
+    } catch (e) {
+      // A damaged users file must not reopen first-boot setup; logins fail until it is fixed.
+      return this.reply(`% console users unreadable: ${(e as Error).message}\n`, false);
+    }
+    const v = this.deps.host.version();
+    const banner = `tandem ${v.version} on ${v.node}${v.board ? ` (${v.board})` : ''}\n`;
+    if (!hasUsers) {
+      this.state = { s: 'setup1' };
+      return this.reply(`${banner}No console user is set up yet. Choose the password for '${ADMIN_USER}' (at least ${MIN_PASSWORD} characters).\n`);
+    }
+    return this.reply(banner);
+  }
+
+  /** Ctrl-C at a password prompt goes back a step (to `login:`, like getty); elsewhere nothing. */
+  cancel(): void {
+    const s = this.state.s;
+    if (s === 'pass') this.state = { s: 'user' };
+    else if (s === 'setup2') this.state = { s: 'setup1' };
+    else if (s.startsWith('passwd')) this.state = { s: 'oper' };
+  }
+
+  /** Whether the next line is a password (no echo). */
+  get secret(): boolean {
+    return this.reply('').secret;
+  }
+
+  /** The transport lost its line (hang-up, idle timeout). */
+  logout(reason = 'logout'): CmdResult {
+    if (this.user !== null && this.state.s !== 'closed') {
+      this.deps.host.event({ type: 'logout', transport: this.transport, user: this.user, detail: reason });
+    }
+    this.state = { s: 'closed' };
+    this.candidate = null;
+    return ok('');
+  }
+
+  async line(raw: string): Promise<Reply> {
+    try {
+      return await this.lineInner(raw);
+    } catch (e) {
+      // Bad input gets a clear error, never a dead console.
+      return this.reply(`% internal error: ${(e as Error).message}\n`, false);
+    }
+  }
+
+  private async lineInner(raw: string): Promise<Reply> {
+    const st = this.state;
+    switch (st.s) {
+      case 'closed':
+        return this.reply('', false);
+      case 'setup1':
+        if (raw.length < MIN_PASSWORD) return this.reply(`% too short: at least ${MIN_PASSWORD} characters\n`, false);
+        this.state = { s: 'setup2', first: raw };
+        return this.reply('');
+      case 'setup2': {
+        if (raw !== st.first) {
+          this.state = { s: 'setup1' };
+          return this.reply('% the passwords differ, again\n', false);
+        }
+        // Another transport may have set it meanwhile: never overwrite an existing user here.
+        if (await this.deps.users.hasUsers()) {
+          this.state = { s: 'user' };
+          return this.reply('% a console user was set meanwhile; log in\n', false);
+        }
+        await this.deps.users.setPassword(ADMIN_USER, raw);
+        this.deps.host.event({ type: 'password-set', transport: this.transport, user: ADMIN_USER, detail: 'first boot' });
+        this.state = { s: 'user' };
+        return this.reply(`password for '${ADMIN_USER}' saved; log in\n`);
+      }
+      case 'user': {
+        const name = raw.trim();
+        if (name === '') return this.reply('');
+        const locked = this.deps.guard.lockedFor();
+        if (locked > 0) return this.reply(`% console locked after repeated failures; try again in ${Math.ceil(locked / 1000)} s\n`, false);
+        this.state = { s: 'pass', user: name };
+        return this.reply('');
+      }
+      case 'pass':
+        return this.checkPassword(st.user, raw);
+      case 'passwd0': {
+        const good = await this.deps.users.verify(this.user ?? '', raw);
+        if (!good) {
+          this.state = { s: 'oper' };
+          return this.reply('% wrong password\n', false);
+        }
+        this.state = { s: 'passwd1' };
+        return this.reply('');
+      }
+      case 'passwd1':
+        if (raw.length < MIN_PASSWORD) {
+          this.state = { s: 'oper' };
+          return this.reply(`% too short: at least ${MIN_PASSWORD} characters; password unchanged\n`, false);
+        }
+        this.state = { s: 'passwd2', first: raw };
+        return this.reply('');
+      case 'passwd2':
+        this.state = { s: 'oper' };
+        if (raw !== st.first) return this.reply('% the passwords differ; password unchanged\n', false);
+        await this.deps.users.setPassword(this.user ?? ADMIN_USER, raw);
+        this.deps.host.event({ type: 'password-set', transport: this.transport, user: this.user ?? ADMIN_USER });
+        return this.reply('password changed\n');
+      case 'oper':
+      case 'config': {
+        const r = await this.command(raw, st.s);
+        return this.reply(r.output, r.ok);
+      }
+    }
+  }
+
+  private async checkPassword(user: string, password: string): Promise<Reply> {
+    const guard = this.deps.guard;
+    this.state = { s: 'user' };
+    const locked = guard.lockedFor();
+    if (locked > 0) return this.reply(`% console locked after repeated failures; try again in ${Math.ceil(locked / 1000)} s\n`, false);
+    let good = false;
+    let why = '';
+    try {
+      good = await this.deps.users.verify(user, password);
+    } catch (e) {
+      why = ` (${(e as Error).message})`;
+    }
+    if (good) {
+      guard.recordSuccess();
+      this.user = user;
+      this.state = { s: 'oper' };
+      this.deps.host.event({ type: 'login', transport: this.transport, user });
+      const pending = this.deps.commits.pendingFor();
+      const note = pending !== null ? `NOTE: a commit confirmed rolls back in ${duration(pending)} unless confirmed ('confirm')\n` : '';
+      return this.reply(`logged in as ${user}; 'help' lists the commands\n${note}`);
+    }
+    const outcome = guard.recordFailure();
+    this.deps.host.event({ type: 'login-failed', transport: this.transport, user, detail: `failure ${guard.failureCount}${why}` });
+    if (outcome.locked) {
+      this.deps.host.event({ type: 'lockout', transport: this.transport, user, detail: `${outcome.lockedForMs / 1000} s` });
+      return this.reply(`% login incorrect; console locked for ${Math.ceil(outcome.lockedForMs / 1000)} s\n`, false);
+    }
+    // The delay slows down guessing; the reply (and the next prompt) comes after it.
+    await sleep(this.deps.clock, outcome.delayMs);
+    return this.reply(`% login incorrect${why}\n`, false);
+  }
+
+  private async command(raw: string, mode: Mode): Promise<CmdResult> {
+    let text = raw.trim();
+    if (text === '' || text.startsWith('#') || text.startsWith('!')) return ok('');
+    if (text.endsWith('?')) {
+      text = text.slice(0, -1);
+      const t = tokenize(text);
+      if (t.error) return fail(t.error);
+      const atWord = text !== '' && !t.trailingSpace;
+      const partial = atWord ? t.words[t.words.length - 1]!.text : '';
+      const words = atWord ? t.words.slice(0, -1) : t.words;
+      const ch = nextChoices(COMMANDS, mode, this, words, partial);
+      if (ch.length === 0) return fail(`% no completions for '${text}'`);
+      const w = Math.max(...ch.map((c) => c.word.length));
+      return ok(ch.map((c) => `  ${c.word.padEnd(w)}  ${c.help}`).join('\n') + '\n');
+    }
+    const t = tokenize(text);
+    if (t.error) return fail(t.error);
+    const m = matchCommand(COMMANDS, mode, t.words);
+    if (!m.ok) return fail(m.error + '\n');
+    const r = await m.spec.run(this, m.args);
+    return r;
+  }
+
+  /** Tab completion for the line before the cursor. */
+  complete(before: string): Completion {
+    const st = this.state.s;
+    if (st !== 'oper' && st !== 'config') return { line: before, candidates: [] };
+    const t = tokenize(before);
+    if (t.error) return { line: before, candidates: [] };
+    const atWord = before.trim() !== '' && !t.trailingSpace;
+    const last = atWord ? t.words[t.words.length - 1]! : null;
+    if (last?.quoted) return { line: before, candidates: [] };
+    const partial = last ? last.text : '';
+    const words = atWord ? t.words.slice(0, -1) : t.words;
+    const choices = nextChoices(COMMANDS, st, this, words, partial)
+      .map((c) => c.word)
+      .filter((w) => !w.startsWith('<'));
+    const head = before.slice(0, before.length - partial.length);
+    if (choices.length === 1) return { line: head + choices[0]! + ' ', candidates: choices };
+    return { line: head + (choices.length ? commonPrefix(choices) : partial), candidates: choices };
+  }
+
+  help(): string {
+    const mode: Mode = this.state.s === 'config' ? 'config' : 'oper';
+    const rows = COMMANDS.filter((c) => c.modes.includes(mode)).map((c) => [usage(c), c.help]);
+    const w = Math.max(...rows.map((r) => r[0]!.length));
+    return rows.map(([u, h]) => `  ${u!.padEnd(w)}  ${h}`).join('\n') + '\n' +
+      "Words may be abbreviated while unique; '?' at the end of a line lists what may follow; Tab completes.\n";
+  }
+
+  // --- operational commands -------------------------------------------------------------
+
+  showVersion(): CmdResult {
+    const v = this.deps.host.version();
+    return ok(`tandem ${v.version} (${v.commit})\nnode ${v.node}\nboard ${v.board ?? '-'}\nNode.js ${v.nodeVersion}\n`);
+  }
+
+  showStatus(): CmdResult {
+    const h = this.deps.host;
+    const s = h.status();
+    const out: string[] = [
+      `node         ${s.node}${s.board ? ` (${s.board})` : ''}`,
+      `uptime       ${duration(s.uptimeS * 1000)}`,
+      `maintenance  ${s.maintenance ? 'ON (peer holds mastership)' : 'off'}`,
+      `config       ${s.configPath}`,
+    ];
+    if (s.lastReload) {
+      out.push(`last reload  ${s.lastReload.ok ? 'ok' : 'FAILED'} ${duration(this.deps.clock.now() - s.lastReload.at)} ago${s.lastReload.message ? ': ' + s.lastReload.message : ''}`);
+    }
+    const pending = this.deps.commits.pendingFor();
+    if (pending !== null) out.push(`commit       UNCONFIRMED: rolls back in ${duration(pending)} ('confirm' keeps it)`);
+    for (const v of h.vrrp()) out.push(`vrrp         ${v.name} ${v.state} prio ${v.effectivePriority}`);
+    for (const vs of h.virtualServers()) {
+      const up = vs.realServers.filter((r) => r.up && !r.drained).length;
+      out.push(`lb           ${vs.name} ${up}/${vs.realServers.length} real servers serving${vs.quorumUp ? '' : ', QUORUM LOST'}`);
+    }
+    const m = h.mqtt();
+    out.push(`mqtt         ${!m.enabled ? 'off' : m.connected ? 'connected' : 'DISCONNECTED'}`);
+    return ok(lines(out));
+  }
+
+  showVrrp(): CmdResult {
+    const now = this.deps.clock.now();
+    const rows = this.deps.host.vrrp().map((v) => [
+      v.name, v.state, v.vrid, v.interface, `v${v.version}`, v.priority, v.effectivePriority,
+      v.masterAddress ?? '-', duration(now - v.since), v.vips.join(',') || '-',
+    ]);
+    if (rows.length === 0) return ok('no VRRP instances\n');
+    return ok(table(['INSTANCE', 'STATE', 'VRID', 'IF', 'VER', 'PRIO', 'EFF', 'MASTER', 'SINCE', 'VIPS'], rows));
+  }
+
+  showVirtualServers(): CmdResult {
+    const rows = this.deps.host.virtualServers().map((v) => [
+      v.name.replace(' ', ':'), v.protocol, v.scheduler, v.forwarder, v.quorumUp ? 'up' : 'LOST',
+      `${v.realServers.filter((r) => r.up && !r.drained).length}/${v.realServers.length}`,
+    ]);
+    if (rows.length === 0) return ok('no virtual servers\n');
+    return ok(table(['VIRTUAL-SERVER', 'PROTO', 'SCHED', 'FORWARDER', 'QUORUM', 'SERVING'], rows));
+  }
+
+  showRealServers(): CmdResult {
+    const now = this.deps.clock.now();
+    const rows: Array<Array<string | number>> = [];
+    for (const v of this.deps.host.virtualServers()) {
+      for (const r of v.realServers) {
+        rows.push([
+          v.name.replace(' ', ':'), r.name.replace(' ', ':'), r.up ? 'up' : 'DOWN', r.weight, r.drained ? 'drained' : '-',
+          r.failures, opt(r.latencyMs, ' ms'), r.lastCheckAt === null ? '-' : duration(now - r.lastCheckAt) + ' ago',
+        ]);
+      }
+    }
+    if (rows.length === 0) return ok('no real servers\n');
+    return ok(table(['VIRTUAL-SERVER', 'REAL-SERVER', 'HEALTH', 'WEIGHT', 'ADMIN', 'FAILURES', 'LATENCY', 'CHECKED'], rows));
+  }
+
+  async showInterfaces(): Promise<CmdResult> {
+    const rows = (await this.deps.host.interfaces()).map((i) => [
+      i.name, i.up ? 'up' : 'DOWN', i.mac ?? '-', i.addresses.join(',') || '-', bytes(i.rxBytes), bytes(i.txBytes), `${i.rxErrors}/${i.txErrors}`,
+    ]);
+    return ok(table(['IF', 'LINK', 'MAC', 'ADDRESSES', 'RX', 'TX', 'ERR(RX/TX)'], rows));
+  }
+
+  async showHealth(): Promise<CmdResult> {
+    const h = await this.deps.host.health();
+    return ok(lines([
+      `cpu          ${opt(h.cpuPct, ' %')}`,
+      `memory       ${opt(h.memUsedPct, ' % used')}`,
+      `temperature  ${opt(h.temperatureC, ' °C')}`,
+      `load         ${h.loadAvg.map((x) => x.toFixed(2)).join(' ')}`,
+      `uptime       ${duration(h.uptimeS * 1000)}`,
+      `process rss  ${bytes(h.rssBytes)}`,
+      `loop lag     ${opt(h.eventLoopLagMs, ' ms')}`,
+      `conntrack    ${opt(h.conntrackCount)}`,
+    ]));
+  }
+
+  showMqtt(): CmdResult {
+    const m = this.deps.host.mqtt();
+    if (!m.enabled) return ok('mqtt reporting is off\n');
+    return ok(lines([
+      `broker     ${m.url ?? '-'}`,
+      `session    ${m.connected ? 'connected' : 'DISCONNECTED'}`,
+      `topics     ${m.prefix}/${m.node}/…`,
+      `queued     ${m.queued}`,
+      `last error ${m.lastError ?? '-'}`,
+    ]));
+  }
+
+  showLog(n: number): CmdResult {
+    return ok(lines(this.deps.host.log(Math.min(n, MAX_LOG_LINES))));
+  }
+
+  async realServer(vs: string, rs: string, action: 'drain' | 'enable'): Promise<CmdResult> {
+    const h = this.deps.host;
+    const v = h.virtualServers().find((x) => x.name === vs);
+    if (!v) return fail(`no virtual server '${vs}'\n`);
+    if (!v.realServers.some((r) => r.name === rs)) return fail(`no real server '${rs}' in '${vs}'\n`);
+    const r = action === 'drain' ? await h.drain(vs, rs) : await h.enable(vs, rs);
+    if (r.ok) h.event({ type: action, transport: this.transport, user: this.user ?? undefined, detail: `${vs} ${rs}` });
+    return r.ok ? ok(`${r.message || `${action} ${rs}: done`}\n`) : fail(`${r.message}\n`);
+  }
+
+  async maintenance(on: boolean): Promise<CmdResult> {
+    const r = await this.deps.host.maintenance(on);
+    if (r.ok) this.deps.host.event({ type: 'maintenance', transport: this.transport, user: this.user ?? undefined, detail: on ? 'on' : 'off' });
+    return r.ok ? ok(`${r.message || `maintenance ${on ? 'on' : 'off'}`}\n`) : fail(`${r.message}\n`);
+  }
+
+  startPasswd(): CmdResult {
+    this.state = { s: 'passwd0' };
+    return ok('');
+  }
+
+  exit(): CmdResult {
+    if (this.state.s === 'config') {
+      this.state = { s: 'oper' };
+      return ok(this.candidateChanged() ? "uncommitted changes kept for this session; 'configure' returns to them\n" : '');
+    }
+    return this.logout();
+  }
+
+  async confirm(): Promise<CmdResult> {
+    const r = await this.deps.commits.confirm(this.transport);
+    return r.ok ? ok(lines(r.messages)) : fail(lines(r.messages));
+  }
+
+  // --- configure mode ---------------------------------------------------------------------
+
+  private runningTree(): Node[] {
+    const h = this.deps.host;
+    return this.deps.syntax.parseTree(h.runningConfigText(), h.configPath).nodes;
+  }
+
+  private runningCanonical(): string {
+    return this.deps.syntax.writeTree(this.runningTree());
+  }
+
+  private candidateChanged(): boolean {
+    return this.candidate !== null && this.deps.syntax.writeTree(this.candidate) !== this.runningCanonical();
+  }
+
+  enterConfigure(): CmdResult {
+    const kept = this.candidate !== null && this.candidateChanged();
+    if (!kept) this.candidate = this.runningTree();
+    this.state = { s: 'config' };
+    return ok(kept ? '[edit] (uncommitted changes from before kept)\n' : '[edit]\n');
+  }
+
+  pathChoices(words: Word[]): string[] {
+    return this.candidate ? pathCompletions(this.candidate, words) : [];
+  }
+
+  edit(op: 'set' | 'delete', words: Word[]): CmdResult {
+    if (!this.candidate) this.candidate = this.runningTree();
+    const r = op === 'set' ? setPath(this.candidate, words) : deletePath(this.candidate, words);
+    if (!r.ok) return fail(`${r.error}\n`);
+    this.candidate = r.nodes;
+    return ok('');
+  }
+
+  showDiff(): CmdResult {
+    const cand = this.deps.syntax.writeTree(this.candidate ?? this.runningTree());
+    const d = unifiedDiff(this.runningCanonical(), cand);
+    return ok(d === '' ? 'no changes\n' : d);
+  }
+
+  showCandidate(): CmdResult {
+    return ok(numbered(this.deps.syntax.writeTree(this.candidate ?? this.runningTree())));
+  }
+
+  async commit(confirmMinutes: number | null): Promise<CmdResult> {
+    const syn = this.deps.syntax;
+    const text = syn.writeTree(this.candidate ?? this.runningTree());
+    const commits = this.deps.commits;
+    if (text === this.runningCanonical()) {
+      // Nothing to save (and the file keeps its comments): `commit` only confirms.
+      if (confirmMinutes === null && commits.pendingFor() !== null) return this.confirm();
+      return ok('no changes to commit\n');
+    }
+    // Validate the text that will be saved, so errors point at the candidate's own lines
+    // (`show candidate` numbers them).
+    const parsed = syn.parseTree(text, 'candidate');
+    const built = parsed.diagnostics.some((d) => d.severity === 'error') ? { config: null, diagnostics: [] } : syn.buildConfig(parsed.nodes, 'candidate');
+    const diags = [...parsed.diagnostics, ...built.diagnostics];
+    const errors = diags.filter((d) => d.severity === 'error');
+    const warnings = diags.filter((d) => d.severity !== 'error').map((d) => syn.formatDiagnostic(d));
+    if (errors.length > 0 || built.config === null) {
+      return fail(lines(['% commit refused, the candidate has errors (kept; fix and commit again):', ...errors.map((d) => '  ' + syn.formatDiagnostic(d))]));
+    }
+    const r = await commits.commit(text, this.transport, confirmMinutes);
+    if (r.ok) this.candidate = syn.parseTree(text, this.deps.host.configPath).nodes;
+    const out = lines([...warnings, ...r.messages]);
+    return r.ok ? ok(out) : fail(out);
+  }
+
+  async rollback(): Promise<CmdResult> {
+    const out: string[] = [];
+    if (this.candidateChanged()) out.push('candidate changes discarded');
+    let good = true;
+    if (this.deps.commits.pendingFor() !== null) {
+      const r = await this.deps.commits.revert(this.transport);
+      good = r.ok;
+      out.push(...r.messages);
+    }
+    this.candidate = this.runningTree();
+    if (out.length === 0) out.push('no changes to discard');
+    return good ? ok(lines(out)) : fail(lines(out));
+  }
+}
+
+export class ConsoleEngine {
+  readonly deps: EngineDeps;
+
+  constructor(deps: EngineDeps) {
+    this.deps = deps;
+  }
+
+  /** A session needing login (serial console). */
+  session(transport: string): Session {
+    return new Session(this.deps, transport, null);
+  }
+
+  /** A logged-in session (control socket: only root can open it). */
+  trustedSession(transport: string, user = 'root'): Session {
+    return new Session(this.deps, transport, user);
+  }
+}

@@ -1,0 +1,147 @@
+// What the console needs from the daemon (src/daemon.ts implements it). Plain data in and out,
+// so the engine stays transport- and daemon-free and a unit test can hand it a fake.
+
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  node: string;
+  board: string | null;
+  nodeVersion: string;
+}
+
+export interface StatusInfo {
+  node: string;
+  board: string | null;
+  /** Daemon uptime in seconds. */
+  uptimeS: number;
+  /** Maintenance mode: priority lowered so the peer holds mastership. */
+  maintenance: boolean;
+  configPath: string;
+  /** Last reload: when (epoch ms), whether it worked, and why not. */
+  lastReload: { at: number; ok: boolean; message: string } | null;
+}
+
+export interface VrrpInfo {
+  name: string;
+  /** INIT | BACKUP | MASTER | FAULT (keepalived's names). */
+  state: string;
+  vrid: number;
+  interface: string;
+  version: 2 | 3;
+  priority: number;
+  effectivePriority: number;
+  masterAddress: string | null;
+  vips: string[];
+  /** Epoch ms of the last transition. */
+  since: number;
+  syncGroup: string | null;
+}
+
+export interface RealServerInfo {
+  /** "ADDRESS PORT" as in the configuration. */
+  name: string;
+  up: boolean;
+  weight: number;
+  /** Drained from the console: no new connections, existing ones continue. */
+  drained: boolean;
+  lastCheckAt: number | null;
+  failures: number;
+  latencyMs: number | null;
+}
+
+export interface VirtualServerInfo {
+  name: string;
+  protocol: string;
+  scheduler: string;
+  forwarder: string;
+  /** Enough real servers up for the quorum. */
+  quorumUp: boolean;
+  realServers: RealServerInfo[];
+}
+
+export interface InterfaceInfo {
+  name: string;
+  up: boolean;
+  mac: string | null;
+  addresses: string[];
+  rxBytes: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+}
+
+export interface HealthInfo {
+  cpuPct: number | null;
+  memUsedPct: number | null;
+  temperatureC: number | null;
+  loadAvg: [number, number, number];
+  uptimeS: number;
+  rssBytes: number;
+  eventLoopLagMs: number | null;
+  conntrackCount: number | null;
+}
+
+export interface MqttInfo {
+  enabled: boolean;
+  url: string | null;
+  connected: boolean;
+  prefix: string;
+  node: string;
+  queued: number;
+  lastError: string | null;
+}
+
+export interface ActionResult {
+  ok: boolean;
+  /** Shown to the user; the reason when !ok. */
+  message: string;
+}
+
+/** Events the console reports (the daemon forwards them to MQTT `events` and the log). */
+export interface ConsoleEvent {
+  type:
+    | 'login'
+    | 'login-failed'
+    | 'lockout'
+    | 'logout'
+    | 'password-set'
+    | 'commit'
+    | 'commit-confirmed'
+    | 'commit-rolled-back'
+    | 'drain'
+    | 'enable'
+    | 'maintenance';
+  /** 'serial' | 'ctl' | whatever the transport calls itself. */
+  transport: string;
+  user?: string;
+  detail?: string;
+}
+
+export interface ConsoleHost {
+  version(): VersionInfo;
+  status(): StatusInfo;
+  vrrp(): VrrpInfo[];
+  virtualServers(): VirtualServerInfo[];
+  interfaces(): Promise<InterfaceInfo[]>;
+  health(): Promise<HealthInfo>;
+  mqtt(): MqttInfo;
+  /** The last `n` log lines, oldest first. */
+  log(n: number): string[];
+  /** The text of the configuration now running (what a reload last accepted). */
+  runningConfigText(): string;
+  /** The configuration file the daemon was started with; commits save here. */
+  readonly configPath: string;
+  /** Where console-users.json lives. */
+  readonly stateDir: string;
+  /**
+   * In-process reload with this configuration text (already saved to configPath). On failure the
+   * daemon keeps the old configuration running and says why in `errors`.
+   */
+  applyConfig(text: string): Promise<{ ok: boolean; errors: string[] }>;
+  /** vs and rs are the "ADDRESS PORT" names. */
+  drain(vs: string, rs: string): Promise<ActionResult>;
+  enable(vs: string, rs: string): Promise<ActionResult>;
+  /** on: lower priority so the peer takes mastership cleanly; off: back to configured priority. */
+  maintenance(on: boolean): Promise<ActionResult>;
+  event(e: ConsoleEvent): void;
+}
