@@ -5,7 +5,7 @@
 // runtime dependencies, into dist/node_modules where node's resolver finds them beside the bundle.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -23,6 +23,10 @@ if (!process.env.TANDEM_COMMIT) {
 const NATIVE = ['raw-socket', '@serialport/bindings-cpp'];
 
 mkdirSync(out, { recursive: true });
+// Chunk names carry content hashes: remove the previous build's, or images would ship them.
+for (const f of readdirSync(out)) {
+  if (f.endsWith('.js') || f.endsWith('.js.map')) rmSync(join(out, f));
+}
 await build({
   entryPoints: { tandem: join(root, 'src/cli.ts'), 'vrrp-worker': join(root, 'src/vrrp/worker.ts') },
   outdir: out,
