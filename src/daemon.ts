@@ -1,20 +1,32 @@
 // Composition: wiring, start-up and shutdown order, reload (DESIGN.md "Parts").
 //
 // Start-up: configuration → VRRP worker (removes stale VIPs, then elects) → vrrp_scripts →
-// data plane and health checks → MQTT → console. Shutdown runs the other way round, except that
-// VRRP stops first so the peer takes over at once (priority 0) while we clean up.
+// data plane and health checks → MQTT → console. Shutdown: VRRP first, so the peer takes over
+// at once (priority 0) while we clean up; then the data plane (table removed), MQTT (`offline`
+// published), console.
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { loadConfigFile } from './config/index.ts';
-import { formatDiagnostic } from './config/index.ts';
-import type { Config } from './config/model.ts';
+import { hostname, networkInterfaces } from 'node:os';
+import * as configApi from './config/index.ts';
+import { loadConfigFile, formatDiagnostic, parseConfigText } from './config/index.ts';
+import type { Config, VirtualServer, RealServer } from './config/model.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpHost } from './vrrp/host.ts';
 import { ScriptRunner, runNotify } from './vrrp/scripts.ts';
 import type { InstanceStatus } from './vrrp/engine.ts';
 import type { VrrpState } from './vrrp/machine.ts';
+import { LbController, type RsView } from './lb/controller.ts';
+import { systemNft } from './lb/nft.ts';
+import { deleteRealServerFlows } from './lb/conntrack.ts';
+import { Reporter } from './report/session.ts';
+import { MetricsCollector } from './report/metrics.ts';
+import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
+import { createLedDriver, type LedDriver } from './board/leds.ts';
+import { createConsoleEngine, startControlSocket } from './console/index.ts';
+import type { ConsoleEngine } from './console/engine.ts';
+import { DaemonConsoleHost } from './daemon-host.ts';
 import { VERSION, COMMIT } from './version.ts';
+import { writeFile } from 'node:fs/promises';
 
 export interface DaemonOptions {
   file: string;
@@ -24,19 +36,24 @@ export interface DaemonOptions {
   logLevel: string;
 }
 
-export interface DaemonEvents {
-  vrrpChanged(status: InstanceStatus, from: VrrpState, reason: string): void;
-}
-
 export class Daemon {
   readonly log: Logger;
   config!: Config;
+  /** The configuration text now running (for `show running-config` and the console's diff). */
+  runningText = '';
   vrrp: VrrpHost | null = null;
+  lb: LbController | null = null;
+  reporter: Reporter | null = null;
+  metrics: MetricsCollector | null = null;
+  board: BoardProfile | null = null;
+  private leds: LedDriver | null = null;
   private scripts: ScriptRunner | null = null;
+  private consoleEngine: ConsoleEngine | null = null;
+  private closers: Array<() => Promise<void> | void> = [];
   private stopping: Promise<void> | null = null;
   readonly startedAt = Date.now();
   lastReload: { at: number; ok: boolean; message: string } | null = null;
-  private listeners: DaemonEvents[] = [];
+  maintenance = false;
 
   constructor(readonly opts: DaemonOptions) {
     this.log = createLogger(isLogLevel(opts.logLevel) ? opts.logLevel : 'info');
@@ -46,24 +63,26 @@ export class Daemon {
     return this.config.mqtt?.node ?? this.config.global.routerId ?? hostname();
   }
 
-  on(l: DaemonEvents): void {
-    this.listeners.push(l);
-  }
-
-  load(): Config | null {
+  async start(): Promise<void> {
     const r = loadConfigFile(this.opts.file);
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
-    return r.config;
+    if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
+    this.config = r.config;
+    this.runningText = configApi.writeConfig(r.config);
+    mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    if (this.opts.board) {
+      this.board = loadBoardProfile(this.opts.board);
+      this.leds = createLedDriver(this.board);
+      void this.leds.show('INIT');
+    }
+    this.log.info(`Starting tandem ${VERSION} (commit ${COMMIT}) on node ${process.version}, configuration ${this.opts.file}`);
+    await this.startVrrp(this.config);
+    await this.startLb(this.config);
+    await this.startReporting(this.config);
+    await this.startConsole(this.config);
   }
 
-  async start(): Promise<void> {
-    const cfg = this.load();
-    if (!cfg) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
-    this.config = cfg;
-    mkdirSync(this.opts.stateDir, { recursive: true });
-    this.log.info(`Starting tandem ${VERSION} (commit ${COMMIT}) on node ${process.version}, configuration ${this.opts.file}`);
-    await this.startVrrp(cfg);
-  }
+  // ---- VRRP -------------------------------------------------------------------------------
 
   private async startVrrp(cfg: Config): Promise<void> {
     if (cfg.instances.length === 0) return;
@@ -76,7 +95,9 @@ export class Daemon {
       },
     });
     this.vrrp = vrrp;
-    await vrrp.start(engineConfigFrom(cfg));
+    const statuses = await vrrp.start(engineConfigFrom(cfg));
+    if (this.maintenance) vrrp.setMaintenance(true);
+    for (const s of statuses) this.reporter?.setVrrp(s.name, vrrpReport(s));
     this.scripts = new ScriptRunner(cfg.scripts, {
       result: (name, up) => vrrp.scriptResult(name, up),
       log: (level, msg) => this.log.log(level, msg),
@@ -93,26 +114,120 @@ export class Daemon {
         status.state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
       ];
       if (specific) void runNotify(specific, [], notifyLog);
+      // keepalived's generic notify: "INSTANCE" NAME STATE PRIORITY.
       if (inst.notify && status.state !== 'INIT') {
         void runNotify(inst.notify, ['INSTANCE', inst.name, status.state, String(status.effectivePriority)], notifyLog);
       }
     }
-    for (const l of this.listeners) l.vrrpChanged(status, from, reason);
+    this.reporter?.setVrrp(status.name, vrrpReport(status));
+    this.reporter?.event({ type: 'vrrp-transition', instance: status.name, from, to: status.state, reason, priority: status.effectivePriority });
+    if (this.leds) {
+      const all = this.vrrp?.snapshot() ?? [status];
+      const led = all.some((s) => s.state === 'FAULT') ? 'FAULT' : all.some((s) => s.state === 'MASTER') ? 'MASTER' : 'BACKUP';
+      void this.leds.show(led);
+    }
+  }
+
+  // ---- load balancing -----------------------------------------------------------------------
+
+  private async startLb(cfg: Config): Promise<void> {
+    if (cfg.virtualServers.length === 0) return;
+    await ensureForwarding(this.log);
+    const lb = new LbController(
+      cfg.virtualServers,
+      { nft: systemNft(), deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos) },
+      {
+        log: (level, msg) => this.log.log(level, msg),
+        rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
+      },
+      cfg.global.scriptUser,
+    );
+    this.lb = lb;
+    await lb.start();
+  }
+
+  private onRsChanged(vs: VirtualServer, rs: RealServer, v: RsView): void {
+    this.reporter?.setRealServer(vs.name, rs.name, { up: v.up, weight: v.weight, lastCheck: v.lastCheck, failures: v.failures, latencyMs: v.latencyMs });
+  }
+
+  // ---- reporting ------------------------------------------------------------------------------
+
+  private async startReporting(cfg: Config): Promise<void> {
+    const m = cfg.mqtt;
+    if (!m || !m.enabled) return;
+    const thermal = this.board?.thermalZone ? Number(/thermal_zone(\d+)/.exec(this.board.thermalZone)?.[1] ?? NaN) : NaN;
+    this.metrics = new MetricsCollector({ intervalMs: m.healthIntervalMs, thermalZone: Number.isFinite(thermal) ? thermal : null });
+    const reporter = new Reporter(
+      m,
+      {
+        node: cfg.global.routerId ?? hostname(),
+        board: this.board?.name ?? this.opts.board ?? 'unknown',
+        version: VERSION,
+        stateDir: this.opts.stateDir,
+        interfaces: () => birthInterfaces(),
+      },
+      { log: (level, msg) => this.log.log(level, `mqtt: ${msg}`) },
+    );
+    this.reporter = reporter;
+    const metrics = this.metrics;
+    reporter.setHealthSource(() => metrics.collect());
+    for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, vrrpReport(s));
+    for (const vs of this.lb?.virtualServers() ?? []) {
+      for (const rs of vs.realServers) this.onRsChanged(vs, rs, this.lb!.view(vs, rs));
+    }
+    await reporter.start();
+  }
+
+  // ---- console ----------------------------------------------------------------------------
+
+  private async startConsole(cfg: Config): Promise<void> {
+    const host = new DaemonConsoleHost(this);
+    const engine = createConsoleEngine(host, configApi);
+    this.consoleEngine = engine;
+    try {
+      const sock = await startControlSocket(engine, this.opts.controlSocket);
+      this.closers.push(() => sock.close());
+    } catch (err) {
+      this.log.error(`control socket ${this.opts.controlSocket}: ${(err as Error).message}`);
+    }
+    const sc = cfg.serialConsole;
+    const device = sc?.device ?? (sc ? this.board?.console.device : null);
+    if (sc && sc.enabled && device) {
+      const { startSerialConsole } = await import('./console/serial.ts');
+      const serial = await startSerialConsole(engine, {
+        device,
+        baud: sc.baud ?? this.board?.console.baud,
+        idleTimeoutMs: sc.idleTimeoutMs,
+        log: (msg: string) => this.log.info(msg),
+      });
+      this.closers.push(() => serial.close());
+    }
+  }
+
+  // ---- operations ---------------------------------------------------------------------------
+
+  async setMaintenance(on: boolean): Promise<{ ok: boolean; message: string }> {
+    if (!this.vrrp) return { ok: false, message: 'no VRRP instance configured' };
+    this.maintenance = on;
+    this.vrrp.setMaintenance(on);
+    this.reporter?.event({ type: 'maintenance', on });
+    return { ok: true, message: on ? 'maintenance on: priority lowered, mastership handed to the peer' : 'maintenance off: configured priorities restored' };
   }
 
   /** SIGHUP / console commit: a bad configuration keeps the running one and says why. */
   async reload(text?: string): Promise<{ ok: boolean; errors: string[] }> {
-    const { parseConfigText } = await import('./config/index.ts');
     const r = text === undefined ? loadConfigFile(this.opts.file) : parseConfigText(text, this.opts.file);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
       this.log.error(`Reload refused, keeping the running configuration: ${errors.join('; ')}`);
       this.lastReload = { at: Date.now(), ok: false, message: errors.join('; ') };
+      this.reporter?.event({ type: 'reload', ok: false, errors });
       return { ok: false, errors };
     }
     const next = r.config;
     const prev = this.config;
     this.config = next;
+    this.runningText = configApi.writeConfig(next);
     const engineNext = engineConfigFrom(next);
     if (JSON.stringify(engineNext) !== JSON.stringify(engineConfigFrom(prev))) {
       const inPlace = this.vrrp ? await this.vrrp.reconfigure(engineNext) : false;
@@ -133,8 +248,11 @@ export class Daemon {
       });
       this.scripts.start();
     }
+    if (this.lb) await this.lb.reload(next.virtualServers);
+    else await this.startLb(next);
     this.log.info('Reload: configuration applied');
     this.lastReload = { at: Date.now(), ok: true, message: 'applied' };
+    this.reporter?.event({ type: 'reload', ok: true });
     return { ok: true, errors: [] };
   }
 
@@ -144,10 +262,53 @@ export class Daemon {
         this.log.info('Stopping');
         this.scripts?.stop();
         await this.vrrp?.stop();
+        await this.lb?.stop();
+        for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, vrrpReport(s));
+        await this.reporter?.stop();
+        this.metrics?.close();
+        for (const c of this.closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
         this.log.info('Stopped');
       })();
     }
     return this.stopping;
+  }
+}
+
+function vrrpReport(s: InstanceStatus): Parameters<Reporter['setVrrp']>[1] {
+  return {
+    state: s.state,
+    priority: s.priority,
+    effectivePriority: s.effectivePriority,
+    vips: s.vips,
+    masterAddress: s.masterAddress,
+    since: s.since,
+    vrid: s.vrid,
+    interface: s.dev,
+  };
+}
+
+function birthInterfaces(): Array<{ name: string; mac: string | null; addresses: string[] }> {
+  const out: Array<{ name: string; mac: string | null; addresses: string[] }> = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (!addrs || name === 'lo') continue;
+    out.push({ name, mac: addrs[0]?.mac ?? null, addresses: addrs.filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? a.address) });
+  }
+  return out;
+}
+
+/** NAT mode needs forwarding (LVS NAT does too); conntrack's loose TCP pickup must stay on for
+ * the mid-stream guard to let clients' packets of an adopted flow through (src/lb/README.md). */
+async function ensureForwarding(log: Logger): Promise<void> {
+  const want: Array<[string, string]> = [
+    ['/proc/sys/net/ipv4/ip_forward', '1'],
+    ['/proc/sys/net/netfilter/nf_conntrack_tcp_loose', '1'],
+  ];
+  for (const [path, value] of want) {
+    try {
+      await writeFile(path, value);
+    } catch (err) {
+      log.warn(`cannot set ${path} to ${value}: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -121,7 +121,8 @@ export async function listTableJson(opts: NftApplyOptions = {}): Promise<unknown
 
 /** The interface the daemon holds, so tests can swap the system side (DESIGN.md rule). */
 export interface NftBackend {
-  apply(tx: NftTransaction): Promise<void>;
+  /** A transaction, or several rendered and joined (they apply as one). */
+  apply(tx: NftTransaction | string): Promise<void>;
 }
 
 export function systemNft(opts: Omit<NftApplyOptions, 'check'> = {}): NftBackend {

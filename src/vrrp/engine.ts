@@ -67,6 +67,7 @@ export class VrrpEngine {
   readonly globalDrops: Record<string, number> = {};
   private ownAddrs = new Set<string>();
   private stopped = false;
+  private maintenance = false;
 
   constructor(
     private cfg: EngineConfig,
@@ -362,15 +363,46 @@ export class VrrpEngine {
     this.cfg = next;
     for (const c of next.instances) {
       const inst = this.insts.get(c.name);
-      if (!inst || inst.basePriority === c.priority) continue;
+      if (!inst || inst.cfg.priority === c.priority) continue;
+      if (this.maintenance && c.priority !== 255) {
+        inst.cfg = c;
+        continue;
+      }
       this.hooks.log('info', `(${c.name}) priority changed from ${inst.basePriority} to ${c.priority}`);
       inst.basePriority = c.priority;
       inst.cfg = c;
       this.retrack(inst);
       // A MASTER advertises the new priority at once so a better BACKUP can preempt now.
-      if (inst.machine.view().state === 'MASTER') this.sendAdvert(inst, this.track(inst).priority);
+      if (inst.machine.view().state === 'MASTER') {
+        this.sendAdvert(inst, this.track(inst).priority);
+        bump(inst.counters, 'advert_sent');
+      }
     }
     return true;
+  }
+
+  /**
+   * Maintenance: hand mastership to the peer cleanly. Every instance drops to priority 1 (the
+   * owner, 255, cannot be moved), and a MASTER sends a priority-0 advertisement before going
+   * BACKUP, so the peer takes over after its Skew_Time (RFC 5798 §6.4.2) whether or not it
+   * preempts. Off restores the configured priorities; preemption then decides.
+   */
+  setMaintenance(on: boolean): void {
+    if (this.maintenance === on) return;
+    this.maintenance = on;
+    this.hooks.log('info', `Maintenance ${on ? 'on: handing mastership to the peer' : 'off: configured priorities restored'}`);
+    for (const inst of this.insts.values()) {
+      if (inst.cfg.priority === 255) continue;
+      inst.basePriority = on ? 1 : inst.cfg.priority;
+      this.retrack(inst);
+    }
+    if (!on) return;
+    for (const inst of this.insts.values()) {
+      if (inst.cfg.priority === 255 || inst.machine.view().state !== 'MASTER') continue;
+      this.sendAdvert(inst, 0);
+      bump(inst.counters, 'pri_zero_sent');
+      this.dispatch(inst, { type: 'force', state: 'BACKUP', reason: 'maintenance' });
+    }
   }
 
   statuses(): InstanceStatus[] {

@@ -96,6 +96,10 @@ export class VrrpHost {
     return [...this.latest.values()];
   }
 
+  setMaintenance(on: boolean): void {
+    this.send({ type: 'maintenance', on });
+  }
+
   /** A fresh status with counters, asked from the worker. */
   query(timeoutMs = 1000): Promise<{ statuses: InstanceStatus[]; drops: Record<string, number> }> {
     const id = this.nextId++;

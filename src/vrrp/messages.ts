@@ -8,6 +8,7 @@ export type ToWorker =
   | { type: 'script'; name: string; up: boolean }
   | { type: 'status'; id: number }
   | { type: 'reconfigure'; id: number; config: EngineConfig }
+  | { type: 'maintenance'; on: boolean }
   | { type: 'stop' };
 
 export type FromWorker =

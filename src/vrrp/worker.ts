@@ -54,6 +54,9 @@ port.on('message', (msg: ToWorker) => {
     case 'reconfigure':
       post({ type: 'reconfigured', id: msg.id, ok: engine ? engine.reconfigure(msg.config) : false });
       break;
+    case 'maintenance':
+      engine?.setMaintenance(msg.on);
+      break;
     case 'stop':
       links?.stop();
       (engine ? engine.stop() : Promise.resolve()).finally(() => {

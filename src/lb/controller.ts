@@ -1,0 +1,242 @@
+// The load balancer as the daemon runs it: health-check results in, nftables edits and
+// conntrack clean-up out. Both boards run this all the time (DESIGN.md "Data plane": both
+// boards keep the rules and run the checks; only the VIPs move), so a new MASTER forwards at
+// once with warm health state.
+import type { VirtualServer, RealServer, Command } from '../config/model.ts';
+import { HealthChecker } from '../check/scheduler.ts';
+import type { RsStateEvent } from '../check/types.ts';
+import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, nftServed, type RsLive } from './plan.ts';
+import type { NftBackend } from './nft.ts';
+import type { NftTransaction } from './nft.ts';
+import { QuorumTracker } from './quorum.ts';
+import { runNotify } from '../vrrp/scripts.ts';
+
+export interface LbHooks {
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
+  /** A real server's reported state changed (for MQTT `lb/VS/RS` and `events`). */
+  rsChanged(vs: VirtualServer, rs: RealServer, state: RsView): void;
+  quorumChanged?(vs: VirtualServer, up: boolean): void;
+}
+
+export interface LbDeps {
+  nft: NftBackend;
+  /** Deletes a failed real server's flows; returns how many. */
+  deleteFlows(address: string, port: number, protocols: Array<'tcp' | 'udp'>): Promise<number>;
+  /** Tests inject a checker stand-in; the daemon uses the real HealthChecker. */
+  makeChecker?(vss: VirtualServer[], onChange: (ev: RsStateEvent) => void): { start(): void; stop(): void; reload(v: VirtualServer[]): void };
+}
+
+export interface RsView {
+  up: boolean;
+  weight: number;
+  drained: boolean;
+  lastCheck: number | null;
+  failures: number;
+  latencyMs: number | null;
+  reason: string;
+}
+
+export class LbController {
+  private live = new Map<string, RsLive>();
+  private views = new Map<string, RsView>();
+  private drained = new Set<string>();
+  private quorum = new Map<string, QuorumTracker>();
+  private pending = new Set<string>();
+  private applying: Promise<void> = Promise.resolve();
+  private checker: { start(): void; stop(): void; reload(v: VirtualServer[]): void } | null = null;
+  private stopped = false;
+
+  constructor(
+    private vss: VirtualServer[],
+    private readonly deps: LbDeps,
+    private readonly hooks: LbHooks,
+    private readonly scriptUser: string | null = null,
+  ) {}
+
+  private served(): VirtualServer[] {
+    return this.vss.filter(nftServed);
+  }
+
+  /** The state the data plane uses: drained servers get weight 0 (no new flows, old ones stay). */
+  private planState(): Map<string, RsLive> {
+    const m = new Map<string, RsLive>();
+    for (const vs of this.vss) {
+      for (const rs of vs.realServers) {
+        const k = rsKey(vs, rs);
+        const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
+        m.set(k, this.drained.has(k) ? { up: l.up, weight: 0 } : l);
+      }
+    }
+    return m;
+  }
+
+  private quorumMap(): Map<string, boolean> {
+    const m = new Map<string, boolean>();
+    for (const [k, q] of this.quorum) m.set(k, q.isUp);
+    return m;
+  }
+
+  async start(): Promise<void> {
+    for (const vs of this.vss) {
+      const alive = vsAliveWeight(vs, this.planState());
+      this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, alive >= vs.quorum));
+    }
+    await this.applyFull();
+    const make = this.deps.makeChecker ?? ((vss, onChange) => new HealthChecker(vss, { onChange, scriptUser: this.scriptUser }));
+    this.checker = make(this.vss, (ev) => this.onCheck(ev));
+    this.checker.start();
+  }
+
+  private async applyFull(): Promise<void> {
+    const tx = renderFullTable(this.served(), this.planState(), { quorumUp: this.quorumMap() });
+    await this.deps.nft.apply(tx);
+    this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)`);
+  }
+
+  private find(ev: RsStateEvent): { vs: VirtualServer; rs: RealServer } | null {
+    const vs = this.vss.find((v) => v.name === ev.vs && v.protocol === ev.protocol);
+    const rs = vs?.realServers.find((r) => r.name === ev.rs);
+    return vs && rs ? { vs, rs } : null;
+  }
+
+  private onCheck(ev: RsStateEvent): void {
+    if (this.stopped) return;
+    const f = this.find(ev);
+    if (!f) return;
+    const { vs, rs } = f;
+    const k = rsKey(vs, rs);
+    const prev = this.live.get(k);
+    this.live.set(k, { up: ev.up, weight: ev.weight });
+    const view: RsView = {
+      up: ev.up,
+      weight: ev.weight,
+      drained: this.drained.has(k),
+      lastCheck: ev.lastCheck,
+      failures: ev.failures,
+      latencyMs: ev.latencyMs,
+      reason: ev.reason,
+    };
+    this.views.set(k, view);
+    this.hooks.rsChanged(vs, rs, view);
+    const changed = !prev || prev.up !== ev.up || prev.weight !== ev.weight;
+    if (!changed) return;
+    if (prev) {
+      // keepalived's wording (check_api / ipvswrapper): "Removing service [ADDR]:PORT … from VS"
+      this.hooks.log('info', ev.up ? `Adding service [${rs.address}]:${rs.port} to VS [${vs.address}]:${vs.port} (${ev.reason})` : `Removing service [${rs.address}]:${rs.port} from VS [${vs.address}]:${vs.port} (${ev.reason})`);
+      const cmd = ev.up ? rs.notifyUp : rs.notifyDown;
+      if (cmd) void runNotify(cmd, [], (level, msg) => this.hooks.log(level, msg));
+    }
+    this.updateQuorum(vs);
+    this.schedule(vs);
+    // A failed server's flows are deleted so its clients reconnect elsewhere at once
+    // (DESIGN.md "Data plane"); with inhibit_on_failure they are kept, as keepalived keeps the
+    // server in the table at weight 0.
+    if (prev && prev.up && !ev.up && !rs.inhibitOnFailure) {
+      const proto = vs.protocol === 'TCP' ? 'tcp' : 'udp';
+      this.deps.deleteFlows(rs.address, rs.port, [proto]).then(
+        (n) => this.hooks.log('info', `conntrack: deleted ${n} flows of [${rs.address}]:${rs.port}`),
+        (err: Error) => this.hooks.log('warn', `conntrack: ${err.message}`),
+      );
+    }
+  }
+
+  private updateQuorum(vs: VirtualServer): void {
+    const q = this.quorum.get(vsKey(vs));
+    if (!q) return;
+    const r = q.update(vsAliveWeight(vs, this.planState()));
+    if (!r.changed) return;
+    this.hooks.log('info', r.up ? `Gained quorum ${vs.quorum}+${vs.hysteresis} for VS [${vs.address}]:${vs.port}` : `Lost quorum ${vs.quorum}-${vs.hysteresis} for VS [${vs.address}]:${vs.port}`);
+    const cmd: Command | null = r.up ? vs.quorumUp : vs.quorumDown;
+    if (cmd) void runNotify(cmd, [], (level, msg) => this.hooks.log(level, msg));
+    this.hooks.quorumChanged?.(vs, r.up);
+  }
+
+  /** Coalesces changes: one nft transaction carries every virtual server changed meanwhile. */
+  private schedule(vs: VirtualServer): void {
+    if (!nftServed(vs)) return;
+    this.pending.add(vsKey(vs));
+    this.applying = this.applying.then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.size === 0 || this.stopped) return;
+    const keys = [...this.pending];
+    this.pending.clear();
+    const state = this.planState();
+    const q = this.quorumMap();
+    const parts: NftTransaction[] = [];
+    for (const k of keys) {
+      const vs = this.vss.find((v) => vsKey(v) === k);
+      if (vs) parts.push(renderRsChange(vs, state, { quorumUp: q }));
+    }
+    const text = parts.map((p) => p.render()).join('\n');
+    try {
+      await this.deps.nft.apply(text);
+    } catch (err) {
+      this.hooks.log('error', `nftables edit failed, re-applying the whole table: ${(err as Error).message}`);
+      await this.applyFull().catch((e: Error) => this.hooks.log('error', `nftables: ${e.message}`));
+    }
+  }
+
+  /** Waits until every queued edit is in the kernel (tests, console). */
+  settle(): Promise<void> {
+    return this.applying;
+  }
+
+  private lookup(vsName: string, rsName: string): { vs: VirtualServer; rs: RealServer } | null {
+    const norm = (s: string): string => s.trim().replace(/[\s:]+/g, ' ');
+    const vs = this.vss.find((v) => norm(v.name) === norm(vsName));
+    const rs = vs?.realServers.find((r) => norm(r.name) === norm(rsName));
+    return vs && rs ? { vs, rs } : null;
+  }
+
+  /** Operator drain: no new connections to the server; existing ones continue. */
+  async setDrained(vsName: string, rsName: string, drained: boolean): Promise<{ ok: boolean; message: string }> {
+    const f = this.lookup(vsName, rsName);
+    if (!f) return { ok: false, message: `no real server '${rsName}' in virtual server '${vsName}'` };
+    const k = rsKey(f.vs, f.rs);
+    if (drained) this.drained.add(k);
+    else this.drained.delete(k);
+    const v = this.views.get(k);
+    if (v) v.drained = drained;
+    this.hooks.log('info', `${drained ? 'Draining' : 'Enabling'} [${f.rs.address}]:${f.rs.port} in VS [${f.vs.address}]:${f.vs.port}`);
+    this.schedule(f.vs);
+    await this.settle();
+    return { ok: true, message: `${f.rs.name} ${drained ? 'drained' : 'enabled'} in ${f.vs.name}` };
+  }
+
+  view(vs: VirtualServer, rs: RealServer): RsView {
+    const k = rsKey(vs, rs);
+    const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
+    return this.views.get(k) ?? { up: l.up, weight: l.weight, drained: this.drained.has(k), lastCheck: null, failures: 0, latencyMs: null, reason: 'initial' };
+  }
+
+  quorumUp(vs: VirtualServer): boolean {
+    return this.quorum.get(vsKey(vs))?.isUp ?? true;
+  }
+
+  virtualServers(): VirtualServer[] {
+    return this.vss;
+  }
+
+  async reload(vss: VirtualServer[]): Promise<void> {
+    this.vss = vss;
+    for (const vs of vss) {
+      if (!this.quorum.has(vsKey(vs))) {
+        this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, vsAliveWeight(vs, this.planState()) >= vs.quorum));
+      }
+    }
+    this.applying = this.applying.then(() => this.applyFull());
+    await this.applying;
+    this.checker?.reload(vss);
+  }
+
+  /** Removes the table: nothing of ours stays in the kernel (DESIGN.md). */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.checker?.stop();
+    await this.applying.catch(() => undefined);
+    await this.deps.nft.apply(renderStop()).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
+  }
+}
