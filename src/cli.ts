@@ -16,7 +16,7 @@ const USAGE = `usage:
   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
   tandem check -f FILE
   tandem ctl [--control-socket PATH] COMMAND...
-  tandem fleet --mqtt URL [--prefix P] [--json] [--ca FILE]
+  tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
   tandem version`;
 
 export class UsageError extends Error {}
@@ -103,8 +103,8 @@ async function main(argv: string[]): Promise<number> {
     case 'fleet': {
       const { opts } = parseOptions(
         args,
-        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'json', '--timeout': 'timeout' },
-        ['json'],
+        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'once', '--timeout': 'timeout' },
+        ['json', 'once'],
       );
       const url = opts.get('url');
       if (!url) throw new UsageError('fleet needs --mqtt URL');
@@ -113,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
         url,
         prefix: opts.get('prefix') ?? 'tandem',
         json: opts.get('json') === 'true',
+        once: opts.get('once') === 'true',
         caFile: opts.get('ca') ?? null,
         timeoutMs: opts.has('timeout') ? Number(opts.get('timeout')) * 1000 : undefined,
       });

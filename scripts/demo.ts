@@ -1,0 +1,142 @@
+// `sudo npm run demo`: the two-board lab, both boards running tandem, client traffic through the
+// public VIP to three real servers, the fleet over MQTT, and a live failover: board A loses
+// power, board B takes both VIPs and keeps serving, A comes back and takes over again.
+// Everything the demo made is removed on Ctrl-C, on failure, or at the end with --once.
+import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
+import { pairConfig } from '../test/lab/vrrp-configs.ts';
+import { vipHolders } from '../test/lab/vrrp-helpers.ts';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const once = process.argv.includes('--once') || process.env.DEMO_ONCE === '1';
+const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const say = (s: string): void => console.log(`\n${bold('== ' + s)}`);
+
+let lab: Lab | null = null;
+let stopping = false;
+
+async function cleanup(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log('\ntearing the lab down …');
+    await lab?.destroy().catch(() => undefined);
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void cleanup(0));
+process.on('SIGTERM', () => void cleanup(0));
+
+const broker = `mqtt://${LAB_ADDR.client}:1883`;
+const virtualServer = `
+virtual_server ${LAB_ADDR.publicVip} 80 {
+    delay_loop 2
+    lb_algo mh
+    lb_kind NAT
+    protocol TCP
+${[1, 2, 3].map((i) => `    real_server ${LAB_ADDR.realServer(i)} 8080 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+`).join('')}}
+mqtt {
+    url ${broker}
+    keepalive 5
+    health_interval 2
+}
+`;
+const cfg = (board: 'a' | 'b'): string =>
+  pairConfig({ routerId: `lb-${board}`, priority: board === 'a' ? 150 : 100, version: 3, advertInt: 0.5, extra: virtualServer });
+
+async function holders(l: Lab): Promise<string> {
+  const h = await vipHolders(l);
+  return `public VIP on [${h.pub.join(',') || '-'}], gateway VIP on [${h.priv.join(',') || '-'}]`;
+}
+
+/** One HTTP request per tick through the public VIP, new connection each time. */
+function clientTraffic(l: Lab, ms: number): Promise<{ ok: number; fail: number; by: Record<string, number>; longestGapMs: number }> {
+  return new Promise((resolve) => {
+    const by: Record<string, number> = {};
+    let ok = 0;
+    let fail = 0;
+    let lastOk = Date.now();
+    let longestGapMs = 0;
+    const start = Date.now();
+    const tick = async (): Promise<void> => {
+      if (Date.now() - start > ms) return resolve({ ok, fail, by, longestGapMs });
+      try {
+        const r = await l.httpGet('client', `http://${LAB_ADDR.publicVip}/`, 700);
+        const name = r.body.trim();
+        by[name] = (by[name] ?? 0) + 1;
+        ok++;
+        longestGapMs = Math.max(longestGapMs, Date.now() - lastOk);
+        lastOk = Date.now();
+        process.stdout.write(name.slice(-1));
+      } catch {
+        fail++;
+        process.stdout.write('.');
+      }
+      setTimeout(() => void tick(), 100);
+    };
+    void tick();
+  });
+}
+
+async function main(): Promise<void> {
+  say('Building the two-board lab in network namespaces');
+  lab = await createLab({ name: 'demo', realServers: 3 });
+  console.log(lab.describe());
+
+  say('Starting the real servers (HTTP on :8080, each answers with its name) and an MQTT broker');
+  for (let i = 1; i <= 3; i++) await lab.startHttpServer(i, 8080);
+  const conf = join(lab.tmpDir, 'mosquitto.conf');
+  await writeFile(conf, `listener 1883 ${LAB_ADDR.client}\nallow_anonymous true\npersistence false\n`);
+  lab.spawn('client', ['mosquitto', '-c', conf], { label: 'mosquitto' });
+  await new Promise((r) => setTimeout(r, 500));
+
+  say('Starting tandem on board A (priority 150) and board B (priority 100)');
+  const started = /Entering (BACKUP|MASTER|FAULT) STATE/;
+  const a = await lab.startBoard('a', cfg('a'), { waitForLog: started, logLevel: 'info' });
+  const b = await lab.startBoard('b', cfg('b'), { waitForLog: started, logLevel: 'info' });
+  a.proc.onLine((l) => /STATE|quorum|Removing|Adding/.test(l.text) && console.log(`  [board A] ${l.text}`));
+  b.proc.onLine((l) => /STATE|quorum|Removing|Adding/.test(l.text) && console.log(`  [board B] ${l.text}`));
+  await lab.waitFor(async () => (await vipHolders(lab!)).pub.length === 1, { timeoutMs: 15_000, what: 'one MASTER' });
+  console.log(`  ${await holders(lab)}`);
+  console.log((await a.ctl(['show', 'vrrp'])).stdout);
+
+  say('Client traffic through the public VIP (digit = real server that answered, . = failed)');
+  console.log('  lb_algo mh: one client address always maps to the same real server, on either board');
+  const t1 = await clientTraffic(lab, 3000);
+  console.log(`\n  ${t1.ok} answered, ${t1.fail} failed, by server: ${JSON.stringify(t1.by)}`);
+
+  say('Pulling the plug on board A (daemon killed, links down) while the client keeps going');
+  const traffic = clientTraffic(lab, 6000);
+  await new Promise((r) => setTimeout(r, 1000));
+  await lab.powerOff('a');
+  const t2 = await traffic;
+  console.log(`\n  ${t2.ok} answered, ${t2.fail} failed, longest gap ${t2.longestGapMs} ms; ${await holders(lab)}`);
+
+  say('Board A comes back: it removes the VIPs it left behind and takes mastership back');
+  await lab.restoreLinks('a');
+  await lab.startBoard('a', cfg('a'), { waitForLog: started, logLevel: 'info' });
+  lab.board('a')!.proc.onLine((l) => /STATE/.test(l.text) && console.log(`  [board A] ${l.text}`));
+  await lab.waitFor(async () => (await vipHolders(lab!)).pub.join() === 'a', { timeoutMs: 15_000, what: 'A MASTER again' });
+  console.log(`  ${await holders(lab)}`);
+
+  say('The fleet over MQTT (tandem fleet --once; --json for scripts)');
+  const fleet = await lab.exec('client', [process.execPath, a.bundle, 'fleet', '--mqtt', broker, '--once'], { timeoutMs: 15_000 });
+  console.log(fleet.stdout || fleet.stderr);
+
+  if (once) return cleanup(0);
+  say('Running. Try: sudo ip netns exec ' + lab.ns.a + ' node dist/tandem.js ctl --control-socket ' + a.controlSocket + ' show status');
+  console.log('Press Ctrl-C to tear everything down.');
+  await new Promise(() => undefined);
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  void cleanup(1);
+});
