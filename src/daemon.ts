@@ -27,6 +27,8 @@ import type { ConsoleEngine } from './console/engine.ts';
 import { DaemonConsoleHost } from './daemon-host.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatStats } from './vrrp/counters.ts';
 
 export interface DaemonOptions {
   file: string;
@@ -119,6 +121,7 @@ export class Daemon {
         void runNotify(inst.notify, ['INSTANCE', inst.name, status.state, String(status.effectivePriority)], notifyLog);
       }
     }
+    if (status.syncGroup) this.onGroupMaybeChanged(status.syncGroup);
     this.reporter?.setVrrp(status.name, vrrpReport(status));
     this.reporter?.event({ type: 'vrrp-transition', instance: status.name, from, to: status.state, reason, priority: status.effectivePriority });
     if (this.leds) {
@@ -126,6 +129,32 @@ export class Daemon {
       const led = all.some((s) => s.state === 'FAULT') ? 'FAULT' : all.some((s) => s.state === 'MASTER') ? 'MASTER' : 'BACKUP';
       void this.leds.show(led);
     }
+  }
+
+  private groupStates = new Map<string, string>();
+
+  /**
+   * vrrp_sync_group notify programs run when the group as a whole changes state (keepalived
+   * vrrp_sync.c): all members MASTER, all BACKUP, or any in FAULT. The generic `notify` gets
+   * "GROUP" NAME STATE 0, as keepalived passes it.
+   */
+  private onGroupMaybeChanged(name: string): void {
+    const group = this.config.syncGroups.find((g) => g.name === name);
+    if (!group) return;
+    const members = (this.vrrp?.snapshot() ?? []).filter((s) => s.syncGroup === name);
+    let state: string | null = null;
+    if (members.some((m) => m.state === 'FAULT')) state = 'FAULT';
+    else if (members.length > 0 && members.every((m) => m.state === 'MASTER')) state = 'MASTER';
+    else if (members.length > 0 && members.every((m) => m.state === 'BACKUP')) state = 'BACKUP';
+    else if (members.length > 0 && members.every((m) => m.state === 'STOP')) state = 'STOP';
+    if (!state || this.groupStates.get(name) === state) return;
+    this.groupStates.set(name, state);
+    const log = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `VRRP_Group(${name}) ${msg}`);
+    const specific = { MASTER: group.notifyMaster, BACKUP: group.notifyBackup, FAULT: group.notifyFault, STOP: group.notifyStop }[
+      state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
+    ];
+    if (specific) void runNotify(specific, [], log);
+    if (group.notify) void runNotify(group.notify, ['GROUP', name, state, '0'], log);
   }
 
   // ---- load balancing -----------------------------------------------------------------------
@@ -202,6 +231,21 @@ export class Daemon {
       });
       this.closers.push(() => serial.close());
     }
+  }
+
+  /**
+   * keepalived writes its per-instance counters to /tmp/keepalived.stats on SIGUSR2
+   * (`keepalived --signum=STATS`); we write the same layout to STATE_DIR/vrrp.stats, plus the
+   * drops that could not be attributed to an instance (unknown VRID, unreadable packets).
+   */
+  async writeStats(): Promise<string> {
+    const path = join(this.opts.stateDir, 'vrrp.stats');
+    const q = this.vrrp ? await this.vrrp.query() : { statuses: [], drops: {} };
+    const parts = q.statuses.map((s) => formatStats(s.name, s.counters));
+    const drops = Object.entries(q.drops).map(([k, v]) => `  ${k}: ${v}`);
+    parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
+    await writeFile(path, parts.join('\n') + '\n');
+    return path;
   }
 
   // ---- operations ---------------------------------------------------------------------------
@@ -328,6 +372,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGUSR2', () => {
+      d.writeStats().then(
+        (p) => d.log.info(`Statistics written to ${p}`),
+        (err: Error) => d.log.error(`writing statistics: ${err.message}`),
+      );
+    });
     process.on('SIGHUP', () => {
       d.log.info('Received SIGHUP, reloading');
       void d.reload();

@@ -88,6 +88,11 @@ export function formatStats(instance: string, c: Counters): string {
     '  Priority Zero:',
     `    Received: ${c.pri_zero_rcvd}`,
     `    Sent: ${c.pri_zero_sent}`,
+    // keepalived has these only over SNMP (vrrpStatsChecksumErrors, …); the fuzz tests read them here.
+    '  Other Errors:',
+    `    Checksum: ${c.chk_err}`,
+    `    Version: ${c.vers_err}`,
+    `    VRID: ${c.vrid_err}`,
     '',
   ].join('\n');
 }
