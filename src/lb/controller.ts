@@ -5,11 +5,13 @@
 import type { VirtualServer, RealServer, Command } from '../config/model.ts';
 import { HealthChecker } from '../check/scheduler.ts';
 import type { RsStateEvent } from '../check/types.ts';
-import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, nftServed, type RsLive } from './plan.ts';
+import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, type RsLive } from './plan.ts';
 import type { NftBackend } from './nft.ts';
 import type { NftTransaction } from './nft.ts';
 import { QuorumTracker } from './quorum.ts';
 import { runNotify } from '../vrrp/scripts.ts';
+import { UserspaceForwarder, chooseDataPlane, probeNft, backendOf, type DataPlane } from './forwarder/index.ts';
+import type { Backend } from './sched/index.ts';
 
 export interface LbHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
@@ -24,6 +26,18 @@ export interface LbDeps {
   deleteFlows(address: string, port: number, protocols: Array<'tcp' | 'udp'>): Promise<number>;
   /** Tests inject a checker stand-in; the daemon uses the real HealthChecker. */
   makeChecker?(vss: VirtualServer[], onChange: (ev: RsStateEvent) => void): { start(): void; stop(): void; reload(v: VirtualServer[]): void };
+  /** Whether nftables works here (probed once at start; default: `nft list tables` exits 0). */
+  nftAvailable?(): Promise<boolean>;
+  /** The userspace forwarder for virtual servers nftables does not serve (default: a UserspaceForwarder). */
+  forwarder?: ForwarderLike;
+}
+
+/** What the controller needs of the userspace forwarder (src/lb/forwarder/index.ts). */
+export interface ForwarderLike {
+  serve(vss: readonly VirtualServer[]): Promise<void>;
+  update(vs: VirtualServer, backends: readonly Backend[]): void;
+  connections(vs: VirtualServer, rs: RealServer): number | null;
+  stop(): Promise<void>;
 }
 
 export interface RsView {
@@ -34,6 +48,8 @@ export interface RsView {
   failures: number;
   latencyMs: number | null;
   reason: string;
+  /** Open connections through the userspace forwarder; absent for nftables-served servers. */
+  connections?: number;
 }
 
 export class LbController {
@@ -45,16 +61,47 @@ export class LbController {
   private applying: Promise<void> = Promise.resolve();
   private checker: { start(): void; stop(): void; reload(v: VirtualServer[]): void } | null = null;
   private stopped = false;
+  /** Probed once at start; decides `forwarder auto` (src/lb/forwarder/select.ts). */
+  private nftWorks = true;
+  private readonly forwarder: ForwarderLike;
 
   constructor(
     private vss: VirtualServer[],
     private readonly deps: LbDeps,
     private readonly hooks: LbHooks,
     private readonly scriptUser: string | null = null,
-  ) {}
+  ) {
+    this.forwarder = deps.forwarder ?? new UserspaceForwarder({ log: (level, msg) => this.hooks.log(level, msg) });
+  }
+
+  private plane(vs: VirtualServer): DataPlane {
+    return chooseDataPlane(vs, this.nftWorks);
+  }
 
   private served(): VirtualServer[] {
-    return this.vss.filter(nftServed);
+    return this.vss.filter((vs) => this.plane(vs) === 'nftables');
+  }
+
+  private userspace(): VirtualServer[] {
+    return this.vss.filter((vs) => this.plane(vs) === 'userspace');
+  }
+
+  /** nftables is in use: it works here, or a virtual server insists on it (then errors say why). */
+  private usesNft(): boolean {
+    return this.nftWorks || this.served().length > 0;
+  }
+
+  /** What the userspace forwarder may send new connections to; mirrors plan.ts fillVs (quorum lost → sorry server alone). */
+  private userspaceBackends(vs: VirtualServer): Backend[] {
+    const quorumUp = this.quorum.get(vsKey(vs))?.isUp ?? true;
+    if (!quorumUp && vs.sorryServer) return [backendOf(vs.sorryServer, 1)];
+    return schedulableBackends(vs, this.planState());
+  }
+
+  private async startUserspace(): Promise<void> {
+    const vss = this.userspace();
+    await this.forwarder.serve(vss);
+    for (const vs of vss) this.forwarder.update(vs, this.userspaceBackends(vs));
   }
 
   /** The state the data plane uses: drained servers get weight 0 (no new flows, old ones stay). */
@@ -81,7 +128,10 @@ export class LbController {
       const alive = vsAliveWeight(vs, this.planState());
       this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, alive >= vs.quorum));
     }
-    await this.applyFull();
+    this.nftWorks = await (this.deps.nftAvailable ?? probeNft)();
+    if (!this.nftWorks) this.hooks.log('warn', 'nftables is not usable here (`nft list tables` failed): virtual servers with `forwarder auto` use the userspace forwarder');
+    if (this.usesNft()) await this.applyFull();
+    await this.startUserspace();
     const make = this.deps.makeChecker ?? ((vss, onChange) => new HealthChecker(vss, { onChange, scriptUser: this.scriptUser }));
     this.checker = make(this.vss, (ev) => this.onCheck(ev));
     this.checker.start();
@@ -153,7 +203,10 @@ export class LbController {
 
   /** Coalesces changes: one nft transaction carries every virtual server changed meanwhile. */
   private schedule(vs: VirtualServer): void {
-    if (!nftServed(vs)) return;
+    if (this.plane(vs) === 'userspace') {
+      this.forwarder.update(vs, this.userspaceBackends(vs));
+      return;
+    }
     this.pending.add(vsKey(vs));
     this.applying = this.applying.then(() => this.flush());
   }
@@ -171,7 +224,10 @@ export class LbController {
     }
     const text = parts.map((p) => p.render()).join('\n');
     try {
+      const t0 = performance.now();
       await this.deps.nft.apply(text);
+      // Measured by bench/lb-failover.ts (issue 4: one real server's change under 20 ms).
+      this.hooks.log('debug', `nftables: edit applied (${keys.length} virtual server${keys.length === 1 ? '' : 's'}) in ${(performance.now() - t0).toFixed(1)} ms`);
     } catch (err) {
       this.hooks.log('error', `nftables edit failed, re-applying the whole table: ${(err as Error).message}`);
       await this.applyFull().catch((e: Error) => this.hooks.log('error', `nftables: ${e.message}`));
@@ -208,7 +264,9 @@ export class LbController {
   view(vs: VirtualServer, rs: RealServer): RsView {
     const k = rsKey(vs, rs);
     const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
-    return this.views.get(k) ?? { up: l.up, weight: l.weight, drained: this.drained.has(k), lastCheck: null, failures: 0, latencyMs: null, reason: 'initial' };
+    const v = this.views.get(k) ?? { up: l.up, weight: l.weight, drained: this.drained.has(k), lastCheck: null, failures: 0, latencyMs: null, reason: 'initial' };
+    const n = this.forwarder.connections(vs, rs);
+    return n === null ? v : { ...v, connections: n };
   }
 
   quorumUp(vs: VirtualServer): boolean {
@@ -226,7 +284,10 @@ export class LbController {
         this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, vsAliveWeight(vs, this.planState()) >= vs.quorum));
       }
     }
-    this.applying = this.applying.then(() => this.applyFull());
+    this.applying = this.applying.then(async () => {
+      if (this.usesNft()) await this.applyFull();
+      await this.startUserspace();
+    });
     await this.applying;
     this.checker?.reload(vss);
   }
@@ -237,6 +298,8 @@ export class LbController {
     this.stopped = true;
     this.checker?.stop();
     await this.applying.catch(() => undefined);
+    await this.forwarder.stop().catch((err: Error) => this.hooks.log('warn', `forwarder: stopping: ${err.message}`));
+    if (!this.usesNft()) return;
     await this.deps.nft.apply(renderStop()).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
   }
 }

@@ -1,0 +1,139 @@
+// Figures for issue 4: throughput through the VIP (nftables DNAT on the MASTER) against plain
+// routing through the same board, with iperf3; and new TCP connections per second through the
+// VIP against the same server addressed directly. Builds its own lab (one board, one real
+// server), removed at the end even on failure. Needs root and iperf3.
+// Run: node --import tsx bench/throughput.ts [--seconds 3] [--rounds 3] [--cps-seconds 3]
+// Prints one JSON object, then one summary line.
+//
+// Paths compared (both cross board a, both through conntrack, the same veths and bridges):
+//   vip:    client → 203.0.113.1:5201 (VIP, virtual_server sh) → DNAT → rs1 192.0.2.11:5201
+//   routed: client → 192.0.2.11:5201 directly (the client routes 192.0.2.0/24 via the VIP)
+// iperf3 opens a control connection and data connections to one port; sh keeps one client's
+// connections on one real server (there is only one here anyway).
+import { performance } from 'node:perf_hooks';
+import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
+import { pairConfig } from '../test/lab/vrrp-configs.ts';
+import { waitHolder } from '../test/lab/vrrp-helpers.ts';
+import { virtualServerBlock, startTcpEcho } from '../test/lab/lb-helpers.ts';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
+}
+const seconds = Math.min(30, Math.max(1, Number(arg('seconds', '3'))));
+const rounds = Math.min(10, Math.max(1, Number(arg('rounds', '3'))));
+const cpsSeconds = Math.min(30, Math.max(1, Number(arg('cps-seconds', '3'))));
+
+const VIP = LAB_ADDR.publicVip;
+const RS1 = LAB_ADDR.realServer(1);
+
+/**
+ * argv: ADDR PORT SECONDS CONCURRENCY. Opens connections for SECONDS: connect, send a line,
+ * wait for its echo, reset (RST: no TIME_WAIT piling up on the client). Prints
+ * {"done":n,"errors":n,"seconds":s} as JSON. Bounded by SECONDS plus the last connections.
+ */
+const CPS_CLIENT_JS = `
+const net = require('net');
+const [addr, port, secs, conc] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3]), Number(process.argv[4])];
+const t0 = Date.now(), end = t0 + secs * 1000;
+let done = 0, errors = 0, active = 0;
+function one() {
+  if (Date.now() >= end) { if (active === 0) finish(); return; }
+  active++;
+  const s = net.connect({ host: addr, port });
+  let ok = false;
+  const timer = setTimeout(() => s.destroy(new Error('timeout')), 3000);
+  s.on('connect', () => s.write('x\\n'));
+  s.on('data', () => { ok = true; clearTimeout(timer); s.resetAndDestroy(); });
+  s.on('error', () => {});
+  s.on('close', () => { clearTimeout(timer); active--; if (ok) done++; else errors++; one(); });
+}
+let finished = false;
+function finish() { if (finished) return; finished = true; process.stdout.write(JSON.stringify({ done, errors, seconds: (Date.now() - t0) / 1000 })); }
+for (let i = 0; i < conc; i++) one();
+`;
+
+interface IperfResult {
+  bitsPerSecond: number;
+  retransmits: number | null;
+}
+
+async function iperf(lab: Lab, target: string): Promise<IperfResult> {
+  const r = await lab.exec('client', ['iperf3', '-c', target, '-p', '5201', '-t', String(seconds), '-J'], { timeoutMs: (seconds + 20) * 1000 });
+  // iperf3 -J prints its JSON (with an "error" member on failure) on stdout; shape it by hand.
+  let j: { error?: string; end?: { sum_received?: { bits_per_second?: number }; sum_sent?: { retransmits?: number } } };
+  try {
+    j = JSON.parse(r.stdout) as typeof j;
+  } catch {
+    throw new Error(`iperf3 to ${target}: exit ${String(r.code)}: ${r.stderr.trim() || r.stdout.slice(0, 200)}`);
+  }
+  if (j.error || r.code !== 0) throw new Error(`iperf3 to ${target}: ${j.error ?? `exit ${String(r.code)}`}`);
+  const bps = j.end?.sum_received?.bits_per_second;
+  if (typeof bps !== 'number') throw new Error(`iperf3 to ${target}: no sum_received in its report`);
+  return { bitsPerSecond: bps, retransmits: j.end?.sum_sent?.retransmits ?? null };
+}
+
+async function cps(lab: Lab, target: string, port: number): Promise<{ perSecond: number; done: number; errors: number }> {
+  const r = await lab.exec('client', [process.execPath, '-e', CPS_CLIENT_JS, target, String(port), String(cpsSeconds), '16'],
+    { timeoutMs: (cpsSeconds + 20) * 1000 });
+  if (r.code !== 0) throw new Error(`cps client to ${target}: exit ${String(r.code)}: ${r.stderr.trim()}`);
+  const j = JSON.parse(r.stdout) as { done: number; errors: number; seconds: number };
+  return { perSecond: Math.round(j.done / j.seconds), done: j.done, errors: j.errors };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function main(): Promise<void> {
+  const lab = await createLab({ name: 'bench-throughput', realServers: 1 });
+  try {
+    const iperfServer = lab.spawn('rs1', ['iperf3', '-s', '-p', '5201', '--forceflush'], { label: 'rs1:iperf3' });
+    await iperfServer.waitForLog(/Server listening on 5201/, 10_000);
+    await startTcpEcho(lab, 'rs1', 9000);
+    // No health checker on 5201: iperf3's server takes one test at a time and would count
+    // check connections as failed tests.
+    const extra = [
+      virtualServerBlock({ address: VIP, port: 5201, lbAlgo: 'sh', realServers: [{ address: RS1, port: 5201 }] }),
+      virtualServerBlock({ address: VIP, port: 9000, lbAlgo: 'rr', realServers: [{ address: RS1, port: 9000 }] }),
+    ].join('\n');
+    const a = await lab.startBoard('a', pairConfig({ routerId: 'lb-a', priority: 150, version: 3, advertInt: 0.2, extra }),
+      { waitForLog: /Entering MASTER STATE/, logLevel: 'info' });
+    await waitHolder(lab, 'a');
+    await a.waitForLog(/table ip tandem applied/);
+
+    const vip: number[] = [];
+    const routed: number[] = [];
+    const t0 = performance.now();
+    // Alternate the two paths so a neighbour's load on this shared machine hits both alike.
+    for (let i = 0; i < rounds; i++) {
+      vip.push((await iperf(lab, VIP)).bitsPerSecond);
+      routed.push((await iperf(lab, RS1)).bitsPerSecond);
+    }
+    const cpsVip = await cps(lab, VIP, 9000);
+    const cpsRouted = await cps(lab, RS1, 9000);
+    const gbps = (x: number): number => Math.round(x / 1e7) / 100;
+    const ratio = median(vip) / median(routed);
+    const out = {
+      bench: 'throughput',
+      seconds, rounds,
+      vipGbps: vip.map(gbps), routedGbps: routed.map(gbps),
+      vipMedianGbps: gbps(median(vip)), routedMedianGbps: gbps(median(routed)),
+      ratio: Math.round(ratio * 1000) / 1000, ratioTarget: 0.9,
+      newConnectionsPerSecond: { vip: cpsVip, routed: cpsRouted, ratio: Math.round((cpsVip.perSecond / cpsRouted.perSecond) * 1000) / 1000 },
+      wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
+      cpus: (await import('node:os')).cpus().length,
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    process.stdout.write(`throughput: VIP ${out.vipMedianGbps} Gbit/s vs routed ${out.routedMedianGbps} Gbit/s, ratio ${out.ratio} (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); new connections/s VIP ${cpsVip.perSecond} vs routed ${cpsRouted.perSecond}\n`);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`bench/throughput: ${e.stack ?? e.message}\n`);
+  process.exitCode = 1;
+});
