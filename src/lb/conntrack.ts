@@ -47,3 +47,20 @@ export async function deleteRealServerFlows(
   }
   return total;
 }
+
+/**
+ * Deletes every flow addressed to VIP:PORT (the original direction's destination). Run when
+ * this board stops being MASTER and when the daemon starts: entries left from an earlier
+ * mastership carry stale TCP windows, so when the board becomes MASTER again the clients'
+ * packets would be marked invalid, skip the DNAT, reach the board's own VIP and be reset.
+ * Without them, conntrack picks the flows up afresh (nf_conntrack_tcp_loose) and the shared
+ * hash sends them to the same real server.
+ */
+export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(vip)) throw new Error(`bad IPv4 address ${vip}`);
+  const cmd = ['conntrack', '-D', '-p', protocol, '--orig-dst', vip, '--orig-port-dst', String(port)];
+  const r = await run(opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...cmd] : cmd, { timeoutMs: opts.timeoutMs ?? 5000 });
+  const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
+  if (r.code === 0 || (r.code === 1 && m)) return m ? Number(m[1]) : 0;
+  throw new ConntrackError(`conntrack -D for ${vip}:${port}/${protocol} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);
+}

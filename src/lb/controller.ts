@@ -24,6 +24,8 @@ export interface LbDeps {
   nft: NftBackend;
   /** Deletes a failed real server's flows; returns how many. */
   deleteFlows(address: string, port: number, protocols: Array<'tcp' | 'udp'>): Promise<number>;
+  /** Deletes every flow to VIP:PORT (see conntrack.ts deleteVipFlows). */
+  deleteVipFlows?(vip: string, port: number, protocol: 'tcp' | 'udp'): Promise<number>;
   /** Tests inject a checker stand-in; the daemon uses the real HealthChecker. */
   makeChecker?(vss: VirtualServer[], onChange: (ev: RsStateEvent) => void): { start(): void; stop(): void; reload(v: VirtualServer[]): void };
   /** Whether nftables works here (probed once at start; default: `nft list tables` exits 0). */
@@ -124,6 +126,8 @@ export class LbController {
   }
 
   async start(): Promise<void> {
+    // Flows from a mastership before a restart are stale (see dropVipFlows).
+    await this.dropVipFlows('start');
     for (const vs of this.vss) {
       const alive = vsAliveWeight(vs, this.planState());
       this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, alive >= vs.quorum));
@@ -232,6 +236,26 @@ export class LbController {
       this.hooks.log('error', `nftables edit failed, re-applying the whole table: ${(err as Error).message}`);
       await this.applyFull().catch((e: Error) => this.hooks.log('error', `nftables: ${e.message}`));
     }
+  }
+
+  /**
+   * Forgets the flows to our virtual servers. The daemon calls this when this board stops being
+   * MASTER (and start() on start-up): when it is MASTER again, clients' packets must create
+   * fresh entries that the shared hash sends to the same real servers, not hit entries whose
+   * TCP windows went stale while the peer carried the flows.
+   */
+  async dropVipFlows(why: string): Promise<void> {
+    const del = this.deps.deleteVipFlows;
+    if (!del) return;
+    let n = 0;
+    for (const vs of this.vss) {
+      try {
+        n += await del(vs.address, vs.port, vs.protocol === 'TCP' ? 'tcp' : 'udp');
+      } catch (err) {
+        this.hooks.log('warn', `conntrack: ${(err as Error).message}`);
+      }
+    }
+    if (n > 0) this.hooks.log('info', `conntrack: deleted ${n} flows to the virtual servers (${why})`);
   }
 
   /** Waits until every queued edit is in the kernel (tests, console). */

@@ -142,13 +142,12 @@ test('50 TCP connections (mh and sh) and a UDP session survive the MASTER\'s pow
   });
 });
 
-// Known bug (reported to the lead, issue 4): a board whose daemon kept running through a link
-// flap keeps its conntrack entries of the flows it carried before b took over. When it
-// preempts back, the clients' packets are out of those stale entries' TCP window, so conntrack
-// marks them invalid, they skip the DNAT, reach the board's own VIP and are answered with a
-// RST: every connection dies. Fix: delete the board's VIP flows when it leaves MASTER (and at
-// daemon start). `todo` until then: it runs and reports, without failing the suite.
-test('connections survive a link flap of the MASTER and its preemption back', { todo: 'stale conntrack entries on the returning MASTER reset every connection' }, async (t) => {
+// A board whose daemon keeps running through a link flap still had conntrack entries of the
+// flows it carried before b took over. When it preempted back, the clients' packets were out of
+// those stale entries' TCP window, conntrack marked them invalid, they skipped the DNAT, reached
+// the board's own VIP and were answered with a RST: every connection died. The daemon now
+// deletes its VIP flows when it leaves MASTER and at start (LbController.dropVipFlows).
+test('connections survive a link flap of the MASTER and its preemption back', async (t) => {
   const lab = await withLab(t, { name: 'lb-failover-flap', realServers: 3 });
   for (let i = 1; i <= 3; i++) {
     await startTcpEcho(lab, `rs${i}`, 9000);
