@@ -17,7 +17,7 @@ import type { InstanceStatus } from './vrrp/engine.ts';
 import type { VrrpState } from './vrrp/machine.ts';
 import { LbController, type RsView } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
-import { deleteRealServerFlows } from './lb/conntrack.ts';
+import { deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
@@ -122,6 +122,7 @@ export class Daemon {
       }
     }
     if (status.syncGroup) this.onGroupMaybeChanged(status.syncGroup);
+    if (from === 'MASTER' && status.state !== 'MASTER') void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
     this.reporter?.setVrrp(status.name, vrrpReport(status));
     this.reporter?.event({ type: 'vrrp-transition', instance: status.name, from, to: status.state, reason, priority: status.effectivePriority });
     if (this.leds) {
@@ -164,7 +165,11 @@ export class Daemon {
     await ensureForwarding(this.log);
     const lb = new LbController(
       cfg.virtualServers,
-      { nft: systemNft(), deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos) },
+      {
+        nft: systemNft(),
+        deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
+        deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
+      },
       {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
@@ -207,6 +212,33 @@ export class Daemon {
     await reporter.start();
   }
 
+  /**
+   * Reload and MQTT: retained topics of instances and real servers the new configuration no
+   * longer has are deleted at the broker (empty retained payload, MQTT 5 §3.3.1.3); otherwise a
+   * removed instance's last MASTER would stay retained for ever and the fleet view would count it
+   * (a false split brain). Changed mqtt settings reconnect with the new ones.
+   */
+  private async reloadReporting(prev: Config, next: Config): Promise<void> {
+    const mqttKey = (c: Config): string => JSON.stringify(c.mqtt ? { ...c.mqtt, pos: null } : null);
+    if (mqttKey(prev) !== mqttKey(next)) {
+      this.log.info('Reload: mqtt settings changed, reconnecting with the new ones');
+      await this.reporter?.stop();
+      this.reporter = null;
+      this.metrics?.close();
+      this.metrics = null;
+      await this.startReporting(next);
+      return;
+    }
+    const r = this.reporter;
+    if (!r) return;
+    const instances = new Set(next.instances.map((i) => i.name));
+    for (const i of prev.instances) if (!instances.has(i.name)) r.clearVrrp(i.name);
+    const servers = new Set(next.virtualServers.flatMap((vs) => vs.realServers.map((rs) => `${vs.name}|${rs.name}`)));
+    for (const vs of prev.virtualServers) {
+      for (const rs of vs.realServers) if (!servers.has(`${vs.name}|${rs.name}`)) r.clearRealServer(vs.name, rs.name);
+    }
+  }
+
   // ---- console ----------------------------------------------------------------------------
 
   private async startConsole(cfg: Config): Promise<void> {
@@ -222,14 +254,20 @@ export class Daemon {
     const sc = cfg.serialConsole;
     const device = sc?.device ?? (sc ? this.board?.console.device : null);
     if (sc && sc.enabled && device) {
-      const { startSerialConsole } = await import('./console/serial.ts');
-      const serial = await startSerialConsole(engine, {
-        device,
-        baud: sc.baud ?? this.board?.console.baud,
-        idleTimeoutMs: sc.idleTimeoutMs,
-        log: (msg: string) => this.log.info(msg),
-      });
-      this.closers.push(() => serial.close());
+      // A console that cannot start (its native addon fails to load) is logged, never fatal:
+      // the board keeps balancing and the control socket still works.
+      try {
+        const { startSerialConsole } = await import('./console/serial.ts');
+        const serial = await startSerialConsole(engine, {
+          device,
+          baud: sc.baud ?? this.board?.console.baud,
+          idleTimeoutMs: sc.idleTimeoutMs,
+          log: (msg: string) => this.log.info(msg),
+        });
+        this.closers.push(() => serial.close());
+      } catch (err) {
+        this.log.error(`serial console ${device} not started: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -294,6 +332,7 @@ export class Daemon {
     }
     if (this.lb) await this.lb.reload(next.virtualServers);
     else await this.startLb(next);
+    await this.reloadReporting(prev, next);
     this.log.info('Reload: configuration applied');
     this.lastReload = { at: Date.now(), ok: true, message: 'applied' };
     this.reporter?.event({ type: 'reload', ok: true });
