@@ -398,7 +398,8 @@ function buildChecker(n: Node, ctx: Ctx): Checker | null {
       return c;
     }
     case 'HTTP_GET': case 'SSL_GET': {
-      const c: HttpCheck = { kind: kw, ...timingDefaults(), urls: [], virtualhost: null, enableSni: false, httpProtocol: '1.0', pos: n.pos };
+      // keepalived check_http.c: HTTP_GET/SSL_GET default delay_before_retry is 3 s.
+      const c: HttpCheck = { kind: kw, ...timingDefaults(), delayBeforeRetryMs: 3000, urls: [], virtualhost: null, enableSni: false, httpProtocol: '1.0', pos: n.pos };
       dispatch(kids(n), httpTable, c, ctx, kw);
       if (c.urls.length === 0) throw new ConfError(n.pos, `${kw} needs at least one url { path … }`);
       return c;
@@ -410,7 +411,8 @@ function buildChecker(n: Node, ctx: Ctx): Checker | null {
     }
     case 'MISC_CHECK': {
       const c: MiscCheck = { kind: 'MISC_CHECK', path: { argv: [], pos: n.pos }, miscTimeoutMs: null, miscDynamic: false,
-        user: null, group: null, delayLoopMs: null, warmupMs: null, retry: 1, delayBeforeRetryMs: 1000, pos: n.pos };
+        // keepalived check_misc.c: MISC_CHECK does not retry unless told to.
+        user: null, group: null, delayLoopMs: null, warmupMs: null, retry: 0, delayBeforeRetryMs: 1000, pos: n.pos };
       dispatch(kids(n), miscTable, c, ctx, 'MISC_CHECK');
       if (c.path.argv.length === 0) throw new ConfError(n.pos, 'MISC_CHECK needs misc_path');
       return c;
