@@ -3,7 +3,7 @@
 // with weight code − 2. A script killed at misc_timeout or by a signal is a failure.
 
 import type { MiscCheck } from '../config/model.ts';
-import { runBounded, resolveCredentials } from './spawn.ts';
+import { runBounded, resolveCredentials } from '../util/spawn.ts';
 import { miscExitToResult } from './timing.ts';
 import type { CheckResult } from './types.ts';
 

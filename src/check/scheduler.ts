@@ -9,7 +9,7 @@
 
 import type { Checker, Command, RealServer, VirtualServer } from '../config/model.ts';
 import { makeProbe, probeBoundMs, type ProbeContext, type ProbeFn } from './probe.ts';
-import { resolveCredentials, runBounded } from './spawn.ts';
+import { resolveCredentials, runBounded } from '../util/spawn.ts';
 import {
   aggregateRs,
   applyResult,

@@ -9,7 +9,7 @@ import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeigh
 import type { NftBackend } from './nft.ts';
 import type { NftTransaction } from './nft.ts';
 import { QuorumTracker } from './quorum.ts';
-import { runNotify } from '../vrrp/scripts.ts';
+import { runNotify } from '../util/notify.ts';
 import { UserspaceForwarder, chooseDataPlane, probeNft, backendOf, type DataPlane } from './forwarder/index.ts';
 import type { Backend } from './sched/index.ts';
 

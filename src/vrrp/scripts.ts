@@ -1,8 +1,8 @@
-// vrrp_script runner and notify programs. Both run on the main thread: a script's result is
+// vrrp_script runner. It runs on the main thread: a script's result is
 // not timing-critical (it moves a priority, and rise/fall already smooth it), and spawning
 // processes must never share the thread that sends advertisements.
-import type { Command, VrrpScript } from '../config/model.ts';
-import { run } from '../util/exec.ts';
+import type { VrrpScript } from '../config/model.ts';
+import { runBounded } from '../util/spawn.ts';
 import { createScriptTracker, type ScriptTracker } from './track.ts';
 
 export interface ScriptRunnerHooks {
@@ -28,9 +28,10 @@ export class ScriptRunner {
       if (s.initFail) this.hooks.result(s.name, false);
       const tick = async (): Promise<void> => {
         if (this.stopped) return;
-        const r = await run(s.script.argv, { timeoutMs: s.timeoutMs, maxOutput: 4096 });
+        const r = await runBounded(s.script.argv, { timeoutMs: s.timeoutMs });
         if (this.stopped) return;
         const ok = r.code === 0 && !r.timedOut;
+        if (r.error) this.hooks.log('warn', `VRRP_Script(${s.name}) cannot run: ${r.error}`);
         const changed = tracker.feed(ok);
         if (changed && changed !== 'init') {
           // keepalived's wording (vrrp_track.c): "VRRP_Script(chk) succeeded" / "failed".
@@ -50,22 +51,4 @@ export class ScriptRunner {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
   }
-}
-
-/**
- * Runs a notify program without a shell, with a timeout. keepalived's conventions
- * (keepalived.conf(5) "notify"): notify_master/backup/fault/stop run as written; the generic
- * `notify` gets "INSTANCE"|"GROUP", the name, the new state and the priority appended.
- */
-export async function runNotify(
-  cmd: Command,
-  extraArgs: string[],
-  log: (level: 'warn' | 'debug', msg: string) => void,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const argv = [...cmd.argv, ...extraArgs];
-  const r = await run(argv, { timeoutMs, maxOutput: 4096 });
-  if (r.timedOut) log('warn', `notify ${argv.join(' ')} timed out after ${timeoutMs} ms and was killed`);
-  else if (r.code !== 0) log('warn', `notify ${argv.join(' ')} exited with ${r.code ?? r.signal}: ${r.stderr.trim().slice(0, 200)}`);
-  else log('debug', `notify ${argv.join(' ')} done`);
 }

@@ -17,7 +17,7 @@ import { checkTcp } from '../../src/check/tcp.ts';
 import { checkHttp } from '../../src/check/http.ts';
 import { checkUdp } from '../../src/check/udp.ts';
 import { checkMisc } from '../../src/check/misc.ts';
-import { runBounded } from '../../src/check/spawn.ts';
+import { runBounded } from '../../src/util/spawn.ts';
 import { makeProbe } from '../../src/check/probe.ts';
 import { HealthChecker } from '../../src/check/scheduler.ts';
 import type { RsStateEvent } from '../../src/check/types.ts';

@@ -1,5 +1,5 @@
 // Running checker scripts and notify programs: argument arrays, never a shell (DESIGN.md);
-// bounded in time and in memory. This is the only file in src/check that starts processes.
+// bounded in time and in memory. Checkers, vrrp_scripts and notify programs all run through here.
 //
 // - The child gets its own process group (detached) so a timeout kills it and anything it
 //   started: keepalived does the same with kill(-pid, …) in check_misc.c. keepalived sends
