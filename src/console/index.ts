@@ -7,7 +7,7 @@ import type { ConsoleHost } from './host.ts';
 import { LoginGuard, DEFAULT_LOGIN_POLICY, type LoginPolicy } from './login.ts';
 import type { ConfigSyntax } from './syntax.ts';
 import { FileUserStore, type UserStore } from './users.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 
 export type { ConsoleHost } from './host.ts';
 export type { ConfigSyntax } from './syntax.ts';

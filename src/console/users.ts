@@ -10,7 +10,7 @@
 import { scrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 
 export interface PasswordHash {
   kdf: 'scrypt';

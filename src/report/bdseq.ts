@@ -3,7 +3,8 @@
 // Written atomically (temporary file, fsync, rename, fsync of the directory) so a power cut
 // leaves either the old or the new number, never a torn file.
 
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-file.ts';
 import { join } from 'node:path';
 
 export const BDSEQ_FILE = 'bdseq';
@@ -25,25 +26,5 @@ export async function loadBdSeq(stateDir: string): Promise<{ value: number; prob
 }
 
 export async function saveBdSeq(stateDir: string, value: number): Promise<void> {
-  const path = join(stateDir, BDSEQ_FILE);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(`${value}\n`, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  // The rename itself is durable only once the directory is synced.
-  try {
-    const dh = await open(stateDir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  }
+  await writeFileAtomic(join(stateDir, BDSEQ_FILE), `${value}\n`, 0o644);
 }

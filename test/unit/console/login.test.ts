@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoginGuard, DEFAULT_LOGIN_POLICY } from '../../../src/console/login.ts';
 import { FileUserStore, hashPassword, verifyPassword } from '../../../src/console/users.ts';
-import { writeFileAtomic } from '../../../src/console/atomic-file.ts';
+import { writeFileAtomic } from '../../../src/util/atomic-file.ts';
 import { FakeClock } from './helpers.ts';
 
 test('guard: delays double from 1 s, lockout after 5 failures for 5 minutes, then a fresh count', () => {
