@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   tshark            # decoding our advertisements in tests
   tcpdump
   iperf3            # throughput benchmarks
+  haproxy           # the userspace forwarder's benchmark peer (bench/forwarder.ts)
   openssl           # test certificates (SSL_GET, MQTT over TLS)
   qemu-user qemu-user-static    # running the arm64 firmware on this machine
   g++-aarch64-linux-gnu gcc-aarch64-linux-gnu   # cross-building raw-socket for arm64
@@ -43,7 +44,7 @@ fi
 # and namespaces, so the system-wide ones are stopped (only if this script's install started
 # them under systemd, which CI machines do not have).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemctl disable --now keepalived mosquitto >/dev/null 2>&1 || true
+  systemctl disable --now keepalived mosquitto haproxy >/dev/null 2>&1 || true
 fi
 
 npm ci --no-audit --no-fund

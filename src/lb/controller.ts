@@ -39,6 +39,7 @@ export interface ForwarderLike {
   serve(vss: readonly VirtualServer[]): Promise<void>;
   update(vs: VirtualServer, backends: readonly Backend[]): void;
   connections(vs: VirtualServer, rs: RealServer): number | null;
+  closeConnections(vs: VirtualServer, rs: RealServer): number;
   stop(): Promise<void>;
 }
 
@@ -186,6 +187,11 @@ export class LbController {
     // (DESIGN.md "Data plane"); with inhibit_on_failure they are kept, as keepalived keeps the
     // server in the table at weight 0.
     if (prev && prev.up && !ev.up && !rs.inhibitOnFailure) {
+      if (this.plane(vs) === 'userspace') {
+        const n = this.forwarder.closeConnections(vs, rs);
+        this.hooks.log('info', `forwarder: closed ${n} connections of [${rs.address}]:${rs.port}`);
+        return;
+      }
       const proto = vs.protocol === 'TCP' ? 'tcp' : 'udp';
       this.deps.deleteFlows(rs.address, rs.port, [proto]).then(
         (n) => this.hooks.log('info', `conntrack: deleted ${n} flows of [${rs.address}]:${rs.port}`),

@@ -1,0 +1,14 @@
+// Which data plane serves a virtual server (DESIGN.md "Data plane"; issue 4):
+//   forwarder userspace → userspace;  lc / wlc → userspace (they need live connection counts,
+//   which the kernel's nat chain cannot see);  forwarder nftables → nftables;
+//   forwarder auto → nftables when `nft` works on this host (probed once), else userspace.
+import type { VirtualServer } from '../../config/model.ts';
+import { isNftScheduler } from '../sched/index.ts';
+
+export type DataPlane = 'nftables' | 'userspace';
+
+export function chooseDataPlane(vs: Pick<VirtualServer, 'forwarder' | 'scheduler'>, nftWorks: boolean): DataPlane {
+  if (vs.forwarder === 'userspace' || !isNftScheduler(vs.scheduler)) return 'userspace';
+  if (vs.forwarder === 'nftables') return 'nftables';
+  return nftWorks ? 'nftables' : 'userspace';
+}
