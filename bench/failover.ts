@@ -1,0 +1,220 @@
+// Figures for issue 3 (VRRP): client-seen outage on failover, tandem pair vs keepalived pair, in
+// the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
+//
+//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--only tandem|keepalived]
+//
+// Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
+// UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
+// master loses power (daemon SIGKILLed, links lose carrier: lab.powerOff) at advert_int 1 (v2)
+// and 0.1 (v3), and a graceful stop (SIGTERM: priority 0) at both. Median of --runs runs each.
+// Spurious transitions: a v3 / 0.1 s pair for --spurious-s seconds while three busy loops
+// saturate the master board's two CPUs. Idle: CPU% and RSS of the master's daemon process(es),
+// two instances at advert_int 0.1, over --idle-s seconds.
+// Prints one JSON object, then a one-line summary.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createLab, type Lab, type LabProcess } from '../test/lab/lab.ts';
+import { startKeepalived, keepalivedVersion, type KeepalivedHandle } from '../test/lab/keepalived.ts';
+import { pairConfig } from '../test/lab/vrrp-configs.ts';
+import { waitHolder } from '../test/lab/vrrp-helpers.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    'spurious-s': { type: 'string', default: '60' },
+    'idle-s': { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
+const RUNS = Number(flags.runs);
+const SPURIOUS_S = Number(flags['spurious-s']);
+const IDLE_S = Number(flags['idle-s']);
+const PORT = 9000;
+
+type Impl = 'tandem' | 'keepalived';
+interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful' }
+const SCENARIOS: Scenario[] = [
+  { name: 'power_v2_1s', version: 2, advertInt: 1, how: 'power' },
+  { name: 'power_v3_0.1s', version: 3, advertInt: 0.1, how: 'power' },
+  { name: 'graceful_v2_1s', version: 2, advertInt: 1, how: 'graceful' },
+  { name: 'graceful_v3_0.1s', version: 3, advertInt: 0.1, how: 'graceful' },
+];
+
+/** Quiet UDP echo (the lab's own echo logs every datagram, too much at 500/s). argv: PORT. */
+const ECHO_JS = `
+const s = require('dgram').createSocket('udp4');
+s.on('message', (m, r) => s.send(m, r.port, r.address));
+s.bind(Number(process.argv[1]), '0.0.0.0', () => console.log('listening'));
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/**
+ * The probe. argv: ADDRESS PORT. Sends a sequence number every 2 ms; on SIGTERM prints
+ * {"sent","received","maxGapMs"} where maxGapMs is the longest time between two replies.
+ */
+const PROBE_JS = `
+const s = require('dgram').createSocket('udp4');
+const [addr, port] = [process.argv[1], Number(process.argv[2])];
+let seq = 0, received = 0, last = 0, maxGap = 0;
+s.on('message', () => {
+  const now = performance.now();
+  if (last) maxGap = Math.max(maxGap, now - last);
+  last = now; received++;
+  if (received === 1) console.log('first reply');
+});
+s.on('error', () => {});
+s.bind(0, () => {
+  console.log('ready');
+  const b = Buffer.alloc(8);
+  setInterval(() => { b.writeDoubleBE(seq++); s.send(b, port, addr, () => {}); }, 2);
+});
+process.on('SIGTERM', () => {
+  console.log(JSON.stringify({ sent: seq, received, maxGapMs: Math.round(maxGap * 10) / 10 }));
+  process.exit(0);
+});
+`;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** A board's VRRP daemon, whichever implementation. */
+interface Daemon { pids(): Promise<number[]>; proc: LabProcess; graceful(): Promise<void>; }
+
+async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number): Promise<Daemon> {
+  const priority = board === 'a' ? 150 : 100;
+  const cfg = pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt });
+  if (impl === 'tandem') {
+    // info: the bench must not pay for debug logging of every advert.
+    const h = await lab.startBoard(board, cfg, { logLevel: 'info', waitForLog: /Entering (BACKUP|MASTER) STATE/ });
+    return { proc: h.proc, pids: async () => [h.proc.pid], graceful: async () => { await h.proc.stop('SIGTERM'); } };
+  }
+  const k: KeepalivedHandle = await startKeepalived(lab, board, cfg, { waitForLog: /Entering (BACKUP|MASTER) STATE/ });
+  return { proc: k.proc, pids: async () => [k.proc.pid, await k.vrrpPid()], graceful: async () => { await k.stop(); } };
+}
+
+async function crash(lab: Lab, impl: Impl, d: Daemon, board: 'a' | 'b'): Promise<void> {
+  if (impl === 'tandem') {
+    await lab.powerOff(board);
+  } else {
+    // lab.powerOff only knows tandem boards: SIGKILL keepalived's VRRP child and parent, cut links.
+    const pids = await d.pids();
+    await Promise.all([
+      (async () => { for (const p of pids.reverse()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } } await d.proc.exited; })(),
+      lab.cutLinks(board),
+    ]);
+  }
+}
+
+async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
+  const lab = await createLab({ name: `bench-failover-${impl}-${sc.name}`, realServers: 0 });
+  try {
+    for (const b of ['a', 'b'] as const) {
+      const e = lab.spawn(b, [process.execPath, '-e', ECHO_JS, String(PORT)], { label: `echo-${b}` });
+      await e.waitForLog(/listening/);
+    }
+    await startDaemon(lab, impl, 'b', sc.version, sc.advertInt);
+    let a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt);
+    const gaps: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      await waitHolder(lab, 'a', 20_000);
+      await sleep(500); // GARPs out, neighbours settled
+      const probe = lab.spawn('client', [process.execPath, '-e', PROBE_JS, '203.0.113.1', String(PORT)], { label: 'probe' });
+      await probe.waitForLog(/first reply/, 10_000);
+      // A random phase against the master's advert timer: the outage after a power loss is
+      // Master_Down_Interval minus the time since the last advert, and a fixed delay after the
+      // preemption would pick the same phase every run.
+      await sleep(300 + Math.random() * sc.advertInt * 1000);
+      if (sc.how === 'power') await crash(lab, impl, a, 'a');
+      else await a.graceful();
+      await waitHolder(lab, 'b', 20_000, sc.how === 'graceful');
+      await sleep(1_000);
+      await probe.stop('SIGTERM');
+      const line = probe.lines.map((l) => l.text).find((l) => l.startsWith('{'));
+      if (!line) throw new Error(`probe printed no result\n${probe.tail()}`);
+      const r = JSON.parse(line) as { sent: number; received: number; maxGapMs: number };
+      gaps.push(r.maxGapMs);
+      process.stderr.write(`${impl} ${sc.name} run ${i + 1}: outage ${r.maxGapMs} ms (${r.received}/${r.sent} replies)\n`);
+      if (sc.how === 'power') await lab.restoreLinks('a');
+      a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt);
+    }
+    return gaps;
+  } finally {
+    await lab.destroy();
+  }
+}
+
+/** utime+stime (clock ticks) of a process, and its VmRSS in KiB. */
+async function procStat(pid: number): Promise<{ ticks: number; rssKiB: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the ")" of comm: state is field 3, utime 14, stime 15 (proc(5)).
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]);
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+  return { ticks, rssKiB: rss ? Number(rss[1]) : 0 };
+}
+
+async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB: number; spurious: number; spuriousSeconds: number }> {
+  const lab = await createLab({ name: `bench-spurious-${impl}`, realServers: 0 });
+  try {
+    const b = await startDaemon(lab, impl, 'b', 3, 0.1);
+    const a = await startDaemon(lab, impl, 'a', 3, 0.1);
+    await waitHolder(lab, 'a', 20_000);
+    await sleep(1_000);
+    // Idle cost of the master's daemon (for keepalived: parent + VRRP child).
+    const pids = await a.pids();
+    const before = await Promise.all(pids.map(procStat));
+    const t0 = performance.now();
+    await sleep(IDLE_S * 1000);
+    const after = await Promise.all(pids.map(procStat));
+    const secs = (performance.now() - t0) / 1000;
+    const hz = 100; // USER_HZ on Linux
+    const ticks = after.reduce((s, x, i) => s + x.ticks - before[i]!.ticks, 0);
+    const idleCpuPct = Math.round((ticks / hz / secs) * 1000) / 10;
+    const rssMiB = Math.round(after.reduce((s, x) => s + x.rssKiB, 0) / 102.4) / 10;
+
+    let spurious = 0;
+    if (SPURIOUS_S > 0) {
+      const markA = a.proc.mark();
+      const markB = b.proc.mark();
+      const hogs = Array.from({ length: 3 }, (_, i) => lab.spawn('a', [process.execPath, '-e', 'for(;;){}'], { label: `hog${i}` }));
+      await sleep(SPURIOUS_S * 1000);
+      await Promise.all(hogs.map((h) => h.stop('SIGKILL')));
+      const count = (p: LabProcess, from: number): number =>
+        p.lines.slice(Math.max(0, from - (p.mark() - p.lines.length))).filter((l) => /Entering (MASTER|BACKUP|FAULT) STATE/.test(l.text)).length;
+      spurious = count(a.proc, markA) + count(b.proc, markB);
+    }
+    return { idleCpuPct, rssMiB, spurious, spuriousSeconds: SPURIOUS_S };
+  } finally {
+    await lab.destroy();
+  }
+}
+
+const impls: Impl[] = flags.only ? [flags.only as Impl] : ['tandem', 'keepalived'];
+const result: Record<string, unknown> = {
+  bench: 'vrrp-failover', runs: RUNS, probeIntervalMs: 2, node: process.version, keepalived: await keepalivedVersion(),
+};
+for (const impl of impls) {
+  const r: Record<string, unknown> = {};
+  for (const sc of SCENARIOS) {
+    const gaps = await outageRuns(impl, sc);
+    r[sc.name] = { medianMs: median(gaps), runsMs: gaps };
+  }
+  Object.assign(r, await idleAndSpurious(impl));
+  result[impl] = r;
+}
+console.log(JSON.stringify(result));
+const med = (impl: Impl, sc: string): string => {
+  const x = (result[impl] as Record<string, { medianMs: number }> | undefined)?.[sc];
+  return x ? `${x.medianMs}` : '-';
+};
+const sum = impls.map((impl) => {
+  const r = result[impl] as { idleCpuPct: number; rssMiB: number; spurious: number };
+  return `${impl}: power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms, ` +
+    `${r.spurious} spurious in ${SPURIOUS_S}s, idle ${r.idleCpuPct}% CPU ${r.rssMiB} MiB`;
+});
+console.log(`failover outage (median of ${RUNS}; advert_int 1 v2 / 0.1 v3) — ${sum.join('; ')}`);
