@@ -69,10 +69,18 @@ function copyPkg(name, from) {
   if (seen.has(src)) return;
   seen.add(src);
   const dest = join(nm, name);
+  // A native addon's own sources and build intermediates are not needed at run time: only at
+  // the top of an addon package (a plain JS dependency such as debug keeps its src/), and never
+  // inside a nested node_modules.
+  const native = NATIVE.includes(name);
   cpSync(src, dest, {
     recursive: true,
-    // Build intermediates and sources of the addon are not needed at run time.
-    filter: (p) => !/\/(obj\.target|\.deps|src|test|deps)(\/|$)/.test(p.slice(src.length)) || p.endsWith('.node'),
+    filter: (p) => {
+      const rel = p.slice(src.length);
+      if (p.endsWith('.node')) return true;
+      if (/\/(obj\.target|\.deps)(\/|$)/.test(rel)) return false;
+      return !(native && /^\/(src|test|deps)(\/|$)/.test(rel));
+    },
   });
   const meta = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
   for (const dep of Object.keys(meta.dependencies ?? {})) {
