@@ -79,6 +79,12 @@ export class LineEditor {
     return this.buf;
   }
 
+  /** The prompt and the line typed so far, from column 0: for a transport that wrote output
+   *  while the user typed ahead (the typed text is still there, show it under the new prompt). */
+  redrawLine(): string {
+    return this.redraw();
+  }
+
   /** Forget the line being typed (e.g. after a logout). */
   reset(): void {
     this.buf = '';

@@ -58,8 +58,13 @@ const MAX_PENDING_OUTPUT = 1024 * 1024;
 
 export async function startSerialConsole(engine: ConsoleEngine, opts: SerialConsoleOptions): Promise<SerialConsole> {
   const mod = await import('serialport');
+  // serialport is CommonJS. Node's ESM loader exposes its named exports (tsx, tests), but in the
+  // esbuild ESM bundle a dynamic import of a bundled CommonJS module yields only `default`
+  // (module.exports): take the class from whichever is there.
+  const SerialPortClass = mod.SerialPort ?? (mod as unknown as { default?: typeof mod }).default?.SerialPort;
+  if (typeof SerialPortClass !== 'function') throw new Error('serialport module has no SerialPort class');
   const make = (): Port =>
-    new mod.SerialPort({
+    new SerialPortClass({
       path: opts.device,
       baudRate: opts.baud ?? 115200,
       dataBits: 8,
@@ -224,6 +229,9 @@ class SerialConsoleImpl implements SerialConsole {
     // Raw line: turn '\n' into CR LF ourselves (no ONLCR).
     this.write(r.output.replace(/\r?\n/g, '\r\n') + r.prompt);
     this.editor.setPrompt(r.prompt, r.secret);
+    // Text typed ahead while the command ran was echoed above its output: show it again under
+    // the new prompt (unless more whole lines are queued: each will get its own prompt).
+    if (this.queue.length === 0 && this.editor.line !== '') this.write(this.editor.redrawLine());
   }
 
   private armIdle(): void {
