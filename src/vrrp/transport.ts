@@ -106,17 +106,30 @@ export class RawVrrpTransport implements VrrpTransport {
     const raw = loadRaw();
     const index = await ifIndex(dev);
     const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65536 });
-    const name = Buffer.from(dev + '\0', 'ascii');
-    sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
-    sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
-    sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-    // A burst of adverts from many instances must not overflow the queue.
-    sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
-    // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; }
-    const mreq = Buffer.alloc(12);
-    Buffer.from(ipToBytes(VRRP_GROUP)).copy(mreq, 0);
-    mreq.writeInt32LE(index, 8);
-    sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
+    try {
+      const name = Buffer.from(dev + '\0', 'ascii');
+      sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+      sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
+      sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+      // A burst of adverts from many instances must not overflow the queue.
+      sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+      // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } is 12 bytes; we pass
+      // it zero-padded to 16. Linux copies sizeof(ip_mreqn) whenever optlen is at least that
+      // (net/ipv4/ip_sockglue.c, IP_ADD_MEMBERSHIP), so the padding changes nothing on a board.
+      // qemu-user (7.2, linux-user/syscall.c) declares the target's imr_ifindex as abi_long, 8
+      // bytes on arm64: it converts the ifindex only when optlen is 16, and with 12 passes an
+      // uninitialised index, so the join failed with ENODEV when the arm64 image ran under
+      // qemu-aarch64 (test/lab/firmware-board.test.ts).
+      const mreq = Buffer.alloc(16);
+      Buffer.from(ipToBytes(VRRP_GROUP)).copy(mreq, 0);
+      mreq.writeInt32LE(index, 8);
+      sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
+    } catch (err) {
+      // A socket left open keeps a poll handle in the worker's loop: Node 24 then aborts the
+      // whole process when the worker exits ("uv_loop_close() while having open handles").
+      sock.close();
+      throw err;
+    }
     sock.on('message', (buf) => {
       // raw-socket reuses its receive buffer: copy before handing it on.
       const packet = Buffer.from(buf);

@@ -74,6 +74,12 @@ export interface StartBoardOptions {
   files?: Record<string, string>;
   /** Bundle to run; default DEFAULT_BUNDLE. */
   bundle?: string;
+  /**
+   * What runs the bundle, in place of `process.execPath` (default): e.g. an image's own node
+   * under qemu-user, `['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu', IMAGE/bin/node]`.
+   * Used for the daemon and for ctl().
+   */
+  command?: string[];
   /** Resolve only once the daemon has logged a line matching this. */
   waitForLog?: RegExp;
   /** Timeout for waitForLog; default 15 s. */
@@ -245,7 +251,7 @@ export class Lab {
   // ---- boards -----------------------------------------------------------------------------
 
   /**
-   * Writes `configText` to the board's directory and starts
+   * Writes `configText` to the board's directory and starts (with opts.command in place of node)
    * `node BUNDLE run -f FILE --state-dir DIR --control-socket SOCK --log-level debug` in the
    * board's namespace. A board still running is refused (stop it first).
    */
@@ -267,8 +273,10 @@ export class Lab {
       await mkdir(dirname(p), { recursive: true });
       await writeFile(p, content, { mode: 0o755 });
     }
+    if (opts.command && opts.command.length === 0) throw new Error('command, when given, needs at least one element');
+    const runner = opts.command ?? [process.execPath];
     const argv = [
-      process.execPath, bundle, 'run', '-f', configPath,
+      ...runner, bundle, 'run', '-f', configPath,
       ...(opts.profile ? ['--board', opts.profile] : []),
       '--state-dir', stateDir, '--control-socket', controlSocket, '--log-level', opts.logLevel ?? 'debug',
       ...(opts.args ?? []),
@@ -277,7 +285,7 @@ export class Lab {
     const handle: BoardHandle = {
       board, proc, dir, configPath, stateDir, controlSocket, bundle,
       waitForLog: (re, timeoutMs, o) => proc.waitForLog(re, timeoutMs, o),
-      ctl: (args, o) => this.exec(board, [process.execPath, bundle, 'ctl', '--control-socket', controlSocket, ...args], o),
+      ctl: (args, o) => this.exec(board, [...runner, bundle, 'ctl', '--control-socket', controlSocket, ...args], o),
       reload: async (text) => {
         if (text !== undefined) await writeFile(configPath, text);
         if (!proc.signal('SIGHUP')) throw new Error(`board ${board} is not running; cannot reload`);
