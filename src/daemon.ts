@@ -398,6 +398,40 @@ async function ensureForwarding(log: Logger): Promise<void> {
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const d = new Daemon(opts);
+  // Signal handlers come first, as keepalived installs its own before anything else: a SIGTERM
+  // that arrives while we start must still stop us cleanly (VIPs and rules removed), not kill
+  // the process with half a state behind it.
+  let started = false;
+  let stopRequested: string | null = null;
+  let resolveRun: (code: number) => void = () => undefined;
+  const done = new Promise<number>((r) => {
+    resolveRun = r;
+  });
+  const stop = (sig: string): void => {
+    d.log.info(`Received ${sig}`);
+    if (!started) {
+      stopRequested = sig; // start() finishes first, then we stop
+      return;
+    }
+    void d.stop().then(() => resolveRun(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGUSR2', () => {
+    if (!started) return;
+    d.writeStats().then(
+      (p) => d.log.info(`Statistics written to ${p}`),
+      (err: Error) => d.log.error(`writing statistics: ${err.message}`),
+    );
+  });
+  process.on('SIGHUP', () => {
+    if (!started) {
+      d.log.warn('Received SIGHUP while starting; the configuration just loaded stays');
+      return;
+    }
+    d.log.info('Received SIGHUP, reloading');
+    void d.reload();
+  });
   try {
     await d.start();
   } catch (err) {
@@ -405,22 +439,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await d.stop();
     return 1;
   }
-  return new Promise<number>((resolve) => {
-    const stop = (sig: string): void => {
-      d.log.info(`Received ${sig}`);
-      void d.stop().then(() => resolve(0));
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGUSR2', () => {
-      d.writeStats().then(
-        (p) => d.log.info(`Statistics written to ${p}`),
-        (err: Error) => d.log.error(`writing statistics: ${err.message}`),
-      );
-    });
-    process.on('SIGHUP', () => {
-      d.log.info('Received SIGHUP, reloading');
-      void d.reload();
-    });
-  });
+  started = true;
+  if (stopRequested) {
+    await d.stop();
+    return 0;
+  }
+  return done;
 }

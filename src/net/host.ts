@@ -1,6 +1,8 @@
 // Host networking through iproute2 and arping (DESIGN.md: everything that touches the system
 // sits behind a small interface in one file). Used from the VRRP worker: every call is async.
+import { readFile } from 'node:fs/promises';
 import { run } from '../util/exec.ts';
+import { IpBatch } from './ip-batch.ts';
 
 export interface Vip {
   address: string;
@@ -27,6 +29,8 @@ export interface HostNet {
   /** Gratuitous ARP for ip on dev, `count` packets. */
   garp(dev: string, ip: string, count: number): Promise<void>;
   linkUp(dev: string): Promise<boolean>;
+  /** Releases what the implementation holds open (the ip batch process). */
+  close?(): void;
 }
 
 async function ip(args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
@@ -43,20 +47,35 @@ interface IpJsonAddr {
 }
 
 export class IprouteHostNet implements HostNet {
+  private batch = new IpBatch();
+
   async addVip(v: Vip): Promise<void> {
     const args = ['addr', 'add', `${v.address}/${v.prefix}`, 'dev', v.dev];
     if (v.brd) args.push('broadcast', v.brd);
     if (v.scope) args.push('scope', v.scope);
     if (v.label) args.push('label', v.label);
-    const r = await ip(args);
-    // "File exists": already there (a restart, or a duplicate add): the state we want.
-    if (!r.ok && !/File exists/.test(r.err)) throw new Error(`ip ${args.join(' ')}: ${r.err}`);
+    try {
+      await this.batch.run(args);
+    } catch (err) {
+      // "File exists" / "already assigned": already there (a restart, or a duplicate add): the
+      // state we want.
+      const msg = (err as Error).message;
+      if (!/File exists|already assigned/i.test(msg)) throw new Error(`ip ${args.join(' ')}: ${msg}`);
+    }
   }
 
   async delVip(v: Vip): Promise<void> {
     const args = ['addr', 'del', `${v.address}/${v.prefix}`, 'dev', v.dev];
-    const r = await ip(args);
-    if (!r.ok && !/Cannot assign requested address|not found/i.test(r.err)) throw new Error(`ip ${args.join(' ')}: ${r.err}`);
+    try {
+      await this.batch.run(args);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!/Cannot assign requested address|not found/i.test(msg)) throw new Error(`ip ${args.join(' ')}: ${msg}`);
+    }
+  }
+
+  close(): void {
+    this.batch.close();
   }
 
   async addresses(dev: string): Promise<IfAddr[]> {
@@ -95,14 +114,14 @@ export class IprouteHostNet implements HostNet {
   }
 
   async linkUp(dev: string): Promise<boolean> {
-    const r = await ip(['-j', 'link', 'show', 'dev', dev]);
-    if (!r.ok) return false;
+    // Read from sysfs rather than spawning `ip` (the link monitor polls this): administratively
+    // up (IFF_UP in flags) and carrier present. Reading carrier fails (EINVAL) while the
+    // interface is down; a missing interface is down.
+    if (!/^[\w.@-]{1,15}$/.test(dev)) return false;
     try {
-      const links = JSON.parse(r.out) as Array<{ flags?: string[]; operstate?: string }>;
-      const l = links[0];
-      if (!l) return false;
-      // LOWER_UP is the carrier; operstate UNKNOWN is what some drivers (and dummy) report.
-      return (l.flags ?? []).includes('UP') && (l.flags ?? []).includes('LOWER_UP');
+      const flags = Number.parseInt((await readFile(`/sys/class/net/${dev}/flags`, 'utf8')).trim(), 16);
+      if (!(flags & 0x1)) return false;
+      return (await readFile(`/sys/class/net/${dev}/carrier`, 'utf8')).trim() === '1';
     } catch {
       return false;
     }

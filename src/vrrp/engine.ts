@@ -258,13 +258,14 @@ export class VrrpEngine {
       }
       case 'addVips':
         for (const v of c.vips) this.ownAddrs.add(v.address);
+        // All at once: the takeover time is the time of the slowest add, not their sum.
         this.chain(inst, async () => {
-          for (const v of c.vips) await this.safe(() => this.net.addVip(v), `(${c.name}) add VIP ${v.address}`);
+          await Promise.all(c.vips.map((v) => this.safe(() => this.net.addVip(v), `(${c.name}) add VIP ${v.address}`)));
         });
         break;
       case 'removeVips':
         this.chain(inst, async () => {
-          for (const v of c.vips) await this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`);
+          await Promise.all(c.vips.map((v) => this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`)));
           for (const v of c.vips) this.ownAddrs.delete(v.address);
         });
         break;
@@ -422,5 +423,6 @@ export class VrrpEngine {
     // Let the priority-0 adverts leave before the sockets close.
     await new Promise((r) => setTimeout(r, 20));
     this.transport.close();
+    this.net.close?.();
   }
 }
