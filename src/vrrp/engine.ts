@@ -56,6 +56,9 @@ interface Inst {
   lastFault: string[];
   /** Configured priority; changed in place by a reload that only changes priorities. */
   basePriority: number;
+  /** Set while handing mastership over (stop, maintenance): VIP removal waits for the peer. */
+  deferRemoval: boolean;
+  handover: { release: () => void; done: Promise<void> } | null;
 }
 
 export class VrrpEngine {
@@ -128,6 +131,8 @@ export class VrrpEngine {
         vipChain: Promise.resolve(),
         lastFault: [],
         basePriority: c.priority,
+        deferRemoval: false,
+        handover: null,
       };
       group?.attach(c.name, machine);
       this.insts.set(c.name, inst);
@@ -183,7 +188,7 @@ export class VrrpEngine {
   }
 
   private onPacket(dev: string, packet: Buffer): void {
-    if (this.stopped) return;
+    if (this.stopped && ![...this.insts.values()].some((i) => i.handover)) return;
     const r = decodeAdvert(packet);
     if (!r.ok) {
       const inst = r.vrid !== undefined ? this.byKey.get(`${dev}/${r.vrid}`) : undefined;
@@ -221,6 +226,9 @@ export class VrrpEngine {
       // in logging, not in behaviour.
       this.hooks.log('debug', `(${c.name}) unicast advert from ${a.srcIp}, not a configured peer`);
     }
+    // The new master announced itself: the VIPs we kept during a handover go now.
+    if (inst.handover && a.priority > 0) inst.handover.release();
+    if (this.stopped) return;
     if (!addressListMatches(a, c.advertAddresses)) bump(inst.counters, 'addr_list_err');
     if (a.priority === 0) this.hooks.log('debug', `(${c.name}) received priority 0 advert from ${a.srcIp}: master released`);
     this.dispatch(inst, { type: 'advert', priority: a.priority, srcIp: a.srcIp, advertIntMs: a.advertIntMs });
@@ -264,6 +272,11 @@ export class VrrpEngine {
         });
         break;
       case 'removeVips':
+        if (inst.deferRemoval) {
+          inst.deferRemoval = false;
+          this.deferVipRemoval(inst);
+          break;
+        }
         this.chain(inst, async () => {
           await Promise.all(c.vips.map((v) => this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`)));
           for (const v of c.vips) this.ownAddrs.delete(v.address);
@@ -293,6 +306,40 @@ export class VrrpEngine {
         bump(inst.counters, a.counter as CounterName);
         break;
     }
+  }
+
+  /**
+   * Make before break. When we hand mastership over on purpose (stop, maintenance) we have
+   * just sent a priority-0 advertisement; the peer takes over after its Skew_Time (RFC 5798
+   * §6.4.2). keepalived removes its VIPs at once, so clients are cut off for that Skew_Time
+   * (about 0.6 s at advert_int 1). We keep answering for the VIPs until the new master's first
+   * advertisement (which it sends before its gratuitous ARPs) or, with no peer, for the longest
+   * time a peer could take (the Skew_Time of priority 1, bounded): the outage shrinks to the
+   * few milliseconds between its advertisement and its GARP.
+   */
+  private deferVipRemoval(inst: Inst): void {
+    const c = inst.cfg;
+    // A BACKUP that hears priority 0 takes over after its Skew_Time: at most 255/256 of an
+    // interval (v3) or of a second (v2). Capped so a stop never lingers.
+    const waitMs = Math.min(3000, (c.version === 3 ? (255 * c.advertIntMs) / 256 : (255 * 1000) / 256) + 150);
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const timer = setTimeout(() => release(), waitMs);
+    inst.handover = {
+      release: () => {
+        clearTimeout(timer);
+        release();
+      },
+      done: released,
+    };
+    this.chain(inst, async () => {
+      await released;
+      inst.handover = null;
+      await Promise.all(c.vips.map((v) => this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`)));
+      for (const v of c.vips) this.ownAddrs.delete(v.address);
+    });
   }
 
   private chain(inst: Inst, fn: () => Promise<void>): void {
@@ -402,7 +449,9 @@ export class VrrpEngine {
       if (inst.cfg.priority === 255 || inst.machine.view().state !== 'MASTER') continue;
       this.sendAdvert(inst, 0);
       bump(inst.counters, 'pri_zero_sent');
+      inst.deferRemoval = true;
       this.dispatch(inst, { type: 'force', state: 'BACKUP', reason: 'maintenance' });
+      inst.deferRemoval = false;
     }
   }
 
@@ -413,7 +462,10 @@ export class VrrpEngine {
   /** Graceful stop: a MASTER sends priority 0 and removes its VIPs (RFC 5798 §6.4.3). */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    for (const inst of this.insts.values()) this.dispatch(inst, { type: 'shutdown' });
+    for (const inst of this.insts.values()) {
+      inst.deferRemoval = inst.machine.view().state === 'MASTER';
+      this.dispatch(inst, { type: 'shutdown' });
+    }
     this.stopped = true;
     for (const inst of this.insts.values()) {
       for (const t of inst.timers.values()) clearTimeout(t);
