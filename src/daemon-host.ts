@@ -71,9 +71,26 @@ export class DaemonConsoleHost implements ConsoleHost {
       quorumUp: lb.quorumUp(vs),
       realServers: vs.realServers.map((rs) => {
         const v = lb.view(vs, rs);
-        return { name: rs.name, up: v.up, weight: v.weight, drained: v.drained, lastCheckAt: v.lastCheck, failures: v.failures, latencyMs: v.latencyMs };
+        return {
+          name: rs.name,
+          up: v.up,
+          weight: v.weight,
+          drained: v.drained,
+          lastCheckAt: v.lastCheck,
+          failures: v.failures,
+          latencyMs: v.latencyMs,
+          connections: v.connections ?? null,
+        };
       }),
     }));
+  }
+
+  async refreshConnections(): Promise<void> {
+    await this.d.lb?.refreshConnectionCounts();
+  }
+
+  vrrpStatistics(): Promise<string> {
+    return this.d.statsText();
   }
 
   private collector(): MetricsCollector {

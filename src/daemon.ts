@@ -18,7 +18,7 @@ import type { InstanceStatus } from './vrrp/engine.ts';
 import type { VrrpState } from './vrrp/machine.ts';
 import { LbController, type RsView } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
-import { deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
+import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
@@ -170,6 +170,7 @@ export class Daemon {
         nft: systemNft(),
         deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
         deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
+        countFlows: (a, p, proto) => countRealServerFlows(a, p, proto),
       },
       {
         log: (level, msg) => this.log.log(level, msg),
@@ -279,12 +280,17 @@ export class Daemon {
    */
   async writeStats(): Promise<string> {
     const path = join(this.opts.stateDir, 'vrrp.stats');
+    await writeFile(path, await this.statsText());
+    return path;
+  }
+
+  /** The counters in keepalived's stats layout (also `show statistics` on the console). */
+  async statsText(): Promise<string> {
     const q = this.vrrp ? await this.vrrp.query() : { statuses: [], drops: {} };
     const parts = q.statuses.map((s) => formatStats(s.name, s.counters));
     const drops = Object.entries(q.drops).map(([k, v]) => `  ${k}: ${v}`);
     parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
-    await writeFile(path, parts.join('\n') + '\n');
-    return path;
+    return parts.join('\n') + '\n';
   }
 
   // ---- operations ---------------------------------------------------------------------------

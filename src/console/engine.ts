@@ -99,8 +99,9 @@ function rsNames(ctx: Ctx, prior: ArgValue[]): string[] {
 const SHOW: Array<[string, string, (ctx: Ctx, args: ArgValue[]) => Promise<CmdResult> | CmdResult]> = [
   ['status', 'board, mastership and health at a glance', (c) => c.showStatus()],
   ['vrrp', 'VRRP instances: state, priority, master', (c) => c.showVrrp()],
-  ['virtual-servers', 'virtual servers and quorum', (c) => c.showVirtualServers()],
-  ['real-servers', 'real servers: health, weight, drained', (c) => c.showRealServers()],
+  ['virtual-servers', 'virtual servers, quorum, and each real server with state, weight, connections', (c) => c.showVirtualServers()],
+  ['real-servers', 'real servers: health, weight, drained, connections', (c) => c.showRealServers()],
+  ['statistics', 'VRRP counters per instance (keepalived stats layout)', (c) => c.showStatistics()],
   ['interfaces', 'links, addresses and counters', (c) => c.showInterfaces()],
   ['health', 'CPU, memory, temperature, conntrack', (c) => c.showHealth()],
   ['mqtt', 'MQTT reporting session', (c) => c.showMqtt()],
@@ -456,28 +457,47 @@ export class Session {
     return ok(table(['INSTANCE', 'STATE', 'VRID', 'IF', 'VER', 'PRIO', 'EFF', 'MASTER', 'SINCE', 'VIPS'], rows));
   }
 
-  showVirtualServers(): CmdResult {
-    const rows = this.deps.host.virtualServers().map((v) => [
-      v.name.replace(' ', ':'), v.protocol, v.scheduler, v.forwarder, v.quorumUp ? 'up' : 'LOST',
-      `${v.realServers.filter((r) => r.up && !r.drained).length}/${v.realServers.length}`,
-    ]);
-    if (rows.length === 0) return ok('no virtual servers\n');
-    return ok(table(['VIRTUAL-SERVER', 'PROTO', 'SCHED', 'FORWARDER', 'QUORUM', 'SERVING'], rows));
+  async showVirtualServers(): Promise<CmdResult> {
+    await this.deps.host.refreshConnections?.();
+    const vss = this.deps.host.virtualServers();
+    if (vss.length === 0) return ok('no virtual servers\n');
+    const rows: Array<Array<string | number>> = [];
+    for (const v of vss) {
+      rows.push([
+        v.name.replace(' ', ':'), v.protocol, v.scheduler, v.forwarder, v.quorumUp ? 'quorum up' : 'QUORUM LOST',
+        `${v.realServers.filter((r) => r.up && !r.drained).length}/${v.realServers.length} serving`, '',
+      ]);
+      for (const r of v.realServers) {
+        rows.push([
+          `  -> ${r.name.replace(' ', ':')}`, r.up ? 'up' : 'DOWN', `weight ${r.weight}`, r.drained ? 'drained' : '', '', '',
+          r.connections === undefined || r.connections === null ? '-' : r.connections,
+        ]);
+      }
+    }
+    return ok(table(['VIRTUAL-SERVER', 'PROTO/STATE', 'SCHED/WEIGHT', 'FORWARDER', 'QUORUM', 'SERVING', 'CONNS'], rows));
   }
 
-  showRealServers(): CmdResult {
+  async showRealServers(): Promise<CmdResult> {
+    await this.deps.host.refreshConnections?.();
     const now = this.deps.clock.now();
     const rows: Array<Array<string | number>> = [];
     for (const v of this.deps.host.virtualServers()) {
       for (const r of v.realServers) {
         rows.push([
           v.name.replace(' ', ':'), r.name.replace(' ', ':'), r.up ? 'up' : 'DOWN', r.weight, r.drained ? 'drained' : '-',
+          r.connections === undefined || r.connections === null ? '-' : r.connections,
           r.failures, opt(r.latencyMs, ' ms'), r.lastCheckAt === null ? '-' : duration(now - r.lastCheckAt) + ' ago',
         ]);
       }
     }
     if (rows.length === 0) return ok('no real servers\n');
-    return ok(table(['VIRTUAL-SERVER', 'REAL-SERVER', 'HEALTH', 'WEIGHT', 'ADMIN', 'FAILURES', 'LATENCY', 'CHECKED'], rows));
+    return ok(table(['VIRTUAL-SERVER', 'REAL-SERVER', 'HEALTH', 'WEIGHT', 'ADMIN', 'CONNS', 'FAILURES', 'LATENCY', 'CHECKED'], rows));
+  }
+
+  async showStatistics(): Promise<CmdResult> {
+    const f = this.deps.host.vrrpStatistics;
+    if (!f) return ok('no statistics available\n');
+    return ok(await f.call(this.deps.host));
   }
 
   async showInterfaces(): Promise<CmdResult> {

@@ -47,6 +47,8 @@ export interface RealServerInfo {
   lastCheckAt: number | null;
   failures: number;
   latencyMs: number | null;
+  /** Active connections (conntrack for nftables, the forwarder's own count); null unknown. */
+  connections?: number | null;
 }
 
 export interface VirtualServerInfo {
@@ -122,6 +124,10 @@ export interface ConsoleHost {
   status(): StatusInfo;
   vrrp(): VrrpInfo[];
   virtualServers(): VirtualServerInfo[];
+  /** Refresh what virtualServers() reports as connections (spawns conntrack). */
+  refreshConnections?(): Promise<void>;
+  /** VRRP counters, keepalived's stats layout. */
+  vrrpStatistics?(): Promise<string>;
   interfaces(): Promise<InterfaceInfo[]>;
   health(): Promise<HealthInfo>;
   mqtt(): MqttInfo;

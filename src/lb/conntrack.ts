@@ -64,3 +64,18 @@ export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' 
   if (r.code === 0 || (r.code === 1 && m)) return m ? Number(m[1]) : 0;
   throw new ConntrackError(`conntrack -D for ${vip}:${port}/${protocol} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);
 }
+
+/**
+ * Active flows to one real server (what `show virtual-servers` reports as connections, like
+ * ipvsadm's ActiveConn): established TCP entries, or every UDP entry, whose reply comes from
+ * ADDRESS:PORT.
+ */
+export async function countRealServerFlows(address: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`bad IPv4 address ${address}`);
+  const cmd = ['conntrack', '-L', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
+  if (protocol === 'tcp') cmd.push('--state', 'ESTABLISHED');
+  const r = await run(opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...cmd] : cmd, { timeoutMs: opts.timeoutMs ?? 5000, maxOutput: 4096 });
+  const m = /(\d+) flow entries have been shown/.exec(r.stderr);
+  if (m) return Number(m[1]);
+  throw new ConntrackError(`conntrack -L for ${address}:${port}/${protocol} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);
+}

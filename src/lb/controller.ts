@@ -24,6 +24,8 @@ export interface LbDeps {
   nft: NftBackend;
   /** Deletes a failed real server's flows; returns how many. */
   deleteFlows(address: string, port: number, protocols: Array<'tcp' | 'udp'>): Promise<number>;
+  /** Counts a real server's active flows in the kernel (nftables-served virtual servers). */
+  countFlows?(address: string, port: number, protocol: 'tcp' | 'udp'): Promise<number>;
   /** Deletes every flow to VIP:PORT (see conntrack.ts deleteVipFlows). */
   deleteVipFlows?(vip: string, port: number, protocol: 'tcp' | 'udp'): Promise<number>;
   /** Tests inject a checker stand-in; the daemon uses the real HealthChecker. */
@@ -295,8 +297,31 @@ export class LbController {
     const k = rsKey(vs, rs);
     const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
     const v = this.views.get(k) ?? { up: l.up, weight: l.weight, drained: this.drained.has(k), lastCheck: null, failures: 0, latencyMs: null, reason: 'initial' };
-    const n = this.forwarder.connections(vs, rs);
+    const n = this.forwarder.connections(vs, rs) ?? this.flowCounts.get(k) ?? null;
     return n === null ? v : { ...v, connections: n };
+  }
+
+  private flowCounts = new Map<string, number>();
+
+  /**
+   * Refreshes the connection counts of nftables-served real servers from conntrack (the
+   * userspace forwarder counts its own). Run on demand by the console, not on a timer: it
+   * spawns conntrack once per real server.
+   */
+  async refreshConnectionCounts(): Promise<void> {
+    const count = this.deps.countFlows;
+    if (!count) return;
+    await Promise.all(
+      this.vss.flatMap((vs) =>
+        vs.realServers.map(async (rs) => {
+          try {
+            this.flowCounts.set(rsKey(vs, rs), await count(rs.address, rs.port, vs.protocol === 'TCP' ? 'tcp' : 'udp'));
+          } catch {
+            this.flowCounts.delete(rsKey(vs, rs));
+          }
+        }),
+      ),
+    );
   }
 
   quorumUp(vs: VirtualServer): boolean {
