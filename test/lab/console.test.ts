@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, existsSync, writeFileSync, statSync, lstatSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
+import { Terminal } from './terminal.ts';
 import * as config from '../../src/config/index.ts';
 import { createConsoleEngine } from '../../src/console/index.ts';
 import { startSerialConsole } from '../../src/console/serial.ts';
@@ -52,34 +53,6 @@ async function stopSocat(p: ChildProcess): Promise<void> {
   await gone;
 }
 
-/** The technician's terminal on ttyB. */
-class Terminal {
-  out = '';
-  port: SerialPort;
-  constructor(path: string) {
-    this.port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-  }
-  async open(): Promise<void> {
-    await new Promise<void>((res, rej) => this.port.open((e) => (e ? rej(e) : res())));
-    this.port.on('data', (b: Buffer) => {
-      this.out += b.toString('latin1');
-    });
-    this.port.on('error', () => undefined);
-  }
-  send(s: string | Buffer): void {
-    this.port.write(typeof s === 'string' ? Buffer.from(s, 'latin1') : s);
-  }
-  /** Send a line, then wait until the output after it matches. */
-  async cmd(line: string, re: RegExp, ms?: number): Promise<string> {
-    const mark = this.out.length;
-    this.send(line + '\r');
-    await waitFor(() => re.test(this.out.slice(mark)), `${JSON.stringify(line)} → ${re}`, ms);
-    return this.out.slice(mark);
-  }
-  async close(): Promise<void> {
-    if (this.port.isOpen) await new Promise<void>((r) => this.port.close(() => r()));
-  }
-}
 
 /** Ctrl-C and `exit` until the console sits at the login prompt, whatever state noise left it in. */
 async function toLoginPrompt(term: Terminal): Promise<void> {
