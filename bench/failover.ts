@@ -1,7 +1,7 @@
 // Figures for issue 3 (VRRP): client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
-//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--only tandem|keepalived]
+//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--churn-mb 50] [--only tandem|keepalived]
 //
 // Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
 // UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
@@ -24,11 +24,14 @@ const { values: flags } = parseArgs({
     'spurious-s': { type: 'string', default: '60' },
     'idle-s': { type: 'string', default: '10' },
     only: { type: 'string' },
+    'churn-mb': { type: 'string', default: '50' },
   },
 });
 const RUNS = Number(flags.runs);
 const SPURIOUS_S = Number(flags['spurious-s']);
 const IDLE_S = Number(flags['idle-s']);
+/** MB/s of garbage the master's tandem daemon makes on its main thread during the spurious run. */
+const CHURN_MB = Number(flags['churn-mb']);
 const PORT = 9000;
 
 type Impl = 'tandem' | 'keepalived';
@@ -84,12 +87,12 @@ const median = (xs: number[]): number => {
 /** A board's VRRP daemon, whichever implementation. */
 interface Daemon { pids(): Promise<number[]>; proc: LabProcess; graceful(): Promise<void>; }
 
-async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number): Promise<Daemon> {
+async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number, env?: Record<string, string>): Promise<Daemon> {
   const priority = board === 'a' ? 150 : 100;
   const cfg = pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt });
   if (impl === 'tandem') {
     // info: the bench must not pay for debug logging of every advert.
-    const h = await lab.startBoard(board, cfg, { logLevel: 'info', waitForLog: /Entering (BACKUP|MASTER) STATE/ });
+    const h = await lab.startBoard(board, cfg, { logLevel: 'info', env, waitForLog: /Entering (BACKUP|MASTER) STATE/ });
     return { proc: h.proc, pids: async () => [h.proc.pid], graceful: async () => { await h.proc.stop('SIGTERM'); } };
   }
   const k: KeepalivedHandle = await startKeepalived(lab, board, cfg, { waitForLog: /Entering (BACKUP|MASTER) STATE/ });
@@ -179,14 +182,24 @@ async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB
 
     let spurious = 0;
     if (SPURIOUS_S > 0) {
-      const markA = a.proc.mark();
+      // The master's daemon also churns its main thread's heap (TANDEM_DEBUG_HEAP_CHURN_MB):
+      // tandem is restarted with the hook on; keepalived has no such thing and runs as it is.
+      if (impl === 'tandem') {
+        await lab.stopBoard('a', 'SIGTERM');
+        await waitHolder(lab, 'b', 20_000);
+        await startDaemon(lab, impl, 'a', 3, 0.1, { TANDEM_DEBUG_HEAP_CHURN_MB: String(CHURN_MB) });
+        await waitHolder(lab, 'a', 20_000);
+        await sleep(1_000);
+      }
+      const aNow = impl === 'tandem' ? lab.board('a')!.proc : a.proc;
+      const markA = aNow.mark();
       const markB = b.proc.mark();
       const hogs = Array.from({ length: 3 }, (_, i) => lab.spawn('a', [process.execPath, '-e', 'for(;;){}'], { label: `hog${i}` }));
       await sleep(SPURIOUS_S * 1000);
       await Promise.all(hogs.map((h) => h.stop('SIGKILL')));
       const count = (p: LabProcess, from: number): number =>
         p.lines.slice(Math.max(0, from - (p.mark() - p.lines.length))).filter((l) => /Entering (MASTER|BACKUP|FAULT) STATE/.test(l.text)).length;
-      spurious = count(a.proc, markA) + count(b.proc, markB);
+      spurious = count(aNow, markA) + count(b.proc, markB);
     }
     return { idleCpuPct, rssMiB, spurious, spuriousSeconds: SPURIOUS_S };
   } finally {

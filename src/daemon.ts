@@ -402,8 +402,31 @@ async function ensureForwarding(log: Logger): Promise<void> {
   }
 }
 
+/**
+ * Benchmark hook (bench/failover.ts "spurious transitions"): TANDEM_DEBUG_HEAP_CHURN_MB=N makes
+ * the main thread allocate about N MB/s of short- and medium-lived objects, so the benchmark
+ * can show that garbage collection on the main thread never delays the VRRP worker's timers.
+ * Off unless the variable is set; it logs a warning when on.
+ */
+function startHeapChurn(log: Logger): void {
+  const mb = Number(process.env.TANDEM_DEBUG_HEAP_CHURN_MB ?? 0);
+  if (!(mb > 0)) return;
+  log.warn(`debug: churning the main thread's heap at ${mb} MB/s (TANDEM_DEBUG_HEAP_CHURN_MB)`);
+  const window: unknown[][] = [];
+  const perTick = Math.max(1, Math.round((mb * 1024 * 1024) / 50 / 128));
+  setInterval(() => {
+    const chunk: unknown[] = [];
+    for (let i = 0; i < perTick; i++) chunk.push({ i, s: `churn-${i}-${Math.random()}`, a: [i, i + 1, i + 2] });
+    // A second's worth stays reachable, so objects survive into the old generation and
+    // major collections happen, not only scavenges.
+    window.push(chunk);
+    if (window.length > 50) window.shift();
+  }, 20).unref();
+}
+
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const d = new Daemon(opts);
+  startHeapChurn(d.log);
   // Signal handlers come first, as keepalived installs its own before anything else: a SIGTERM
   // that arrives while we start must still stop us cleanly (VIPs and rules removed), not kill
   // the process with half a state behind it.
