@@ -6,9 +6,8 @@
 // It builds everything once for the file (the bundle, then two images: a few minutes).
 // TANDEM_FIRMWARE_TEST_DIST=DIR uses an existing bundle directory instead of bundling.
 //
-// TODO(issue 7, needs src/vrrp): the lab test that runs one board of the pair from this arm64
-// image under qemu-user and elects against an x86_64 board belongs here once the VRRP engine
-// and the lab network exist. Not faked in the meantime.
+// The lab test that runs one board of the pair from the arm64 image under qemu-user and elects
+// against an x86_64 board is test/lab/firmware-board.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
