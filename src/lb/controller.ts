@@ -356,5 +356,6 @@ export class LbController {
     await this.forwarder.stop().catch((err: Error) => this.hooks.log('warn', `forwarder: stopping: ${err.message}`));
     if (!this.usesNft()) return;
     await this.deps.nft.apply(renderStop()).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
+    this.deps.nft.close?.();
   }
 }

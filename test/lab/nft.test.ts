@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { runCommand } from './command.ts';
 import { LabProcess } from './process.ts';
 import { waitFor } from './wait.ts';
-import { applyNft, listTableJson } from '../../src/lb/nft.ts';
+import { applyNft, listTableJson, systemNft, NftSession, NftError } from '../../src/lb/nft.ts';
+import { maglevSize } from '../../src/lb/sched/index.ts';
 import { renderFullTable, renderRsChange, renderStop, rsKey, vsObjectName } from '../../src/lb/plan.ts';
 import { deleteRealServerFlows } from '../../src/lb/conntrack.ts';
 import type { VirtualServer, RealServer, Pos } from '../../src/config/model.ts';
@@ -128,7 +129,7 @@ test('nftables table: full apply, read back, small edit, TCP through the VIP, mi
   await applyNft(renderFullTable([WEB, ALT], new Map()), { netns: ns.lb });
   const full = await listTableJson({ netns: ns.lb });
   const webMap = `${vsObjectName(WEB)}_s`;
-  assert.equal(findMap(full, webMap).length, 251);
+  assert.equal(findMap(full, webMap).length, maglevSize(WEB.realServers.length));
   assert.equal(findMap(full, `${vsObjectName(ALT)}_s`).length, 2);
   // Nothing outside our table.
   const ruleset = JSON.parse(await sh(['ip', 'netns', 'exec', ns.lb, 'nft', '-j', 'list', 'tables'])) as { nftables: Array<{ table?: { name: string; family: string } }> };
@@ -177,10 +178,13 @@ test('nftables table: full apply, read back, small edit, TCP through the VIP, mi
   const down = WEB.realServers.find((r) => r.address === chosen)!;
   const state = new Map([[rsKey(WEB, down), { up: false, weight: 1 }]]);
   const beforeEdit = await listTableJson({ netns: ns.lb });
-  await applyNft(renderRsChange(WEB, state), { netns: ns.lb });
+  // Through systemNft(), as the daemon does: a small edit goes to the long-lived `nft -i` session.
+  const nft = systemNft({ netns: ns.lb });
+  t.after(() => nft.close?.());
+  await nft.apply(renderRsChange(WEB, state));
   const edited = await listTableJson({ netns: ns.lb });
   const elems = findMap(edited, webMap);
-  assert.equal(elems.length, 251);
+  assert.equal(elems.length, maglevSize(WEB.realServers.length));
   assert.ok(!JSON.stringify(elems).includes(`"${chosen}"`), 'the down real server is out of the map');
   assert.equal(withoutMap(edited, webMap, vsObjectName(WEB)), withoutMap(beforeEdit, webMap, vsObjectName(WEB)), 'nothing else changed');
   assert.match(JSON.stringify(edited), /"name":"v_cb00710a_t81_p\d".*"val":"203\.0\.113\.0"/, 'client /24 remembered by persistence');
@@ -229,4 +233,32 @@ test('control: without the guard the same failover sequence breaks the connectio
   client.child.stdin!.write('send ping\n');
   await client.waitForLog(/^(error|closed)/, 15_000);
   assert.ok(!client.lines.some((l) => l.text === 'rx echo ping'), client.tail());
+});
+
+test('nft -i session: each transaction is atomic, errors are per transaction, the session carries on', async (t) => {
+  const ns = `tdm-nfts-${randomBytes(3).toString('hex')}`;
+  await sh(['ip', 'netns', 'add', ns]);
+  const session = new NftSession({ netns: ns });
+  t.after(async () => { session.close(); await runCommand('ip', ['netns', 'del', ns]); });
+  await session.apply(renderFullTable([WEB], new Map()));
+  const chain = vsObjectName(WEB);
+  const before = JSON.stringify(await listTableJson({ netns: ns }));
+  // A transaction whose last command fails leaves nothing applied, and says why.
+  const bad = `flush chain ip tandem ${chain}\nadd rule ip tandem ${chain} counter drop\nadd rule ip tandem no_such_chain drop\n`;
+  await assert.rejects(session.apply(bad), (e: unknown) => e instanceof NftError && /No such file or directory/.test(e.message));
+  assert.equal(JSON.stringify(await listTableJson({ netns: ns })), before, 'the failed transaction changed nothing');
+  // Several in flight: each gets its own outcome, in order.
+  const down = new Map([[rsKey(WEB, WEB.realServers[0]!), { up: false, weight: 1 }]]);
+  const results = await Promise.allSettled([
+    session.apply(renderRsChange(WEB, down)),
+    session.apply('add rule ip tandem no_such_chain drop\n'),
+    session.apply(renderRsChange(WEB, new Map())),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  const elems = findMap(await listTableJson({ netns: ns }), `${chain}_s`);
+  assert.ok(JSON.stringify(elems).includes('"192.0.2.11"'), 'the last edit (all up) is in place');
+  // A syntax error is an error too, not a hang.
+  await assert.rejects(session.apply('add rule ip tandem {{\n'), NftError);
+  await session.apply(renderStop());
+  assert.equal(await listTableJson({ netns: ns }), null);
 });

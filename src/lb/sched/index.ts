@@ -9,7 +9,7 @@ import type { Backend, SlotTable } from './types.ts';
 export type { Backend, SlotKey, SlotTable } from './types.ts';
 export { vsSeed } from './seed.ts';
 export { smoothWrrSequence, rrSequence } from './wrr.ts';
-export { maglevTable, maglevSize, MAGLEV_PRIMES } from './maglev.ts';
+export { maglevTable, maglevSize, isPrime, MAGLEV_MAX_SIZE } from './maglev.ts';
 export { bucketTable } from './bucket.ts';
 
 /** Schedulers the nftables data plane serves; lc and wlc need connection counts (userspace). */

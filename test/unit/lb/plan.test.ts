@@ -22,9 +22,9 @@ test('full table snapshot (rr)', () => {
     'add rule ip tandem forward ct state new ip saddr . tcp sport @rs_tcp tcp flags & (fin|syn|rst|ack) != syn counter drop',
     'add rule ip tandem forward ct state new ip saddr . udp sport @rs_udp counter drop',
     'add chain ip tandem v_cb00710a_t80',
-    'add map ip tandem v_cb00710a_t80_s { typeof numgen inc mod 2 : ip daddr . tcp dport; }',
-    'add rule ip tandem v_cb00710a_t80 meta l4proto tcp dnat ip to numgen inc mod 2 map @v_cb00710a_t80_s',
-    'add element ip tandem v_cb00710a_t80_s { 0 : 192.0.2.11 . 8080, 1 : 192.0.2.12 . 8080 }',
+    'add map ip tandem v_cb00710a_t80_s { typeof numgen inc mod 2 : ip daddr; }',
+    'add rule ip tandem v_cb00710a_t80 meta l4proto tcp dnat ip to numgen inc mod 2 map @v_cb00710a_t80_s : 8080',
+    'add element ip tandem v_cb00710a_t80_s { 0 : 192.0.2.11, 1 : 192.0.2.12 }',
     'add element ip tandem services { 203.0.113.10 . tcp . 80 : goto v_cb00710a_t80 }',
     'add element ip tandem rs_tcp { 192.0.2.11 . 8080, 192.0.2.12 . 8080 }',
     '',
@@ -38,8 +38,8 @@ test('a real server going down is a small edit of that virtual server only', () 
   assert.equal(text, [
     'flush chain ip tandem v_cb00710a_t80',
     'flush map ip tandem v_cb00710a_t80_s',
-    'add rule ip tandem v_cb00710a_t80 meta l4proto tcp dnat ip to numgen inc mod 1 map @v_cb00710a_t80_s',
-    'add element ip tandem v_cb00710a_t80_s { 0 : 192.0.2.12 . 8080 }',
+    'add rule ip tandem v_cb00710a_t80 meta l4proto tcp dnat ip to numgen inc mod 1 map @v_cb00710a_t80_s : 8080',
+    'add element ip tandem v_cb00710a_t80_s { 0 : 192.0.2.12 }',
     '',
   ].join('\n'));
   assert.ok(!text.includes(vsObjectName(other)));
@@ -50,12 +50,20 @@ test('mh renders the seeded jhash over a prime-sized Maglev table; the size does
   const v = { ...web, scheduler: 'mh' as const, persistenceGranularity: 24 };
   const seed = vsSeed(v).toString(16).padStart(8, '0');
   const full = renderFullTable([v], new Map()).render();
-  assert.match(full, new RegExp(`dnat ip to jhash ip saddr & 255\\.255\\.255\\.0 mod 251 seed 0x${seed} map @v_cb00710a_t80_s`));
+  assert.match(full, new RegExp(`dnat ip to jhash ip saddr & 255\\.255\\.255\\.0 mod 29 seed 0x${seed} map @v_cb00710a_t80_s : 8080`));
   const down = renderRsChange(v, new Map([[rsKey(v, v.realServers[1]), { up: false, weight: 1 }]])).render();
-  assert.match(down, / mod 251 seed /);
+  assert.match(down, / mod 29 seed /);
   const elements = /add element ip tandem v_cb00710a_t80_s \{ (.*) \}/.exec(down)![1].split(', ');
-  assert.equal(elements.length, 251);
-  assert.ok(elements.every((e) => e.endsWith(': 192.0.2.11 . 8080')));
+  assert.equal(elements.length, 29);
+  assert.ok(elements.every((e) => e.endsWith(': 192.0.2.11')));
+});
+
+test('real servers on different ports keep addr . port values in the slot map', () => {
+  const mixed = vs('203.0.113.10', 80, [rs('192.0.2.11', 8080), rs('192.0.2.12', 8081)], { scheduler: 'rr' });
+  const text = renderFullTable([mixed], new Map()).render();
+  assert.match(text, /typeof numgen inc mod 2 : ip daddr \. tcp dport;/);
+  assert.match(text, /dnat ip to numgen inc mod 2 map @v_cb00710a_t80_s\n/);
+  assert.match(text, /\{ 0 : 192\.0\.2\.11 \. 8080, 1 : 192\.0\.2\.12 \. 8081 \}/);
 });
 
 test('all real servers down and no sorry server: the VS drops instead of reaching the board', () => {
@@ -100,8 +108,8 @@ test('UDP, several virtual servers per VIP, userspace-only ones left out', () =>
   const lc = vs('203.0.113.10', 25, [rs('192.0.2.11', 25)], { scheduler: 'lc' });
   const text = renderFullTable([web, dns, lc], new Map()).render();
   assert.match(text, /203\.0\.113\.10 \. tcp \. 80 : goto v_cb00710a_t80, 203\.0\.113\.10 \. udp \. 53 : goto v_cb00710a_u53 \}/);
-  assert.match(text, /meta l4proto udp dnat ip to jhash ip saddr mod 1 seed 0x[0-9a-f]{8} map @v_cb00710a_u53_s/);
-  assert.match(text, /typeof jhash ip saddr mod 2 seed 0x0 : ip daddr \. udp dport;/);
+  assert.match(text, /meta l4proto udp dnat ip to jhash ip saddr mod 1 seed 0x[0-9a-f]{8} map @v_cb00710a_u53_s : 5353/);
+  assert.match(text, /typeof jhash ip saddr mod 2 seed 0x0 : ip daddr;/);
   assert.match(text, /rs_udp \{ 192\.0\.2\.11 \. 5353 \}/);
   assert.doesNotMatch(text, /_t25/);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  smoothWrrSequence, rrSequence, maglevTable, maglevSize, bucketTable, slotTable, slotIndex, vsSeed, prefixMask, MAGLEV_PRIMES,
+  smoothWrrSequence, rrSequence, maglevTable, maglevSize, bucketTable, slotTable, slotIndex, vsSeed, prefixMask, isPrime,
 } from '../../../src/lb/sched/index.ts';
 import type { Backend } from '../../../src/lb/sched/index.ts';
 import { hash32 } from '../../../src/lb/sched/seed.ts';
@@ -40,17 +40,22 @@ test('rr is each backend once in key order, whatever the configuration order', (
   assert.deepEqual(rrSequence([be('b'), be('a'), be('c')]).map((b) => b.key), ['a', 'b', 'c']);
 });
 
-test('maglev table size is a prime from the list and fixed by the configured count', () => {
-  assert.equal(maglevSize(1), 251);
-  assert.equal(maglevSize(8), 251);
-  assert.equal(maglevSize(30), 1021);
+test('maglev table size is the smallest prime ≥ 13·N, fixed by the configured count', () => {
+  assert.equal(maglevSize(1), 13);
+  assert.equal(maglevSize(2), 29);
+  assert.equal(maglevSize(8), 107);
+  assert.equal(maglevSize(30), 397);
   assert.equal(maglevSize(100000), 65521);
-  for (const p of MAGLEV_PRIMES) for (let d = 2; d * d <= p; d++) assert.notEqual(p % d, 0, `${p} is not prime`);
+  for (let n = 1; n <= 300; n++) {
+    const m = maglevSize(n);
+    assert.ok(isPrime(m) && m >= 13 * n, `${n} → ${m}`);
+    for (let p = 13 * n; p < m; p++) assert.ok(!isPrime(p), `${p} is a smaller prime for ${n}`);
+  }
 });
 
 test('maglev spreads equal backends within one slot of each other', () => {
-  const t = maglevTable(backends(8), 42, 251);
-  assert.equal(t.length, 251);
+  const t = maglevTable(backends(8), 42, maglevSize(8));
+  assert.equal(t.length, maglevSize(8));
   const c = [...counts(t).values()];
   assert.equal(c.length, 8);
   assert.ok(Math.max(...c) - Math.min(...c) <= 1, `uneven: ${c}`);
@@ -69,8 +74,9 @@ test('maglev removal moves the removed share and little else; sh moves much more
   const all = backends(8);
   const gone = all[3].key;
   const rest = all.filter((b) => b.key !== gone);
-  const before = maglevTable(all, 1234, 251);
-  const after = maglevTable(rest, 1234, 251);
+  const M = maglevSize(8);
+  const before = maglevTable(all, 1234, M);
+  const after = maglevTable(rest, 1234, M);
   let others = 0;
   let movedOthers = 0;
   for (let i = 0; i < before.length; i++) {
@@ -97,10 +103,10 @@ test('maglev removal moves the removed share and little else; sh moves much more
   let mhOthers = 0;
   let mhMoved = 0;
   for (const h of hashes) {
-    const was = before[slotIndex(h, 251)]!.key;
+    const was = before[slotIndex(h, M)]!.key;
     if (was === gone) continue;
     mhOthers++;
-    if (after[slotIndex(h, 251)]!.key !== was) mhMoved++;
+    if (after[slotIndex(h, M)]!.key !== was) mhMoved++;
   }
   assert.ok(mhMoved / mhOthers < 0.1, `mh moved ${mhMoved}/${mhOthers} flows`);
   assert.ok(shMoved / shOthers > 2 * (mhMoved / mhOthers), `sh moved ${shMoved}/${shOthers}, mh ${mhMoved}/${mhOthers}`);
