@@ -121,57 +121,36 @@ function execOut(file: string, args: string[]): Promise<string> {
   });
 }
 
-/** uid of a user name (or a numeric string), via `id -u NAME`. */
-export async function lookupUid(user: string): Promise<number> {
-  if (/^\d+$/.test(user)) return Number(user);
-  const key = `u:${user}`;
+/** One cached id lookup: run the program, take the number `pick` finds in its output. */
+async function cachedId(key: string, what: string, argv: [string, string[]], pick: (out: string) => number): Promise<number> {
   const hit = idCache.get(key);
   if (hit !== undefined) return hit;
-  let out: string;
+  let n = NaN;
   try {
-    out = await execOut('id', ['-u', '--', user]);
+    n = pick(await execOut(argv[0], argv[1]));
   } catch {
-    throw new Error(`unknown user ${JSON.stringify(user)}`);
+    /* reported below */
   }
-  const n = Number(out.trim());
-  if (!Number.isInteger(n)) throw new Error(`unknown user ${JSON.stringify(user)}`);
+  if (!Number.isInteger(n)) throw new Error(`unknown ${what}`);
   idCache.set(key, n);
   return n;
+}
+
+/** uid of a user name (or a numeric string), via `id -u NAME`. */
+export function lookupUid(user: string): Promise<number> {
+  if (/^\d+$/.test(user)) return Promise.resolve(Number(user));
+  return cachedId(`u:${user}`, `user ${JSON.stringify(user)}`, ['id', ['-u', '--', user]], (o) => Number(o.trim()));
 }
 
 /** Primary gid of a user, via `id -g NAME`. */
-export async function lookupPrimaryGid(user: string): Promise<number> {
-  const key = `pg:${user}`;
-  const hit = idCache.get(key);
-  if (hit !== undefined) return hit;
-  let out: string;
-  try {
-    out = await execOut('id', ['-g', '--', user]);
-  } catch {
-    throw new Error(`unknown user ${JSON.stringify(user)}`);
-  }
-  const n = Number(out.trim());
-  if (!Number.isInteger(n)) throw new Error(`unknown user ${JSON.stringify(user)}`);
-  idCache.set(key, n);
-  return n;
+export function lookupPrimaryGid(user: string): Promise<number> {
+  return cachedId(`pg:${user}`, `user ${JSON.stringify(user)}`, ['id', ['-g', '--', user]], (o) => Number(o.trim()));
 }
 
 /** gid of a group name (or numeric string), via `getent group NAME`. */
-export async function lookupGid(group: string): Promise<number> {
-  if (/^\d+$/.test(group)) return Number(group);
-  const key = `g:${group}`;
-  const hit = idCache.get(key);
-  if (hit !== undefined) return hit;
-  let out: string;
-  try {
-    out = await execOut('getent', ['group', '--', group]);
-  } catch {
-    throw new Error(`unknown group ${JSON.stringify(group)}`);
-  }
-  const n = Number(out.split(':')[2]);
-  if (!Number.isInteger(n)) throw new Error(`unknown group ${JSON.stringify(group)}`);
-  idCache.set(key, n);
-  return n;
+export function lookupGid(group: string): Promise<number> {
+  if (/^\d+$/.test(group)) return Promise.resolve(Number(group));
+  return cachedId(`g:${group}`, `group ${JSON.stringify(group)}`, ['getent', ['group', '--', group]], (o) => Number(o.split(':')[2]));
 }
 
 /** Resolve script_user [group] to ids; user null means run as ourselves. */
