@@ -315,8 +315,37 @@ export class Daemon {
     }
     const next = r.config;
     const prev = this.config;
+    const prevText = this.runningText;
     this.config = next;
     this.runningText = configApi.writeConfig(next);
+    try {
+      await this.applyReload(prev, next);
+    } catch (err) {
+      // A configuration that validates can still fail to apply (an interface without an
+      // address, nft refusing a rule). Put the previous one back (DESIGN.md: a bad new
+      // configuration keeps the old one running) and say so instead of rejecting: SIGHUP has
+      // no one to hand a rejection to, and an unhandled rejection would kill the daemon with
+      // its VIPs and rules left behind.
+      const message = `applying the new configuration failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.log.error(`Reload: ${message}; restoring the previous configuration`);
+      this.config = prev;
+      this.runningText = prevText;
+      try {
+        await this.applyReload(next, prev);
+      } catch (e2) {
+        this.log.error(`Reload: restoring the previous configuration failed too: ${e2 instanceof Error ? e2.message : String(e2)}`);
+      }
+      this.lastReload = { at: Date.now(), ok: false, message };
+      this.reporter?.event({ type: 'reload', ok: false, errors: [message] });
+      return { ok: false, errors: [message] };
+    }
+    this.log.info('Reload: configuration applied');
+    this.lastReload = { at: Date.now(), ok: true, message: 'applied' };
+    this.reporter?.event({ type: 'reload', ok: true });
+    return { ok: true, errors: [] };
+  }
+
+  private async applyReload(prev: Config, next: Config): Promise<void> {
     const engineNext = engineConfigFrom(next);
     if (JSON.stringify(engineNext) !== JSON.stringify(engineConfigFrom(prev))) {
       const inPlace = this.vrrp ? await this.vrrp.reconfigure(engineNext) : false;
@@ -340,10 +369,6 @@ export class Daemon {
     if (this.lb) await this.lb.reload(next.virtualServers);
     else await this.startLb(next);
     await this.reloadReporting(prev, next);
-    this.log.info('Reload: configuration applied');
-    this.lastReload = { at: Date.now(), ok: true, message: 'applied' };
-    this.reporter?.event({ type: 'reload', ok: true });
-    return { ok: true, errors: [] };
   }
 
   stop(): Promise<void> {
@@ -459,7 +484,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       return;
     }
     d.log.info('Received SIGHUP, reloading');
-    void d.reload();
+    d.reload().catch((err: unknown) => d.log.error(`Reload failed: ${err instanceof Error ? err.message : String(err)}`));
   });
   try {
     await d.start();

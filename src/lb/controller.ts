@@ -339,12 +339,18 @@ export class LbController {
         this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, vsAliveWeight(vs, this.planState()) >= vs.quorum));
       }
     }
-    this.applying = this.applying.then(async () => {
+    const work = this.applying.then(async () => {
       if (this.usesNft()) await this.applyFull();
       await this.startUserspace();
     });
-    await this.applying;
-    this.checker?.reload(vss);
+    // The queue itself must stay resolved: a rejected `applying` would make every later
+    // schedule()'s `.then(flush)` skip its edit and reject unhandled (a crash on Node 20).
+    this.applying = work.catch(() => undefined);
+    try {
+      await work;
+    } finally {
+      this.checker?.reload(vss);
+    }
   }
 
   /** Removes the table: nothing of ours stays in the kernel (DESIGN.md). */

@@ -445,14 +445,19 @@ export class VrrpEngine {
       this.retrack(inst);
     }
     if (!on) return;
-    for (const inst of this.insts.values()) {
-      if (inst.cfg.priority === 255 || inst.machine.view().state !== 'MASTER') continue;
+    // Every MASTER is marked and sends its priority 0 before any is forced: forcing the first
+    // member of a sync group to BACKUP forces the others too (sync-group.ts), and a member
+    // moved that way must still hand over cleanly (priority 0, VIPs kept until the peer speaks).
+    const leaving = [...this.insts.values()].filter((i) => i.cfg.priority !== 255 && i.machine.view().state === 'MASTER');
+    for (const inst of leaving) {
       this.sendAdvert(inst, 0);
       bump(inst.counters, 'pri_zero_sent');
       inst.deferRemoval = true;
-      this.dispatch(inst, { type: 'force', state: 'BACKUP', reason: 'maintenance' });
-      inst.deferRemoval = false;
     }
+    for (const inst of leaving) {
+      if (inst.machine.view().state === 'MASTER') this.dispatch(inst, { type: 'force', state: 'BACKUP', reason: 'maintenance' });
+    }
+    for (const inst of leaving) inst.deferRemoval = false;
   }
 
   statuses(): InstanceStatus[] {
