@@ -1,7 +1,7 @@
 // Figures for issue 3 (VRRP): client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
-//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--churn-mb 50] [--only tandem|keepalived]
+//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived]
 //
 // Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
 // UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
@@ -25,6 +25,7 @@ const { values: flags } = parseArgs({
     'idle-s': { type: 'string', default: '10' },
     only: { type: 'string' },
     'churn-mb': { type: 'string', default: '50' },
+    phase: { type: 'string', default: 'after-advert' },
   },
 });
 const RUNS = Number(flags.runs);
@@ -32,6 +33,8 @@ const SPURIOUS_S = Number(flags['spurious-s']);
 const IDLE_S = Number(flags['idle-s']);
 /** MB/s of garbage the master's tandem daemon makes on its main thread during the spurious run. */
 const CHURN_MB = Number(flags['churn-mb']);
+/** When the power goes: right after one of the master's adverts, or at a random phase. */
+const PHASE = flags.phase === 'random' ? 'random' : 'after-advert';
 const PORT = 9000;
 
 type Impl = 'tandem' | 'keepalived';
@@ -127,10 +130,17 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
       await sleep(500); // GARPs out, neighbours settled
       const probe = lab.spawn('client', [process.execPath, '-e', PROBE_JS, '203.0.113.1', String(PORT)], { label: 'probe' });
       await probe.waitForLog(/first reply/, 10_000);
-      // A random phase against the master's advert timer: the outage after a power loss is
-      // Master_Down_Interval minus the time since the last advert, and a fixed delay after the
-      // preemption would pick the same phase every run.
+      // The outage after a power loss is Master_Down_Interval minus the time since the master's
+      // last advert: a random phase spreads single runs by a whole advert interval. With
+      // --phase after-advert (the default) the power goes right after an advert seen on the
+      // wire, the same moment for both implementations, so the figure compares their takeover
+      // and not the dice; --phase random keeps the spread.
       await sleep(300 + Math.random() * sc.advertInt * 1000);
+      if (sc.how === 'power' && PHASE === 'after-advert') {
+        const seen = lab.spawn('b', ['tcpdump', '-l', '-n', '--immediate-mode', '-i', 'eth0', '-c', '1', 'ip proto 112 and src 203.0.113.2'], { label: 'advert' });
+        await seen.waitForLog(/listening on/, 5_000);
+        await seen.exited;
+      }
       if (sc.how === 'power') await crash(lab, impl, a, 'a');
       else await a.graceful();
       await waitHolder(lab, 'b', 20_000, sc.how === 'graceful');
@@ -209,7 +219,7 @@ async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB
 
 const impls: Impl[] = flags.only ? [flags.only as Impl] : ['tandem', 'keepalived'];
 const result: Record<string, unknown> = {
-  bench: 'vrrp-failover', runs: RUNS, probeIntervalMs: 2, node: process.version, keepalived: await keepalivedVersion(),
+  bench: 'vrrp-failover', runs: RUNS, phase: PHASE, probeIntervalMs: 2, node: process.version, keepalived: await keepalivedVersion(),
 };
 for (const impl of impls) {
   const r: Record<string, unknown> = {};

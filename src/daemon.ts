@@ -123,7 +123,14 @@ export class Daemon {
       }
     }
     if (status.syncGroup) this.onGroupMaybeChanged(status.syncGroup);
-    if (from === 'MASTER' && status.state !== 'MASTER') void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
+    if (from === 'MASTER' && status.state !== 'MASTER') {
+      void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
+      // We keep answering for the VIPs until the new master announces itself (make before
+      // break, up to 3 s): flows that arrived meanwhile go too, unless we are MASTER again.
+      setTimeout(() => {
+        if (!(this.vrrp?.snapshot() ?? []).some((x) => x.state === 'MASTER')) void this.lb?.dropVipFlows('after the handover');
+      }, 3500).unref();
+    }
     this.reporter?.setVrrp(status.name, vrrpReport(status));
     this.reporter?.event({ type: 'vrrp-transition', instance: status.name, from, to: status.state, reason, priority: status.effectivePriority });
     if (this.leds) {
@@ -303,8 +310,23 @@ export class Daemon {
     return { ok: true, message: on ? 'maintenance on: priority lowered, mastership handed to the peer' : 'maintenance off: configured priorities restored' };
   }
 
+  /** Reloads and the stop run one at a time, in order: two overlapping reloads (SIGHUP and a
+   * console commit) could each restart the VRRP engine and leave two workers running. */
+  private serial: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.serial.then(fn, fn);
+    this.serial = p.catch(() => undefined);
+    return p;
+  }
+
   /** SIGHUP / console commit: a bad configuration keeps the running one and says why. */
-  async reload(text?: string): Promise<{ ok: boolean; errors: string[] }> {
+  reload(text?: string): Promise<{ ok: boolean; errors: string[] }> {
+    if (this.stopping) return Promise.resolve({ ok: false, errors: ['the daemon is stopping'] });
+    return this.inTurn(() => (this.stopping ? Promise.resolve({ ok: false, errors: ['the daemon is stopping'] }) : this.reloadNow(text)));
+  }
+
+  private async reloadNow(text?: string): Promise<{ ok: boolean; errors: string[] }> {
     const r = text === undefined ? loadConfigFile(this.opts.file) : parseConfigText(text, this.opts.file);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
@@ -373,7 +395,9 @@ export class Daemon {
 
   stop(): Promise<void> {
     if (!this.stopping) {
-      this.stopping = (async () => {
+      // After any reload in progress: stopping in the middle of one could leave a VRRP worker
+      // started after the stop.
+      this.stopping = this.inTurn(async () => {
         this.log.info('Stopping');
         this.scripts?.stop();
         await this.vrrp?.stop();
@@ -383,7 +407,7 @@ export class Daemon {
         this.metrics?.close();
         for (const c of this.closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
         this.log.info('Stopped');
-      })();
+      });
     }
     return this.stopping;
   }

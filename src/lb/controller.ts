@@ -334,11 +334,15 @@ export class LbController {
 
   async reload(vss: VirtualServer[]): Promise<void> {
     this.vss = vss;
+    // A changed quorum or hysteresis takes effect now (the tracker keeps its state otherwise);
+    // trackers of removed virtual servers go.
+    const keep = new Map<string, QuorumTracker>();
     for (const vs of vss) {
-      if (!this.quorum.has(vsKey(vs))) {
-        this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, vsAliveWeight(vs, this.planState()) >= vs.quorum));
-      }
+      const old = this.quorum.get(vsKey(vs));
+      const same = old?.settings.quorum === vs.quorum && old.settings.hysteresis === vs.hysteresis;
+      keep.set(vsKey(vs), same && old ? old : new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, vsAliveWeight(vs, this.planState()) >= vs.quorum));
     }
+    this.quorum = keep;
     const work = this.applying.then(async () => {
       if (this.usesNft()) await this.applyFull();
       await this.startUserspace();

@@ -28,7 +28,7 @@ export function aliveWeight(weights: Iterable<{ up: boolean; weight: number }>):
 /** Tracks one virtual server's quorum; `update` says whether the state changed. */
 export class QuorumTracker {
   private up: boolean;
-  constructor(private readonly settings: QuorumSettings, initiallyUp = true) {
+  constructor(readonly settings: QuorumSettings, initiallyUp = true) {
     this.up = initiallyUp;
   }
   get isUp(): boolean {

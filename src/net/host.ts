@@ -106,10 +106,12 @@ export class IprouteHostNet implements HostNet {
     // iputils arping -U: unsolicited ARP (gratuitous, RFC 5227 §3 style announcement), the
     // sender and target IP both the VIP. keepalived sends its burst back to back
     // (vrrp_garp_interval 0), so send `count` single packets without waiting.
-    const sends: Array<Promise<unknown>> = [];
-    for (let i = 0; i < count; i++) {
-      sends.push(run(['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', dev, '-s', address, address], { timeoutMs: 3000 }));
-    }
+    // The first packet is what switches the clients over: start its arping alone and fork the
+    // rest a moment later, so their forks do not compete with it for the CPU.
+    const argv = ['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', dev, '-s', address, address];
+    const sends: Array<Promise<unknown>> = [run(argv, { timeoutMs: 3000 })];
+    if (count > 1) await new Promise((r) => setTimeout(r, 3));
+    for (let i = 1; i < count; i++) sends.push(run(argv, { timeoutMs: 3000 }));
     await Promise.all(sends);
   }
 

@@ -32,8 +32,18 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     stateChanged: (status, from, reason) => post({ type: 'state', status, from, reason }),
   });
   links = new LinkMonitor(net, [...devs], (dev, up) => e.linkChanged(dev, up));
-  const initial = await links.start();
-  await e.start(initial);
+  try {
+    const initial = await links.start();
+    await e.start(initial);
+  } catch (err) {
+    // Nothing may stay open, or the worker would never exit (and Node 24 aborts on exit with
+    // open handles): the link monitor's child, the sockets opened so far, the ip batch process.
+    links.stop();
+    links = null;
+    transport.close();
+    net.close();
+    throw err;
+  }
   engine = e;
   for (const s of pendingScripts.splice(0)) e.scriptResult(s.name, s.up);
   post({ type: 'started', statuses: e.statuses() });
