@@ -5,7 +5,6 @@
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { vipHolders } from '../test/lab/vrrp-helpers.ts';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const once = process.argv.includes('--once') || process.env.DEMO_ONCE === '1';
@@ -92,10 +91,10 @@ async function main(): Promise<void> {
 
   say('Starting the real servers (HTTP on :8080, each answers with its name) and an MQTT broker');
   for (let i = 1; i <= 3; i++) await lab.startHttpServer(i, 8080);
-  const conf = join(lab.tmpDir, 'mosquitto.conf');
-  await writeFile(conf, `listener 1883 ${LAB_ADDR.client}\nallow_anonymous true\npersistence false\n`);
-  lab.spawn('client', ['mosquitto', '-c', conf], { label: 'mosquitto' });
-  await new Promise((r) => setTimeout(r, 500));
+  // An embedded broker (aedes, scripts/demo-broker.mjs) in the client's namespace: the
+  // demo needs no broker installed; the boards reach it over the public segment.
+  const brokerProc = lab.spawn('client', [process.execPath, new URL('./demo-broker.mjs', import.meta.url).pathname, LAB_ADDR.client, '1883'], { label: 'broker' });
+  await brokerProc.waitForLog(/listening/, 10_000);
 
   say('Starting tandem on board A (priority 150) and board B (priority 100)');
   const started = /Entering (BACKUP|MASTER|FAULT) STATE/;

@@ -40,7 +40,9 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
   const prefix = sanitizePrefix(o.prefix ?? 'tandem');
   const timeoutMs = o.timeoutMs ?? 5000;
   const opts: IClientOptions = {
-    protocolVersion: 5,
+    // A subscriber needs nothing of MQTT 5: 3.1.1 works with every broker (the demo's
+    // embedded aedes speaks only 3.1.1).
+    protocolVersion: 4,
     clean: true,
     reconnectPeriod: o.json || o.once ? 0 : 2000,
     connectTimeout: timeoutMs,

@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// The demo's embedded MQTT broker (aedes), so `npm run demo` needs no broker installed.
+// argv: ADDRESS PORT. Run by scripts/demo.ts inside the lab's client namespace.
+// aedes speaks MQTT 3.1.1: the boards' reporter asks for MQTT 5, is refused with "unacceptable
+// protocol version" and falls back to 3.1.1, as it would with any older broker.
+import { Aedes } from 'aedes';
+import { createServer } from 'node:net';
+
+const [address = '127.0.0.1', port = '1883'] = process.argv.slice(2);
+const broker = await Aedes.createBroker();
+const server = createServer(broker.handle);
+server.listen(Number(port), address, () => console.log(`demo broker listening on ${address}:${port}`));
+const stop = () => server.close(() => broker.close(() => process.exit(0)));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
