@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   iproute2          # namespaces, veth, bridges, VIPs
   conntrack         # deleting a failed real server's flows
   socat             # pseudo-terminal pairs for the serial console tests
-  mosquitto mosquitto-clients   # the MQTT broker of the reporting tests
+  mosquitto mosquitto-clients   # the MQTT broker of the reporting tests (the demo embeds its own)
   iputils-arping    # gratuitous ARP on becoming MASTER
   iputils-ping
   tshark            # decoding our advertisements in tests
