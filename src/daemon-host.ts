@@ -93,6 +93,12 @@ export class DaemonConsoleHost implements ConsoleHost {
     return this.d.statsText();
   }
 
+  /** Closes the collector made for the console when MQTT reporting (and its own) is off. */
+  close(): void {
+    this.metrics?.close();
+    this.metrics = null;
+  }
+
   private collector(): MetricsCollector {
     if (this.d.metrics) return this.d.metrics;
     this.metrics ??= new MetricsCollector({});

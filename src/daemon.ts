@@ -252,6 +252,7 @@ export class Daemon {
 
   private async startConsole(cfg: Config): Promise<void> {
     const host = new DaemonConsoleHost(this);
+    this.closers.push(() => host.close());
     const engine = createConsoleEngine(host, configApi);
     this.consoleEngine = engine;
     try {

@@ -18,6 +18,8 @@ function post(m: FromWorker): void {
 let engine: VrrpEngine | null = null;
 let links: LinkMonitor | null = null;
 const pendingScripts: Array<{ name: string; up: boolean }> = [];
+/** A stop that arrives while starting waits for the start, then stops what it started. */
+let starting: Promise<void> = Promise.resolve();
 
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const net = new IprouteHostNet();
@@ -52,7 +54,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'start':
-      start(msg).catch((err: unknown) => post({ type: 'startFailed', error: err instanceof Error ? err.message : String(err) }));
+      starting = start(msg).catch((err: unknown) => post({ type: 'startFailed', error: err instanceof Error ? err.message : String(err) }));
       break;
     case 'script':
       if (engine) engine.scriptResult(msg.name, msg.up);
@@ -68,8 +70,10 @@ port.on('message', (msg: ToWorker) => {
       engine?.setMaintenance(msg.on);
       break;
     case 'stop':
-      links?.stop();
-      (engine ? engine.stop() : Promise.resolve()).finally(() => {
+      void starting.then(() => {
+        links?.stop();
+        return engine ? engine.stop() : undefined;
+      }).finally(() => {
         post({ type: 'stopped' });
         port.close();
       });
