@@ -53,6 +53,16 @@ interface Port {
   removeAllListeners(): void;
 }
 
+/**
+ * Stops listening to a port we are done with. An 'error' listener stays: a read or write still
+ * pending when the port closes is cancelled and reported as an 'error' ("Canceled"), which with
+ * no listener would be thrown and crash the daemon (seen in CI on a hang-up).
+ */
+function detach(port: Port): void {
+  port.removeAllListeners();
+  port.on('error', () => undefined);
+}
+
 /** Output waiting for a stuck line beyond this is dropped (a terminal that is not reading). */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 
@@ -145,7 +155,7 @@ class SerialConsoleImpl implements SerialConsole {
         return;
       }
       if (err) {
-        port.removeAllListeners();
+        detach(port);
         const m = err.message;
         if (/ENOENT|No such file/i.test(m)) this.problem(`serial console: ${this.opts.device} missing, retrying`);
         else if (/lock|busy|EBUSY|EAGAIN|temporarily unavailable/i.test(m)) {
@@ -177,7 +187,7 @@ class SerialConsoleImpl implements SerialConsole {
   /** The device closed under us (unplugged, pty master gone): end the session, reopen later. */
   private lost(port: Port, why: string): void {
     if (this.port !== port) return;
-    port.removeAllListeners();
+    detach(port);
     this.port = null;
     this.s.open = false;
     this.endSession(why);
@@ -328,7 +338,7 @@ class SerialConsoleImpl implements SerialConsole {
     this.port = null;
     this.endSession('stop');
     if (p) {
-      p.removeAllListeners();
+      detach(p);
       if (p.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
     }
   }
