@@ -46,7 +46,13 @@ export class LinkMonitor {
         this.buf = this.buf.slice(nl + 1);
         // "3: eth0@if12: <BROADCAST,...> ..." or "Deleted 3: eth0: ..."
         const m = /^(?:Deleted\s+)?\d+:\s+([^:@\s]+)/.exec(line);
-        if (m && this.devs.includes(m[1]!)) void this.refresh(m[1]!);
+        if (m && this.devs.includes(m[1]!)) {
+          const dev = m[1]!;
+          void this.refresh(dev);
+          // The netlink event can come a moment before sysfs shows the new carrier: look again
+          // shortly, rather than waiting for the next poll.
+          setTimeout(() => void this.refresh(dev), 100).unref?.();
+        }
       }
     });
     child.on('error', () => undefined);
