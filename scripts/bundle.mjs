@@ -28,7 +28,7 @@ for (const f of readdirSync(out)) {
   if (f.endsWith('.js') || f.endsWith('.js.map')) rmSync(join(out, f));
 }
 await build({
-  entryPoints: { tandem: join(root, 'src/cli.ts'), 'vrrp-worker': join(root, 'src/vrrp/worker.ts') },
+  entryPoints: { tandem: join(root, 'src/cli.ts'), 'vrrp-worker': join(root, 'src/vrrp/worker/main.ts') },
   outdir: out,
   bundle: true,
   platform: 'node',

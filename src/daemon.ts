@@ -11,10 +11,10 @@ import { loadConfigFile, formatDiagnostic, parseConfigText } from './config/inde
 import type { Config, VirtualServer, RealServer } from './config/model.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
-import { VrrpHost } from './vrrp/host.ts';
+import { VrrpClient } from './vrrp/client.ts';
 import { ScriptRunner } from './vrrp/scripts.ts';
 import { runNotify } from './util/notify.ts';
-import type { InstanceStatus } from './vrrp/engine.ts';
+import type { InstanceStatus } from './vrrp/worker/engine.ts';
 import type { VrrpState } from './vrrp/machine.ts';
 import { LbController, type RsView } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
@@ -44,7 +44,7 @@ export class Daemon {
   config!: Config;
   /** The configuration text now running (for `show running-config` and the console's diff). */
   runningText = '';
-  vrrp: VrrpHost | null = null;
+  vrrp: VrrpClient | null = null;
   lb: LbController | null = null;
   reporter: Reporter | null = null;
   metrics: MetricsCollector | null = null;
@@ -89,7 +89,7 @@ export class Daemon {
 
   private async startVrrp(cfg: Config): Promise<void> {
     if (cfg.instances.length === 0) return;
-    const vrrp = new VrrpHost({
+    const vrrp = new VrrpClient({
       log: (level, msg) => this.log.log(level, msg),
       stateChanged: (status, from, reason) => this.onVrrpState(status, from, reason),
       crashed: (err) => {

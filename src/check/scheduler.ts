@@ -20,7 +20,8 @@ import {
   type RsAggregate,
   type TimingParams,
 } from './timing.ts';
-import { systemClock, type CheckResult, type Clock, type RsStateEvent, type TimerHandle } from './types.ts';
+import type { CheckResult, RsStateEvent } from './types.ts';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts';
 
 /** Margin past a checker's own bound before the scheduler gives up on a run. */
 export const BACKSTOP_MARGIN_MS = 1000;

@@ -1,6 +1,6 @@
 // Shared types of the health checkers (DESIGN.md "health checks": src/check/).
 // The checkers are the I/O part; timing.ts and scheduler.ts are the decision part and take
-// time from a Clock so they can be driven by a fake one in unit tests.
+// time from the one Clock (src/util/clock.ts) so they can be driven by a fake one in unit tests.
 
 /** Where a checker connects: the real server, or connect_ip/connect_port when given. */
 export interface CheckTarget {
@@ -22,22 +22,6 @@ export interface CheckResult {
    */
   weight?: number | null;
 }
-
-/** Time source and timers; the real one wraps Date.now/setTimeout, tests pass a fake. */
-export interface Clock {
-  now(): number;
-  setTimer(fn: () => void, ms: number): TimerHandle;
-  clearTimer(handle: TimerHandle): void;
-}
-
-/** Opaque timer handle. */
-export type TimerHandle = unknown;
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
-  clearTimer: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 
 /** One real server's state as the data plane and reporting see it. */
 export interface RsStateEvent {

@@ -8,7 +8,7 @@
 //                          the previous text is saved and applied again.
 //   confirm                confirm a pending commit.
 //   revert                 (console `rollback` while a confirmed commit is pending) roll back now.
-import type { Clock, TimerHandle } from './clock.ts';
+import type { Clock, TimerHandle } from '../util/clock.ts';
 import type { ConsoleHost } from './host.ts';
 
 export interface ConfigFileStore {

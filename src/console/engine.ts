@@ -20,8 +20,8 @@
 //   exit                              back to operational mode (the candidate is kept for the session)
 import type { Node } from '../config/ast.ts';
 import { setPath, deletePath, pathCompletions } from '../config/edit.ts';
-import type { Clock } from './clock.ts';
-import { sleep } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
+import { sleep } from '../util/clock.ts';
 import type { CommitManager } from './commit.ts';
 import type { ConsoleHost } from './host.ts';
 import type { LoginGuard } from './login.ts';

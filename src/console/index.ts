@@ -1,6 +1,6 @@
 // Wiring for the daemon: one engine per board (shared login guard and commit state), then any
 // number of transports on it. Serial is loaded lazily: serialport carries a native addon.
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../util/clock.ts';
 import { CommitManager, fileStore } from './commit.ts';
 import { ConsoleEngine } from './engine.ts';
 import type { ConsoleHost } from './host.ts';

@@ -2,7 +2,7 @@
 // of 5 minutes after 5 failures in a row. One guard per console (not per session), so
 // reconnecting the serial cable or opening a new session does not reset the count.
 // Time comes from the injected clock.
-import type { Clock } from './clock.ts';
+import type { Clock } from '../util/clock.ts';
 
 export interface LoginPolicy {
   /** Failures in a row that lock the console. */

@@ -12,7 +12,7 @@
 import type { EditorEvent } from './line-editor.ts';
 import { LineEditor } from './line-editor.ts';
 import type { ConsoleEngine, Reply, Session } from './engine.ts';
-import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts';
 
 export interface SerialConsoleOptions {
   device: string;

@@ -1,6 +1,6 @@
 // Messages between the main thread (daemon.ts) and the VRRP worker (worker.ts).
 import type { EngineConfig } from './engine-config.ts';
-import type { InstanceStatus } from './engine.ts';
+import type { InstanceStatus } from './worker/engine.ts';
 import type { VrrpState } from './machine.ts';
 
 export type ToWorker =

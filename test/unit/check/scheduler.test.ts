@@ -4,7 +4,7 @@ import { BACKSTOP_MARGIN_MS, HealthChecker } from '../../../src/check/scheduler.
 import type { ProbeFn } from '../../../src/check/probe.ts';
 import type { CheckResult, RsStateEvent } from '../../../src/check/types.ts';
 import type { Checker, RealServer } from '../../../src/config/model.ts';
-import { FakeClock } from './fake-clock.ts';
+import { FakeClock } from '../fake-clock.ts';
 import { cmd, miscCheck, realServer, tcpCheck, virtualServer } from './fixtures.ts';
 
 /** A probe whose answer per real server is decided by a function of the fake time. */
@@ -52,7 +52,7 @@ test('down after 1 + retry failures at the right times; up on the first success;
   assert.deepEqual(notified, ['/bin/down false 32000', '/bin/up true 52000']);
   assert.equal(hc.states()[0]!.up, true);
   hc.stop();
-  assert.equal(clock.pending(), 0);
+  assert.equal(clock.pending, 0);
 });
 
 test('alpha: starts down, up after the first success; warmup delays the first check', async () => {
@@ -140,7 +140,7 @@ test('stop cancels timers and running checks; no events afterwards', async () =>
   await clock.advanceTo(100);
   assert.equal(calls.length, 1);
   hc.stop();
-  assert.equal(clock.pending(), 0);
+  assert.equal(clock.pending, 0);
   await clock.advanceTo(60_000);
   assert.equal(calls.length, 1);
   assert.equal(events.length, 1);

@@ -61,10 +61,10 @@ test('login: failures slow down 1 s, 2 s, 4 s, 8 s, then lock out for 5 minutes'
         return r;
       });
       await until(() => t.clock.pending > 0, 'back-off timer armed');
-      t.clock.advance(delay - 1);
+      t.clock.tick(delay - 1);
       await new Promise((r) => setImmediate(r));
       assert.equal(done, false, `reply held for ${delay} ms`);
-      t.clock.advance(1);
+      t.clock.tick(1);
       const r = await p;
       assert.equal(r.ok, false);
       assert.match(r.output, /login incorrect/);
@@ -79,7 +79,7 @@ test('login: failures slow down 1 s, 2 s, 4 s, 8 s, then lock out for 5 minutes'
     const s2 = t.engine.session('serial');
     await s2.start();
     assert.match((await s2.line('admin')).output, /locked/);
-    t.clock.advance(300_000);
+    t.clock.tick(300_000);
     await s2.line('admin');
     assert.equal((await s2.line('correct horse')).prompt, 'lb-a> ');
     const types = t.host.events.map((e) => e.type);
@@ -272,7 +272,7 @@ test('commit confirmed: rolled back when not confirmed in time', async () => {
     assert.match((await s.line('show status')).output, /UNCONFIRMED/);
     // The session ending does not cancel the deadline.
     s.logout('hang-up');
-    t.clock.advance(60_000);
+    t.clock.tick(60_000);
     await until(() => t.host.applied.length === 2, 'rollback applied');
     assert.equal(t.host.running, SAMPLE_CONF);
     assert.equal(readFileSync(t.cfg, 'utf8'), SAMPLE_CONF);
@@ -291,14 +291,14 @@ test('commit confirmed: `confirm` or a plain `commit` keeps it; `rollback` undoe
     await s.line('set vrrp_instance VI_PUB priority 150');
     await s.line('commit confirmed 5');
     assert.match((await s.line('confirm')).output, /commit confirmed/);
-    t.clock.advance(10 * 60_000);
+    t.clock.tick(10 * 60_000);
     assert.match(t.host.running, /priority 150/);
     assert.match((await s.line('confirm')).output, /^% no commit is waiting/);
 
     await s.line('set vrrp_instance VI_PUB priority 160');
     await s.line('commit confirmed 5');
     assert.match((await s.line('commit')).output, /confirmed/);
-    t.clock.advance(10 * 60_000);
+    t.clock.tick(10 * 60_000);
     assert.match(t.host.running, /priority 160/);
 
     await s.line('set vrrp_instance VI_PUB priority 170');

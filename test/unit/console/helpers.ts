@@ -1,37 +1,11 @@
 // Test doubles for the console's unit tests: a fake clock and an in-memory ConsoleHost.
-import type { Clock, TimerHandle } from '../../../src/console/clock.ts';
+import { FakeClock as BaseClock } from '../fake-clock.ts';
 import type { ConsoleEvent, ConsoleHost, VirtualServerInfo, VrrpInfo } from '../../../src/console/host.ts';
 
-export class FakeClock implements Clock {
-  t = 1_700_000_000_000;
-  private timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimer(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.seq;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return { id };
-  }
-  clearTimer(h: TimerHandle): void {
-    this.timers = this.timers.filter((x) => x.id !== h.id);
-  }
-  get pending(): number {
-    return this.timers.length;
-  }
-  /** Move time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.t = next.at;
-      next.fn();
-    }
-    this.t = end;
+/** The console's tests start the wall clock in 2023 (lockout and commit deadlines are epoch times). */
+export class FakeClock extends BaseClock {
+  constructor() {
+    super(1_700_000_000_000);
   }
 }
 

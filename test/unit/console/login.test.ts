@@ -14,9 +14,9 @@ test('guard: delays double from 1 s, lockout after 5 failures for 5 minutes, the
   assert.deepEqual([1, 2, 3, 4].map(() => g.recordFailure()), [1000, 2000, 4000, 8000].map((delayMs) => ({ locked: false, delayMs })));
   assert.deepEqual(g.recordFailure(), { locked: true, lockedForMs: DEFAULT_LOGIN_POLICY.lockoutMs });
   assert.equal(g.lockedFor(), 300_000);
-  clock.advance(299_999);
+  clock.tick(299_999);
   assert.equal(g.lockedFor(), 1);
-  clock.advance(1);
+  clock.tick(1);
   assert.equal(g.lockedFor(), 0);
   assert.deepEqual(g.recordFailure(), { locked: false, delayMs: 1000 });
   g.recordSuccess();

@@ -2,14 +2,15 @@
 // wire (transport.ts), the host (net/host.ts) and real timers. It runs in the VRRP worker
 // thread (worker.ts) so that nothing else the daemon does can delay an advertisement or a
 // Master_Down timer (DESIGN.md "VRRP timing is isolated"). Nothing here blocks.
-import { decodeAdvert, encodeAdvert, validateAdvert, addressListMatches, VRRP_MCAST_GROUP } from './codec.ts';
-import { createMachine, stateLogLine, type Action, type Machine, type MachineEvent, type TimerName, type VrrpState } from './machine.ts';
-import { SyncGroup, groupLogLine } from './sync-group.ts';
-import { effectivePriority } from './track.ts';
-import { createCounters, bump, counterForDrop, type Counters, type CounterName } from './counters.ts';
+import { decodeAdvert, encodeAdvert, validateAdvert, addressListMatches, VRRP_MCAST_GROUP } from '../codec.ts';
+import { createMachine, stateLogLine, type Action, type Machine, type MachineEvent, type TimerName, type VrrpState } from '../machine.ts';
+import { SyncGroup, groupLogLine } from '../sync-group.ts';
+import { effectivePriority } from '../track.ts';
+import { createCounters, bump, counterForDrop, type Counters, type CounterName } from '../counters.ts';
 import type { VrrpTransport } from './transport.ts';
-import type { HostNet } from '../net/host.ts';
-import type { EngineConfig, EngineInstance } from './engine-config.ts';
+import type { HostNet } from '../../net/host.ts';
+import type { EngineConfig, EngineInstance } from '../engine-config.ts';
+import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 
 export interface InstanceStatus {
   name: string;
@@ -33,20 +34,11 @@ export interface EngineHooks {
   stateChanged(status: InstanceStatus, from: VrrpState, reason: string): void;
 }
 
-export interface Clock {
-  /** Monotonic milliseconds. */
-  now(): number;
-  /** Wall-clock milliseconds, for reports. */
-  wall(): number;
-}
-
-export const realClock: Clock = { now: () => performance.now(), wall: () => Date.now() };
-
 interface Inst {
   cfg: EngineInstance;
   machine: Machine;
   counters: Counters;
-  timers: Map<TimerName, NodeJS.Timeout>;
+  timers: Map<TimerName, TimerHandle>;
   primaryIp: string;
   since: number;
   group: SyncGroup | null;
@@ -77,7 +69,7 @@ export class VrrpEngine {
     private readonly transport: VrrpTransport,
     private readonly net: HostNet,
     private readonly hooks: EngineHooks,
-    private readonly clock: Clock = realClock,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Opens sockets, removes VIPs left behind by a crash, then starts every instance. */
@@ -125,7 +117,7 @@ export class VrrpEngine {
         counters: createCounters(),
         timers: new Map(),
         primaryIp: primary,
-        since: this.clock.wall(),
+        since: this.clock.now(),
         group,
         scriptUp: new Map(c.trackScripts.map((s) => [s.name, false])),
         vipChain: Promise.resolve(),
@@ -235,7 +227,7 @@ export class VrrpEngine {
   }
 
   private dispatch(inst: Inst, ev: MachineEvent): void {
-    const actions = inst.machine.handle(ev, this.clock.now());
+    const actions = inst.machine.handle(ev, this.clock.monotonic());
     for (const a of actions) this.perform(inst, a);
   }
 
@@ -247,11 +239,11 @@ export class VrrpEngine {
         break;
       case 'setTimer': {
         const old = inst.timers.get(a.timer);
-        if (old) clearTimeout(old);
-        const delay = Math.max(0, a.atMs - this.clock.now());
+        if (old) this.clock.clearTimer(old);
+        const delay = Math.max(0, a.atMs - this.clock.monotonic());
         inst.timers.set(
           a.timer,
-          setTimeout(() => {
+          this.clock.setTimer(() => {
             inst.timers.delete(a.timer);
             this.dispatch(inst, { type: 'timer', timer: a.timer });
           }, delay),
@@ -260,7 +252,7 @@ export class VrrpEngine {
       }
       case 'cancelTimer': {
         const old = inst.timers.get(a.timer);
-        if (old) clearTimeout(old);
+        if (old) this.clock.clearTimer(old);
         inst.timers.delete(a.timer);
         break;
       }
@@ -288,7 +280,7 @@ export class VrrpEngine {
         });
         break;
       case 'stateChanged': {
-        inst.since = this.clock.wall();
+        inst.since = this.clock.now();
         this.hooks.log('info', stateLogLine(c.name, a.to));
         this.hooks.stateChanged(this.status(inst), a.from, a.reason);
         if (inst.group) {
@@ -326,10 +318,10 @@ export class VrrpEngine {
     const released = new Promise<void>((r) => {
       release = r;
     });
-    const timer = setTimeout(() => release(), waitMs);
+    const timer = this.clock.setTimer(() => release(), waitMs);
     inst.handover = {
       release: () => {
-        clearTimeout(timer);
+        this.clock.clearTimer(timer);
         release();
       },
       done: released,
@@ -473,12 +465,12 @@ export class VrrpEngine {
     }
     this.stopped = true;
     for (const inst of this.insts.values()) {
-      for (const t of inst.timers.values()) clearTimeout(t);
+      for (const t of inst.timers.values()) this.clock.clearTimer(t);
       inst.timers.clear();
     }
     await Promise.all([...this.insts.values()].map((i) => i.vipChain));
     // Let the priority-0 adverts leave before the sockets close.
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(this.clock, 20);
     this.transport.close();
     this.net.close?.();
   }

@@ -4,25 +4,25 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from './engine-config.ts';
-import type { InstanceStatus } from './engine.ts';
+import type { InstanceStatus } from './worker/engine.ts';
 import type { VrrpState } from './machine.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
-export interface VrrpHostHooks {
+export interface VrrpClientHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   stateChanged(status: InstanceStatus, from: VrrpState, reason: string): void;
   /** The worker died unexpectedly (a bug): the daemon must not carry on without VRRP. */
   crashed(err: Error): void;
 }
 
-/** Bundled: dist/vrrp-worker.js beside the bundle. From source (tsx): src/vrrp/worker.ts. */
+/** Bundled: dist/vrrp-worker.js beside the bundle. From source (tsx): src/vrrp/worker/main.ts. */
 function workerUrl(): URL {
   const bundled = new URL('./vrrp-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(bundled))) return bundled;
-  return new URL('./worker.ts', import.meta.url);
+  return new URL('./worker/main.ts', import.meta.url);
 }
 
-export class VrrpHost {
+export class VrrpClient {
   private worker: Worker | null = null;
   private latest = new Map<string, InstanceStatus>();
   private nextId = 1;
@@ -30,7 +30,7 @@ export class VrrpHost {
   private waitingReconf = new Map<number, (ok: boolean) => void>();
   private stopping = false;
 
-  constructor(private readonly hooks: VrrpHostHooks) {}
+  constructor(private readonly hooks: VrrpClientHooks) {}
 
   start(config: EngineConfig): Promise<InstanceStatus[]> {
     const w = new Worker(workerUrl());

@@ -4,9 +4,9 @@
 import { parentPort } from 'node:worker_threads';
 import { VrrpEngine } from './engine.ts';
 import { RawVrrpTransport } from './transport.ts';
-import { IprouteHostNet } from '../net/host.ts';
-import { LinkMonitor } from '../net/link-monitor.ts';
-import type { FromWorker, ToWorker } from './messages.ts';
+import { IprouteHostNet } from '../../net/host.ts';
+import { LinkMonitor } from '../../net/link-monitor.ts';
+import type { FromWorker, ToWorker } from '../messages.ts';
 
 const port = parentPort;
 if (!port) throw new Error('vrrp worker: must run as a worker thread');
