@@ -12,6 +12,7 @@
 // two instances at advert_int 0.1, over --idle-s seconds.
 // Prints one JSON object, then a one-line summary.
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLab, type Lab, type LabProcess } from '../test/lab/lab.ts';
 import { startKeepalived, keepalivedVersion, type KeepalivedHandle } from '../test/lab/keepalived.ts';
@@ -192,12 +193,13 @@ async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB
 
     let spurious = 0;
     if (SPURIOUS_S > 0) {
-      // The master's daemon also churns its main thread's heap (TANDEM_DEBUG_HEAP_CHURN_MB):
-      // tandem is restarted with the hook on; keepalived has no such thing and runs as it is.
+      // The master's daemon also churns its main thread's heap (bench/heap-churn.mjs, preloaded
+      // with NODE_OPTIONS): tandem is restarted with it; keepalived has no such thing.
       if (impl === 'tandem') {
         await lab.stopBoard('a', 'SIGTERM');
         await waitHolder(lab, 'b', 20_000);
-        await startDaemon(lab, impl, 'a', 3, 0.1, { TANDEM_DEBUG_HEAP_CHURN_MB: String(CHURN_MB) });
+        const preload = fileURLToPath(new URL('./heap-churn.mjs', import.meta.url));
+        await startDaemon(lab, impl, 'a', 3, 0.1, { NODE_OPTIONS: `--import ${preload}`, TANDEM_DEBUG_HEAP_CHURN_MB: String(CHURN_MB) });
         await waitHolder(lab, 'a', 20_000);
         await sleep(1_000);
       }

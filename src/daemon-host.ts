@@ -1,6 +1,7 @@
 // The daemon as the console sees it (src/console/host.ts): plain data out, operations in.
+// It reads the daemon through DaemonParts, the few members it needs, so daemon.ts (which builds
+// this host) and this file do not import each other.
 import { loadavg, networkInterfaces, uptime } from 'node:os';
-import type { Daemon } from './daemon.ts';
 import type {
   ActionResult,
   ConsoleEvent,
@@ -10,16 +11,41 @@ import type {
   MqttInfo,
   StatusInfo,
   VersionInfo,
-  VirtualServerInfo,
-  VrrpInfo,
 } from './console/host.ts';
+import type { Config } from './config/model.ts';
+import type { BoardProfile } from './board/profile.ts';
+import type { LbController } from './lb/controller.ts';
+import type { Logger } from './log.ts';
+import type { Reporter } from './report/session.ts';
+import type { VrrpClient } from './vrrp/client.ts';
+import type { VirtualServerStatus, VrrpInstanceStatus } from './status.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { VERSION, COMMIT } from './version.ts';
+
+/** What the console host reads of the running daemon (src/daemon.ts Daemon has these). */
+export interface DaemonParts {
+  readonly opts: { file: string; stateDir: string; board: string | null };
+  readonly node: string;
+  readonly board: BoardProfile | null;
+  readonly startedAt: number;
+  readonly maintenance: boolean;
+  readonly lastReload: { at: number; ok: boolean; message: string } | null;
+  readonly config: Config;
+  readonly runningText: string;
+  readonly vrrp: VrrpClient | null;
+  readonly lb: LbController | null;
+  readonly reporter: Reporter | null;
+  readonly metrics: MetricsCollector | null;
+  readonly log: Logger;
+  statsText(): Promise<string>;
+  reload(text?: string): Promise<{ ok: boolean; errors: string[] }>;
+  setMaintenance(on: boolean): Promise<ActionResult>;
+}
 
 export class DaemonConsoleHost implements ConsoleHost {
   private metrics: MetricsCollector | null = null;
 
-  constructor(private readonly d: Daemon) {}
+  constructor(private readonly d: DaemonParts) {}
 
   get configPath(): string {
     return this.d.opts.file;
@@ -44,45 +70,12 @@ export class DaemonConsoleHost implements ConsoleHost {
     };
   }
 
-  vrrp(): VrrpInfo[] {
-    return (this.d.vrrp?.snapshot() ?? []).map((s) => ({
-      name: s.name,
-      state: s.state,
-      vrid: s.vrid,
-      interface: s.dev,
-      version: s.version,
-      priority: s.priority,
-      effectivePriority: s.effectivePriority,
-      masterAddress: s.masterAddress,
-      vips: s.vips,
-      since: s.since,
-      syncGroup: s.syncGroup,
-    }));
+  vrrp(): VrrpInstanceStatus[] {
+    return this.d.vrrp?.snapshot() ?? [];
   }
 
-  virtualServers(): VirtualServerInfo[] {
-    const lb = this.d.lb;
-    if (!lb) return [];
-    return lb.virtualServers().map((vs) => ({
-      name: vs.name,
-      protocol: vs.protocol,
-      scheduler: vs.scheduler,
-      forwarder: vs.forwarder,
-      quorumUp: lb.quorumUp(vs),
-      realServers: vs.realServers.map((rs) => {
-        const v = lb.view(vs, rs);
-        return {
-          name: rs.name,
-          up: v.up,
-          weight: v.weight,
-          drained: v.drained,
-          lastCheckAt: v.lastCheck,
-          failures: v.failures,
-          latencyMs: v.latencyMs,
-          connections: v.connections ?? null,
-        };
-      }),
-    }));
+  virtualServers(): VirtualServerStatus[] {
+    return this.d.lb?.status() ?? [];
   }
 
   async refreshConnections(): Promise<void> {

@@ -14,18 +14,18 @@ import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient } from './vrrp/client.ts';
 import { ScriptRunner } from './vrrp/scripts.ts';
 import { runNotify } from './util/notify.ts';
-import type { InstanceStatus } from './vrrp/worker/engine.ts';
-import type { VrrpState } from './vrrp/machine.ts';
-import { LbController, type RsView } from './lb/controller.ts';
+import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
+import { LbController } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
 import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
-import { createLedDriver, type LedDriver } from './board/leds.ts';
+import { createLedDriver, ledStateFor, type LedDriver } from './board/leds.ts';
 import { createConsoleEngine, startControlSocket } from './console/index.ts';
 import type { ConsoleEngine } from './console/engine.ts';
 import { DaemonConsoleHost } from './daemon-host.ts';
+import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,15 +92,16 @@ export class Daemon {
     const vrrp = new VrrpClient({
       log: (level, msg) => this.log.log(level, msg),
       stateChanged: (status, from, reason) => this.onVrrpState(status, from, reason),
+      groupChanged: (status, from) => this.onGroupChanged(status, from),
       crashed: (err) => {
         this.log.error(`VRRP worker failed: ${err.message}; stopping`);
         void this.stop().then(() => process.exit(1));
       },
     });
     this.vrrp = vrrp;
-    const statuses = await vrrp.start(engineConfigFrom(cfg));
+    const status = await vrrp.start(engineConfigFrom(cfg));
     if (this.maintenance) vrrp.setMaintenance(true);
-    for (const s of statuses) this.reporter?.setVrrp(s.name, vrrpReport(s));
+    for (const s of status.instances) this.reporter?.setVrrp(s.name, s);
     this.scripts = new ScriptRunner(cfg.scripts, {
       result: (name, up) => vrrp.scriptResult(name, up),
       log: (level, msg) => this.log.log(level, msg),
@@ -108,7 +109,7 @@ export class Daemon {
     this.scripts.start();
   }
 
-  private onVrrpState(status: InstanceStatus, from: VrrpState, reason: string): void {
+  private onVrrpState(status: VrrpInstanceStatus, from: VrrpState, reason: string): void {
     this.log.debug(`(${status.name}) ${from} -> ${status.state}: ${reason}`);
     const inst = this.config.instances.find((i) => i.name === status.name);
     if (inst) {
@@ -122,7 +123,6 @@ export class Daemon {
         void runNotify(inst.notify, ['INSTANCE', inst.name, status.state, String(status.effectivePriority)], notifyLog);
       }
     }
-    if (status.syncGroup) this.onGroupMaybeChanged(status.syncGroup);
     if (from === 'MASTER' && status.state !== 'MASTER') {
       void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
       // We keep answering for the VIPs until the new master announces itself (make before
@@ -131,37 +131,23 @@ export class Daemon {
         if (!(this.vrrp?.snapshot() ?? []).some((x) => x.state === 'MASTER')) void this.lb?.dropVipFlows('after the handover');
       }, 3500).unref();
     }
-    this.reporter?.setVrrp(status.name, vrrpReport(status));
+    this.reporter?.setVrrp(status.name, status);
     this.reporter?.event({ type: 'vrrp-transition', instance: status.name, from, to: status.state, reason, priority: status.effectivePriority });
-    if (this.leds) {
-      const all = this.vrrp?.snapshot() ?? [status];
-      const led = all.some((s) => s.state === 'FAULT') ? 'FAULT' : all.some((s) => s.state === 'MASTER') ? 'MASTER' : 'BACKUP';
-      void this.leds.show(led);
-    }
+    if (this.leds) void this.leds.show(ledStateFor(this.vrrp?.snapshot() ?? [status]));
   }
-
-  private groupStates = new Map<string, string>();
 
   /**
    * vrrp_sync_group notify programs run when the group as a whole changes state (keepalived
-   * vrrp_sync.c): all members MASTER, all BACKUP, or any in FAULT. The generic `notify` gets
-   * "GROUP" NAME STATE 0, as keepalived passes it.
+   * vrrp_sync.c; the worker reports it). The generic `notify` gets "GROUP" NAME STATE 0, as
+   * keepalived passes it.
    */
-  private onGroupMaybeChanged(name: string): void {
-    const group = this.config.syncGroups.find((g) => g.name === name);
-    if (!group) return;
-    const members = (this.vrrp?.snapshot() ?? []).filter((s) => s.syncGroup === name);
-    let state: string | null = null;
-    if (members.some((m) => m.state === 'FAULT')) state = 'FAULT';
-    else if (members.length > 0 && members.every((m) => m.state === 'MASTER')) state = 'MASTER';
-    else if (members.length > 0 && members.every((m) => m.state === 'BACKUP')) state = 'BACKUP';
-    else if (members.length > 0 && members.every((m) => m.state === 'STOP')) state = 'STOP';
-    if (!state || this.groupStates.get(name) === state) return;
-    this.groupStates.set(name, state);
+  private onGroupChanged(status: SyncGroupStatus, _from: SyncGroupState): void {
+    const group = this.config.syncGroups.find((g) => g.name === status.name);
+    if (!group || status.state === 'INIT') return;
+    const name = status.name;
+    const state = status.state;
     const log = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `VRRP_Group(${name}) ${msg}`);
-    const specific = { MASTER: group.notifyMaster, BACKUP: group.notifyBackup, FAULT: group.notifyFault, STOP: group.notifyStop }[
-      state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
-    ];
+    const specific = { MASTER: group.notifyMaster, BACKUP: group.notifyBackup, FAULT: group.notifyFault, STOP: group.notifyStop }[state];
     if (specific) void runNotify(specific, [], log);
     if (group.notify) void runNotify(group.notify, ['GROUP', name, state, '0'], log);
   }
@@ -170,7 +156,7 @@ export class Daemon {
 
   private async startLb(cfg: Config): Promise<void> {
     if (cfg.virtualServers.length === 0) return;
-    await ensureForwarding(this.log);
+    await setSysctls(FORWARDING_SYSCTLS, (level, msg) => this.log.log(level, msg));
     const lb = new LbController(
       cfg.virtualServers,
       {
@@ -189,8 +175,8 @@ export class Daemon {
     await lb.start();
   }
 
-  private onRsChanged(vs: VirtualServer, rs: RealServer, v: RsView): void {
-    this.reporter?.setRealServer(vs.name, rs.name, { up: v.up, weight: v.weight, lastCheck: v.lastCheck, failures: v.failures, latencyMs: v.latencyMs });
+  private onRsChanged(vs: VirtualServer, rs: RealServer, v: RealServerStatus): void {
+    this.reporter?.setRealServer(vs.name, rs.name, v);
   }
 
   // ---- reporting ------------------------------------------------------------------------------
@@ -214,7 +200,7 @@ export class Daemon {
     this.reporter = reporter;
     const metrics = this.metrics;
     reporter.setHealthSource(() => metrics.collect());
-    for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, vrrpReport(s));
+    for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, s);
     for (const vs of this.lb?.virtualServers() ?? []) {
       for (const rs of vs.realServers) this.onRsChanged(vs, rs, this.lb!.view(vs, rs));
     }
@@ -294,9 +280,9 @@ export class Daemon {
 
   /** The counters in keepalived's stats layout (also `show statistics` on the console). */
   async statsText(): Promise<string> {
-    const q = this.vrrp ? await this.vrrp.query() : { statuses: [], drops: {} };
-    const parts = q.statuses.map((s) => formatStats(s.name, s.counters));
-    const drops = Object.entries(q.drops).map(([k, v]) => `  ${k}: ${v}`);
+    const q = this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} };
+    const parts = q.instances.map((s) => formatStats(s.name, s.counters));
+    const drops = Object.entries(q.unattributed).map(([k, v]) => `  ${k}: ${v}`);
     parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
     return parts.join('\n') + '\n';
   }
@@ -403,7 +389,7 @@ export class Daemon {
         this.scripts?.stop();
         await this.vrrp?.stop();
         await this.lb?.stop();
-        for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, vrrpReport(s));
+        for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, s);
         await this.reporter?.stop();
         this.metrics?.close();
         for (const c of this.closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
@@ -412,19 +398,6 @@ export class Daemon {
     }
     return this.stopping;
   }
-}
-
-function vrrpReport(s: InstanceStatus): Parameters<Reporter['setVrrp']>[1] {
-  return {
-    state: s.state,
-    priority: s.priority,
-    effectivePriority: s.effectivePriority,
-    vips: s.vips,
-    masterAddress: s.masterAddress,
-    since: s.since,
-    vrid: s.vrid,
-    interface: s.dev,
-  };
 }
 
 function birthInterfaces(): Array<{ name: string; mac: string | null; addresses: string[] }> {
@@ -436,47 +409,8 @@ function birthInterfaces(): Array<{ name: string; mac: string | null; addresses:
   return out;
 }
 
-/** NAT mode needs forwarding (LVS NAT does too); conntrack's loose TCP pickup must stay on for
- * the mid-stream guard to let clients' packets of an adopted flow through (src/lb/README.md). */
-async function ensureForwarding(log: Logger): Promise<void> {
-  const want: Array<[string, string]> = [
-    ['/proc/sys/net/ipv4/ip_forward', '1'],
-    ['/proc/sys/net/netfilter/nf_conntrack_tcp_loose', '1'],
-  ];
-  for (const [path, value] of want) {
-    try {
-      await writeFile(path, value);
-    } catch (err) {
-      log.warn(`cannot set ${path} to ${value}: ${(err as Error).message}`);
-    }
-  }
-}
-
-/**
- * Benchmark hook (bench/failover.ts "spurious transitions"): TANDEM_DEBUG_HEAP_CHURN_MB=N makes
- * the main thread allocate about N MB/s of short- and medium-lived objects, so the benchmark
- * can show that garbage collection on the main thread never delays the VRRP worker's timers.
- * Off unless the variable is set; it logs a warning when on.
- */
-function startHeapChurn(log: Logger): void {
-  const mb = Number(process.env.TANDEM_DEBUG_HEAP_CHURN_MB ?? 0);
-  if (!(mb > 0)) return;
-  log.warn(`debug: churning the main thread's heap at ${mb} MB/s (TANDEM_DEBUG_HEAP_CHURN_MB)`);
-  const window: unknown[][] = [];
-  const perTick = Math.max(1, Math.round((mb * 1024 * 1024) / 50 / 128));
-  setInterval(() => {
-    const chunk: unknown[] = [];
-    for (let i = 0; i < perTick; i++) chunk.push({ i, s: `churn-${i}-${Math.random()}`, a: [i, i + 1, i + 2] });
-    // A second's worth stays reachable, so objects survive into the old generation and
-    // major collections happen, not only scavenges.
-    window.push(chunk);
-    if (window.length > 50) window.shift();
-  }, 20).unref();
-}
-
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const d = new Daemon(opts);
-  startHeapChurn(d.log);
   // Signal handlers come first, as keepalived installs its own before anything else: a SIGTERM
   // that arrives while we start must still stop us cleanly (VIPs and rules removed), not kill
   // the process with half a state behind it.

@@ -91,3 +91,10 @@ export function createLedDriver(profile: Pick<BoardProfile, 'statusLeds'>): LedD
     get lastError() { return lastError; },
   };
 }
+
+/** What the status LED shows for a board's instances: any FAULT, else any MASTER, else BACKUP. */
+export function ledStateFor(states: ReadonlyArray<{ state: string }>): LedState {
+  if (states.some((s) => s.state === 'FAULT')) return 'FAULT';
+  if (states.some((s) => s.state === 'MASTER')) return 'MASTER';
+  return 'BACKUP';
+}

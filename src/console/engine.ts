@@ -470,7 +470,7 @@ export class Session {
       for (const r of v.realServers) {
         rows.push([
           `  -> ${r.name.replace(' ', ':')}`, r.up ? 'up' : 'DOWN', `weight ${r.weight}`, r.drained ? 'drained' : '', '', '',
-          r.connections === undefined || r.connections === null ? '-' : r.connections,
+          r.connections === null ? '-' : r.connections,
         ]);
       }
     }
@@ -485,8 +485,8 @@ export class Session {
       for (const r of v.realServers) {
         rows.push([
           v.name.replace(' ', ':'), r.name.replace(' ', ':'), r.up ? 'up' : 'DOWN', r.weight, r.drained ? 'drained' : '-',
-          r.connections === undefined || r.connections === null ? '-' : r.connections,
-          r.failures, opt(r.latencyMs, ' ms'), r.lastCheckAt === null ? '-' : duration(now - r.lastCheckAt) + ' ago',
+          r.connections === null ? '-' : r.connections,
+          r.failures, opt(r.latencyMs, ' ms'), r.lastCheck === null ? '-' : duration(now - r.lastCheck) + ' ago',
         ]);
       }
     }

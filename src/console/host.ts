@@ -1,5 +1,6 @@
 // What the console needs from the daemon (src/daemon.ts implements it). Plain data in and out,
 // so the engine stays transport- and daemon-free and a unit test can hand it a fake.
+import type { VirtualServerStatus, VrrpInstanceStatus } from '../status.ts';
 
 export interface VersionInfo {
   version: string;
@@ -21,45 +22,8 @@ export interface StatusInfo {
   lastReload: { at: number; ok: boolean; message: string } | null;
 }
 
-export interface VrrpInfo {
-  name: string;
-  /** INIT | BACKUP | MASTER | FAULT (keepalived's names). */
-  state: string;
-  vrid: number;
-  interface: string;
-  version: 2 | 3;
-  priority: number;
-  effectivePriority: number;
-  masterAddress: string | null;
-  vips: string[];
-  /** Epoch ms of the last transition. */
-  since: number;
-  syncGroup: string | null;
-}
-
-export interface RealServerInfo {
-  /** "ADDRESS PORT" as in the configuration. */
-  name: string;
-  up: boolean;
-  weight: number;
-  /** Drained from the console: no new connections, existing ones continue. */
-  drained: boolean;
-  lastCheckAt: number | null;
-  failures: number;
-  latencyMs: number | null;
-  /** Active connections (conntrack for nftables, the forwarder's own count); null unknown. */
-  connections?: number | null;
-}
-
-export interface VirtualServerInfo {
-  name: string;
-  protocol: string;
-  scheduler: string;
-  forwarder: string;
-  /** Enough real servers up for the quorum. */
-  quorumUp: boolean;
-  realServers: RealServerInfo[];
-}
+/** VRRP instances and virtual servers as the one status model has them (src/status.ts). */
+export type { VrrpInstanceStatus, VirtualServerStatus, RealServerStatus } from '../status.ts';
 
 export interface InterfaceInfo {
   name: string;
@@ -122,8 +86,8 @@ export interface ConsoleEvent {
 export interface ConsoleHost {
   version(): VersionInfo;
   status(): StatusInfo;
-  vrrp(): VrrpInfo[];
-  virtualServers(): VirtualServerInfo[];
+  vrrp(): VrrpInstanceStatus[];
+  virtualServers(): VirtualServerStatus[];
   /** Refresh what virtualServers() reports as connections (spawns conntrack). */
   refreshConnections?(): Promise<void>;
   /** VRRP counters, keepalived's stats layout. */

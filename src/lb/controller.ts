@@ -12,11 +12,12 @@ import { QuorumTracker } from './quorum.ts';
 import { runNotify } from '../util/notify.ts';
 import { UserspaceForwarder, chooseDataPlane, probeNft, backendOf, type DataPlane } from './forwarder/index.ts';
 import type { Backend } from './sched/index.ts';
+import type { RealServerStatus, VirtualServerStatus } from '../status.ts';
 
 export interface LbHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   /** A real server's reported state changed (for MQTT `lb/VS/RS` and `events`). */
-  rsChanged(vs: VirtualServer, rs: RealServer, state: RsView): void;
+  rsChanged(vs: VirtualServer, rs: RealServer, state: RealServerStatus): void;
   quorumChanged?(vs: VirtualServer, up: boolean): void;
 }
 
@@ -45,21 +46,9 @@ export interface ForwarderLike {
   stop(): Promise<void>;
 }
 
-export interface RsView {
-  up: boolean;
-  weight: number;
-  drained: boolean;
-  lastCheck: number | null;
-  failures: number;
-  latencyMs: number | null;
-  reason: string;
-  /** Open connections through the userspace forwarder; absent for nftables-served servers. */
-  connections?: number;
-}
-
 export class LbController {
   private live = new Map<string, RsLive>();
-  private views = new Map<string, RsView>();
+  private views = new Map<string, RealServerStatus>();
   private drained = new Set<string>();
   private quorum = new Map<string, QuorumTracker>();
   private pending = new Set<string>();
@@ -164,7 +153,11 @@ export class LbController {
     const k = rsKey(vs, rs);
     const prev = this.live.get(k);
     this.live.set(k, { up: ev.up, weight: ev.weight });
-    const view: RsView = {
+    const view: RealServerStatus = {
+      name: rs.name,
+      address: rs.address,
+      port: rs.port,
+      connections: null,
       up: ev.up,
       weight: ev.weight,
       drained: this.drained.has(k),
@@ -293,12 +286,30 @@ export class LbController {
     return { ok: true, message: `${f.rs.name} ${drained ? 'drained' : 'enabled'} in ${f.vs.name}` };
   }
 
-  view(vs: VirtualServer, rs: RealServer): RsView {
+  /** One real server in the one status model (src/status.ts). */
+  view(vs: VirtualServer, rs: RealServer): RealServerStatus {
     const k = rsKey(vs, rs);
     const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
-    const v = this.views.get(k) ?? { up: l.up, weight: l.weight, drained: this.drained.has(k), lastCheck: null, failures: 0, latencyMs: null, reason: 'initial' };
+    const v = this.views.get(k) ?? {
+      name: rs.name, address: rs.address, port: rs.port, up: l.up, weight: l.weight, drained: this.drained.has(k),
+      lastCheck: null, failures: 0, latencyMs: null, reason: 'initial', connections: null,
+    };
     const n = this.forwarder.connections(vs, rs) ?? this.flowCounts.get(k) ?? null;
-    return n === null ? v : { ...v, connections: n };
+    return { ...v, drained: this.drained.has(k), connections: n };
+  }
+
+  /** Every virtual server and its real servers, in the one status model. */
+  status(): VirtualServerStatus[] {
+    return this.vss.map((vs) => ({
+      name: vs.name,
+      address: vs.address,
+      port: vs.port,
+      protocol: vs.protocol,
+      scheduler: vs.scheduler,
+      forwarder: this.plane(vs),
+      quorumUp: this.quorumUp(vs),
+      realServers: vs.realServers.map((rs) => this.view(vs, rs)),
+    }));
   }
 
   private flowCounts = new Map<string, number>();

@@ -15,7 +15,7 @@ export class LinkMonitor {
 
   constructor(
     private readonly net: HostNet,
-    private readonly devs: string[],
+    private devs: string[],
     private readonly listener: LinkListener,
     private readonly pollMs = 2000,
   ) {}
@@ -26,6 +26,14 @@ export class LinkMonitor {
     this.poll = setInterval(() => void this.refreshAll(), this.pollMs);
     this.poll.unref?.();
     return new Map(this.state);
+  }
+
+  /** Watches these interfaces from now on (a reload); new ones report their state once known. */
+  watch(devs: readonly string[]): void {
+    const added = devs.filter((d) => !this.devs.includes(d));
+    this.devs = [...devs];
+    for (const d of [...this.state.keys()]) if (!this.devs.includes(d)) this.state.delete(d);
+    for (const d of added) void this.refresh(d);
   }
 
   isUp(dev: string): boolean {

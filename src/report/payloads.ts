@@ -3,6 +3,8 @@
 // the shape and return null for anything else, so a stray publisher cannot crash the viewer.
 // Times are ISO 8601 strings in UTC: readable in `mosquitto_sub` and parseable everywhere.
 
+import type { RealServerStatus, VrrpInstanceStatus, VrrpState } from '../status.ts';
+
 export const STATUS_ONLINE = 'online';
 /** Published by us on a clean stop, before DISCONNECT. */
 export const STATUS_OFFLINE = 'offline';
@@ -10,7 +12,7 @@ export const STATUS_OFFLINE = 'offline';
 export const STATUS_LOST = 'lost';
 export type StatusValue = 'online' | 'offline' | 'lost';
 
-export type VrrpStateValue = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+export type VrrpStateValue = VrrpState;
 const VRRP_STATES: readonly string[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP'];
 
 export interface BirthInterface {
@@ -29,38 +31,19 @@ export interface BirthPayload {
   interfaces: BirthInterface[];
 }
 
-/** What the daemon hands to Reporter.setVrrp: plain data. */
-export interface VrrpReport {
-  state: VrrpStateValue;
-  /** Configured priority. */
-  priority: number;
-  /** After tracked scripts and interfaces. */
-  effectivePriority: number;
-  /** VIPs as carried in the advertisement, "ADDRESS" or "ADDRESS/PREFIX". */
-  vips: string[];
-  /** Address of the current master as we know it; null when unknown. */
-  masterAddress: string | null;
-  /** Time of the last state change (ms since the epoch). */
-  since: number;
-  /** VRID and interface: let the fleet view group the two boards of a pair. */
-  vrid: number;
-  interface: string;
-}
+/**
+ * What a `vrrp/INSTANCE` payload carries: the fields of the one status model (src/status.ts)
+ * that DESIGN.md's MQTT table publishes. VIPs are "ADDRESS/PREFIX"; since is epoch ms here and
+ * ISO 8601 on the wire.
+ */
+export type VrrpReport = Pick<VrrpInstanceStatus, 'state' | 'priority' | 'effectivePriority' | 'vips' | 'masterAddress' | 'since' | 'vrid' | 'interface'>;
 
 export interface VrrpPayload extends Omit<VrrpReport, 'since'> {
   since: string;
 }
 
-export interface RealServerReport {
-  up: boolean;
-  weight: number;
-  /** ms since the epoch of the last completed check; null before the first. */
-  lastCheck: number | null;
-  /** Consecutive failures. */
-  failures: number;
-  /** Latency of the last successful check in ms, null if none. */
-  latencyMs: number | null;
-}
+/** What an `lb/VS/RS` payload carries, from the one status model; lastCheck is epoch ms here. */
+export type RealServerReport = Pick<RealServerStatus, 'up' | 'weight' | 'lastCheck' | 'failures' | 'latencyMs'>;
 
 export interface RealServerPayload extends Omit<RealServerReport, 'lastCheck'> {
   lastCheck: string | null;

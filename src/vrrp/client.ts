@@ -1,16 +1,16 @@
 // The main thread's handle on the VRRP worker thread (DESIGN.md: the VRRP engine runs in its
-// own worker so nothing else delays its timers).
+// own worker so nothing else delays its timers). Everything here runs on the main thread.
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { EngineConfig } from './engine-config.ts';
-import type { InstanceStatus } from './worker/engine.ts';
-import type { VrrpState } from './machine.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
+import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState, VrrpStatus } from '../status.ts';
 
 export interface VrrpClientHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
-  stateChanged(status: InstanceStatus, from: VrrpState, reason: string): void;
+  stateChanged(status: VrrpInstanceStatus, from: VrrpState, reason: string): void;
+  groupChanged(status: SyncGroupStatus, from: SyncGroupState): void;
   /** The worker died unexpectedly (a bug): the daemon must not carry on without VRRP. */
   crashed(err: Error): void;
 }
@@ -24,15 +24,21 @@ function workerUrl(): URL {
 
 export class VrrpClient {
   private worker: Worker | null = null;
-  private latest = new Map<string, InstanceStatus>();
+  private latest = new Map<string, VrrpInstanceStatus>();
+  private groups = new Map<string, SyncGroupStatus>();
   private nextId = 1;
-  private waiting = new Map<number, (s: { statuses: InstanceStatus[]; drops: Record<string, number> }) => void>();
+  private waiting = new Map<number, (s: VrrpStatus) => void>();
   private waitingReconf = new Map<number, (ok: boolean) => void>();
   private stopping = false;
 
   constructor(private readonly hooks: VrrpClientHooks) {}
 
-  start(config: EngineConfig): Promise<InstanceStatus[]> {
+  private remember(s: VrrpStatus): void {
+    for (const i of s.instances) this.latest.set(i.name, i);
+    for (const g of s.groups) this.groups.set(g.name, g);
+  }
+
+  start(config: EngineConfig): Promise<VrrpStatus> {
     const w = new Worker(workerUrl());
     this.worker = w;
     return new Promise((resolve, reject) => {
@@ -44,8 +50,8 @@ export class VrrpClient {
             break;
           case 'started':
             started = true;
-            for (const s of m.statuses) this.latest.set(s.name, s);
-            resolve(m.statuses);
+            this.remember(m.status);
+            resolve(m.status);
             break;
           case 'startFailed':
             reject(new Error(m.error));
@@ -54,11 +60,15 @@ export class VrrpClient {
             this.latest.set(m.status.name, m.status);
             this.hooks.stateChanged(m.status, m.from, m.reason);
             break;
+          case 'group':
+            this.groups.set(m.status.name, m.status);
+            this.hooks.groupChanged(m.status, m.from);
+            break;
           case 'status': {
-            for (const s of m.statuses) this.latest.set(s.name, s);
+            this.remember(m.status);
             const fn = this.waiting.get(m.id);
             this.waiting.delete(m.id);
-            fn?.({ statuses: m.statuses, drops: m.drops });
+            fn?.(m.status);
             break;
           }
           case 'reconfigured': {
@@ -91,22 +101,27 @@ export class VrrpClient {
     this.send({ type: 'script', name, up });
   }
 
-  /** The last known state of every instance (updated on each change). */
-  snapshot(): InstanceStatus[] {
+  /** The last known state of every instance (updated on each change; counters as of then). */
+  snapshot(): VrrpInstanceStatus[] {
     return [...this.latest.values()];
+  }
+
+  /** The last known state of every sync group. */
+  groupSnapshot(): SyncGroupStatus[] {
+    return [...this.groups.values()];
   }
 
   setMaintenance(on: boolean): void {
     this.send({ type: 'maintenance', on });
   }
 
-  /** A fresh status with counters, asked from the worker. */
-  query(timeoutMs = 1000): Promise<{ statuses: InstanceStatus[]; drops: Record<string, number> }> {
+  /** A fresh status with counters, asked from the worker (the last known one if it does not answer). */
+  query(timeoutMs = 1000): Promise<VrrpStatus> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.waiting.delete(id);
-        resolve({ statuses: this.snapshot(), drops: {} });
+        resolve({ instances: this.snapshot(), groups: this.groupSnapshot(), unattributed: {} });
       }, timeoutMs);
       this.waiting.set(id, (s) => {
         clearTimeout(t);
@@ -116,7 +131,7 @@ export class VrrpClient {
     });
   }
 
-  /** In-place reload of priority-only changes; false when the engine must be restarted. */
+  /** In-place reload (VrrpEngine.reconfigure); false when the engine must be restarted. */
   reconfigure(config: EngineConfig): Promise<boolean> {
     const id = this.nextId++;
     return new Promise((resolve) => {
@@ -132,7 +147,7 @@ export class VrrpClient {
     });
   }
 
-  /** Graceful stop: priority-0 adverts and VIPs removed, then the worker exits. */
+  /** Graceful stop: priority-0 adverts and VIPs handed over, then the worker exits. */
   stop(timeoutMs = 5000): Promise<void> {
     const w = this.worker;
     if (!w) return Promise.resolve();

@@ -1,8 +1,8 @@
 // What the VRRP worker needs from the configuration, as plain data that crosses postMessage.
 // Built on the main thread from the one configuration model (DESIGN.md: nothing else reads
 // configuration text).
-import type { Config, VrrpInstance, VirtualIp, Command } from '../config/model.ts';
-import type { GarpSettings } from './machine.ts';
+import type { Config, VrrpInstance, VirtualIp } from '../config/model.ts';
+import type { GarpSettings, MachineParams } from './machine.ts';
 
 export interface EngineVip {
   address: string;
@@ -13,16 +13,10 @@ export interface EngineVip {
   scope: string | null;
 }
 
-export interface EngineInstance {
-  name: string;
+/** One vrrp_instance: the machine's parameters (machine.ts) and what the engine needs around it. */
+export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync' | 'garp'> {
   dev: string;
   vrid: number;
-  version: 2 | 3;
-  priority: number;
-  advertIntMs: number;
-  nopreempt: boolean;
-  preemptDelayMs: number;
-  initialState: 'MASTER' | 'BACKUP';
   authType: 'PASS' | 'AH' | null;
   authPass: string | null;
   /** All addresses this instance adds (virtual_ipaddress + _excluded). */
@@ -88,11 +82,24 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
   };
 }
 
-/** Notify programs of an instance (run on the main thread: they are not timing-critical). */
-export interface NotifyCommands {
-  notify: Command | null;
-  master: Command | null;
-  backup: Command | null;
-  fault: Command | null;
-  stop: Command | null;
+/**
+ * What makes an instance itself: changing any of it means a new instance (the engine restarts);
+ * everything else a reload changes is applied in place (VrrpEngine.reconfigure).
+ */
+export function engineIdentity(c: EngineConfig): string {
+  return JSON.stringify({
+    instances: c.instances.map((i) => [i.name, i.dev, i.vrid, i.version, i.unicastSrcIp]).sort(),
+    groups: c.syncGroups.map((g) => [g.name, [...g.members].sort()]).sort(),
+  });
+}
+
+/** Interfaces whose link state the engine needs: the instances', tracked ones and the VIPs'. */
+export function engineDevices(c: EngineConfig): string[] {
+  const devs = new Set<string>();
+  for (const i of c.instances) {
+    devs.add(i.dev);
+    for (const t of i.trackInterfaces) devs.add(t.name);
+    for (const v of i.vips) devs.add(v.dev);
+  }
+  return [...devs];
 }

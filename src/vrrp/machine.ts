@@ -7,33 +7,44 @@
 //   for (const a of m.handle(event, now)) perform(a);        // in order
 //
 // Events (MachineEvent):
-//   start {faulty?, priority?}  once, after VIPs left by a crash were removed. faulty: the
+//   start {faulty?, trackWeight?}
+//                               once, after VIPs left by a crash were removed. faulty: the
 //                               interface is down or a tracked thing failed (weight 0).
-//                               priority: the effective priority if tracking already changed it.
+//                               trackWeight: the tracking weight already in effect (track.ts).
 //   advert {priority, srcIp, advertIntMs}
-//                               an advertisement that passed decodeAdvert + validateAdvert.
-//                               (Count drops yourself with counterForDrop; addr_list_err from
-//                               addressListMatches is counted but the advert still comes here.)
+//                               an advertisement that passed the receive path (receive.ts).
 //   timer {timer}               a deadline set by a setTimer action was reached. Stale or early
 //                               fires are tolerated (ignored, or re-armed).
-//   shutdown                    stop: a MASTER sends priority 0 and removes its VIPs.
+//   shutdown                    stop: a MASTER hands over (priority 0, VIPs kept for the handover).
 //   fault {reason} / faultCleared
 //                               the instance's own fault level (interface down, tracked
 //                               interface/script with weight 0 failing); the caller aggregates.
-//   priority {priority}         new effective priority from track weights (see track.ts).
-//   force {state, reason}       a sync group moves this member (see sync-group.ts).
+//   track {weight}              the sum of tracking weights now in effect (track.ts trackedWeight).
+//   maintenance {on}            hand mastership to the peer: priority 1 (the owner, 255, stays);
+//                               a MASTER hands over as on shutdown. Off restores the priority.
+//   reconfigure {params}        a reload changed what can change in place (priority, interval,
+//                               preemption, GARP settings, primary address).
+//   force {state, reason, graceful?}
+//                               a sync group moves this member (see sync-group.ts); graceful: the
+//                               member that moved first handed over on purpose, so this one does too.
 // Actions (Action):
-//   sendAdvert {priority}       send one advertisement now (0 on stop / fault).
+//   sendAdvert {priority}       send one advertisement now (0 on stop / fault / handover).
 //   setTimer {timer, atMs}      (re)arm a timer: replaces any previous deadline of that timer.
 //   cancelTimer {timer}
-//   addVips / removeVips        virtual_ipaddress (+ _excluded) of this instance.
+//   addVips                     virtual_ipaddress (+ _excluded) of this instance.
+//   removeVips {handover?}      remove them; with handover {untilMs}: make before break, keep them
+//                               until the first advertisement of priority > 0 from another router
+//                               for this VRID, or untilMs (timing.ts handoverBoundMs), whichever
+//                               comes first. keepalived removes them at once; the clients' outage
+//                               shrinks from the peer's Skew_Time to the gap between its advert
+//                               and its gratuitous ARP.
 //   sendGarp {count}            a burst of gratuitous ARPs for every VIP (count per VIP).
 //                               The schedule is modelled here (keepalived defaults: 5 at once on
 //                               becoming MASTER, 5 more after garp_master_delay 5 s, then every
 //                               garp_master_refresh with garp_master_refresh_repeat if set), via
 //                               the 'garp' timer. Spacing inside a burst (vrrp_garp_interval) is
 //                               the sender's business.
-//   stateChanged {from, to, reason}
+//   stateChanged {from, to, reason, graceful?}
 //                               log `(NAME) Entering MASTER STATE` (stateLogLine), notify scripts,
 //                               report; also offer it to the sync group.
 //   count {counter}             bump the instance counter (keepalived stats names).
@@ -46,7 +57,7 @@
 
 import type { CounterName } from './counters.ts';
 import { compareIpv4, parseIpv4 } from './ipv4.ts';
-import { masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
+import { handoverBoundMs, masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
 export type TimerName = 'advert' | 'masterDown' | 'garp';
@@ -89,24 +100,31 @@ export interface MachineParams {
   sync?: SyncGate;
 }
 
+/** What a reload may change without restarting the instance (its identity stays). */
+export type ReconfigurableParams = Pick<MachineParams, 'priority' | 'advertIntMs' | 'nopreempt' | 'preemptDelayMs' | 'initialState' | 'primaryIp'> & {
+  garp?: GarpSettings;
+};
+
 export type MachineEvent =
-  | { type: 'start'; faulty?: boolean; priority?: number }
+  | { type: 'start'; faulty?: boolean; trackWeight?: number }
   | { type: 'advert'; priority: number; srcIp: string; advertIntMs: number }
   | { type: 'timer'; timer: TimerName }
   | { type: 'shutdown' }
   | { type: 'fault'; reason: string }
   | { type: 'faultCleared'; reason?: string }
-  | { type: 'priority'; priority: number }
-  | { type: 'force'; state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string };
+  | { type: 'track'; weight: number }
+  | { type: 'maintenance'; on: boolean }
+  | { type: 'reconfigure'; params: ReconfigurableParams }
+  | { type: 'force'; state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string; graceful?: boolean };
 
 export type Action =
   | { type: 'sendAdvert'; priority: number }
   | { type: 'setTimer'; timer: TimerName; atMs: number }
   | { type: 'cancelTimer'; timer: TimerName }
   | { type: 'addVips' }
-  | { type: 'removeVips' }
+  | { type: 'removeVips'; handover?: { untilMs: number } }
   | { type: 'sendGarp'; count: number }
-  | { type: 'stateChanged'; from: VrrpState; to: VrrpState; reason: string }
+  | { type: 'stateChanged'; from: VrrpState; to: VrrpState; reason: string; graceful?: true }
   | { type: 'count'; counter: CounterName };
 
 /** What the engine, the sync group and reporting can read. */
@@ -117,7 +135,9 @@ export interface MachineView {
   wantState: 'MASTER' | 'BACKUP';
   /** In FAULT of its own (not only because its sync group is). */
   ownFault: boolean;
+  /** The priority in use before tracking: the configured one, or 1 in maintenance. */
   basePriority: number;
+  maintenance: boolean;
   effectivePriority: number;
   /** Master_Adver_Interval: learned from the master in v3 (RFC 5798 §6.4.2). */
   masterAdverIntMs: number;
@@ -144,31 +164,33 @@ export function stateLogLine(name: string, to: VrrpState): string {
 const EARLY_TOLERANCE_MS = 1;
 
 export function createMachine(params: MachineParams): Machine {
-  const p = params;
-  if (!Number.isInteger(p.priority) || p.priority < 1 || p.priority > 255) {
-    throw new RangeError(`(${p.name}) priority must be 1..255, got ${p.priority}`);
-  }
-  if (!(p.advertIntMs > 0)) throw new RangeError(`(${p.name}) advert interval must be > 0`);
-  if (parseIpv4(p.primaryIp) === null) throw new RangeError(`(${p.name}) primary address ${JSON.stringify(p.primaryIp)} is not IPv4`);
-  const owner = p.priority === 255;
-  const garp = p.garp ?? DEFAULT_GARP;
+  let p: MachineParams = { ...params };
+  checkParams(p);
+  const owner = (): boolean => p.priority === 255;
+  const garp = (): GarpSettings => p.garp ?? DEFAULT_GARP;
 
   let state: VrrpState = 'INIT';
   // keepalived: `state MASTER` sets wantstate MASTER from the start; nopreempt overrides it.
   let wantState: 'MASTER' | 'BACKUP' = p.initialState === 'MASTER' && !p.nopreempt ? 'MASTER' : 'BACKUP';
   let ownFault = false;
+  let maintenance = false;
+  let trackWeight = 0;
   let eff = p.priority;
   let masterAdverInt = p.advertIntMs;
   let masterIp: string | null = null;
   let masterPriority: number | null = null;
   let preemptAfter: number | null = null;
   let garpPhase: 'second' | 'refresh' = 'second';
+  let lastReassert: number | null = null;
   const timers: Partial<Record<TimerName, number>> = {};
 
   // Skew uses 255 for the owner whatever tracking did (keepalived VRRP_TIMER_SKEW).
-  const skewPriority = (): number => (owner ? 255 : eff);
+  const skewPriority = (): number => (owner() ? 255 : eff);
   const mdi = (): number => masterDownIntervalMs(p.version, skewPriority(), masterAdverInt);
   const skew = (): number => skewTimeMs(p.version, skewPriority(), masterAdverInt);
+  const base = (): number => (maintenance && !owner() ? 1 : p.priority);
+  // keepalived vrrp_set_effective_priority: the owner is never changed by tracking.
+  const effective = (): number => (owner() ? 255 : clampPriority(base() + trackWeight));
 
   function set(out: Action[], timer: TimerName, atMs: number): void {
     timers[timer] = atMs;
@@ -185,10 +207,10 @@ export function createMachine(params: MachineParams): Machine {
     out.push({ type: 'count', counter: 'advert_sent' });
     if (priority === 0) out.push({ type: 'count', counter: 'pri_zero_sent' });
   }
-  function change(out: Action[], to: VrrpState, reason: string): void {
+  function change(out: Action[], to: VrrpState, reason: string, graceful = false): void {
     const from = state;
     state = to;
-    out.push({ type: 'stateChanged', from, to, reason });
+    out.push(graceful ? { type: 'stateChanged', from, to, reason, graceful: true } : { type: 'stateChanged', from, to, reason });
   }
 
   // RFC 5798 §6.4.1/§6.4.2 "transition to Master"; keepalived vrrp_state_master_tx: the
@@ -200,16 +222,18 @@ export function createMachine(params: MachineParams): Machine {
     masterIp = null;
     masterPriority = null;
     preemptAfter = null;
+    lastReassert = null;
     advert(out, eff);
     set(out, 'advert', now + p.advertIntMs);
     out.push({ type: 'addVips' });
-    if (garp.repeat > 0) out.push({ type: 'sendGarp', count: garp.repeat });
-    if (garp.delayMs > 0 && garp.repeat > 0) {
+    const g = garp();
+    if (g.repeat > 0) out.push({ type: 'sendGarp', count: g.repeat });
+    if (g.delayMs > 0 && g.repeat > 0) {
       garpPhase = 'second';
-      set(out, 'garp', now + garp.delayMs);
-    } else if (garp.refreshMs > 0) {
+      set(out, 'garp', now + g.delayMs);
+    } else if (g.refreshMs > 0) {
       garpPhase = 'refresh';
-      set(out, 'garp', now + garp.refreshMs);
+      set(out, 'garp', now + g.refreshMs);
     }
     out.push({ type: 'count', counter: 'become_master' });
     change(out, 'MASTER', reason);
@@ -217,28 +241,40 @@ export function createMachine(params: MachineParams): Machine {
 
   // keepalived vrrp_state_leave_master: priority 0 when stopping or entering FAULT
   // (RFC 5798 §6.4.3 "If a Shutdown event is received": send priority 0), VIPs removed.
-  function leaveMaster(out: Action[], now: number, to: 'BACKUP' | 'FAULT' | 'STOP', reason: string): void {
-    if (to !== 'BACKUP') advert(out, 0);
+  // `graceful`: we hand over on purpose (stop, maintenance): priority 0 in every case, and the
+  // VIPs stay until the new master has announced itself (make before break, see Action).
+  function leaveMaster(out: Action[], now: number, to: 'BACKUP' | 'FAULT' | 'STOP', reason: string, graceful = false): void {
+    if (to !== 'BACKUP' || graceful) advert(out, 0);
     cancel(out, 'advert');
     cancel(out, 'garp');
-    out.push({ type: 'removeVips' });
+    out.push(graceful ? { type: 'removeVips', handover: { untilMs: now + handoverBoundMs(p.version, p.advertIntMs) } } : { type: 'removeVips' });
     out.push({ type: 'count', counter: 'release_master' });
     if (to === 'BACKUP') set(out, 'masterDown', now + mdi());
-    change(out, to, reason);
+    change(out, to, reason, graceful && to === 'BACKUP');
   }
 
   function enterBackupFromFault(out: Action[], now: number, reason: string): void {
     // keepalived vrrp_state_leave_fault / try_up_instance: Master_Adver_Interval back to ours;
     // the owner waits one interval plus skew, others the whole Master_Down_Interval.
     masterAdverInt = p.advertIntMs;
-    const wait = owner ? masterAdverInt + skew() : mdi();
+    const wait = owner() ? masterAdverInt + skew() : mdi();
     set(out, 'masterDown', now + wait);
-    wantState = owner ? 'MASTER' : 'BACKUP';
+    wantState = owner() ? 'MASTER' : 'BACKUP';
     change(out, 'BACKUP', reason);
   }
 
-  function onStart(out: Action[], now: number, ev: { faulty?: boolean; priority?: number }): void {
-    if (ev.priority !== undefined && !owner) eff = clampPriority(ev.priority);
+  /** A new effective priority: keepalived moves a running Master_Down deadline by the change. */
+  function setEffective(out: Action[], next: number): void {
+    if (next === eff) return;
+    const oldMdi = mdi();
+    eff = next;
+    const down = timers.masterDown;
+    if (state === 'BACKUP' && down !== undefined) set(out, 'masterDown', down + (mdi() - oldMdi));
+  }
+
+  function onStart(out: Action[], now: number, ev: { faulty?: boolean; trackWeight?: number }): void {
+    if (ev.trackWeight !== undefined) trackWeight = ev.trackWeight;
+    eff = effective();
     if (ev.faulty || ownFault) {
       ownFault = true;
       change(out, 'FAULT', 'fault at start');
@@ -246,7 +282,7 @@ export function createMachine(params: MachineParams): Machine {
     }
     // RFC 5798 §6.4.1: the owner (255) goes MASTER at once. keepalived does the same through
     // a 1 µs Master_Down (vrrp_init_state), unless its sync group keeps it back.
-    if (owner && (!p.sync || p.sync.mayGoMaster(p.name))) {
+    if (owner() && (!p.sync || p.sync.mayGoMaster(p.name))) {
       becomeMaster(out, now, 'address owner (priority 255) at start');
       return;
     }
@@ -311,7 +347,11 @@ export function createMachine(params: MachineParams): Machine {
     }
     if (ev.priority === eff && cmp === 0) return; // our own address: a loop, ignore (keepalived warns)
     // Lower priority (or equal with a lower address): keepalived re-asserts at once so the
-    // other side sees us and goes back to BACKUP ("forcing new election").
+    // other side sees us and goes back to BACKUP ("forcing new election"). At most once per
+    // advert interval: a flood of low-priority adverts must not make us reflect one advert each
+    // (our regular adverts carry the same message every interval anyway).
+    if (lastReassert !== null && now - lastReassert < p.advertIntMs) return;
+    lastReassert = now;
     advert(out, eff);
   }
 
@@ -338,15 +378,16 @@ export function createMachine(params: MachineParams): Machine {
       set(out, 'advert', now + p.advertIntMs);
     } else {
       if (state !== 'MASTER') return;
+      const g = garp();
       if (garpPhase === 'second') {
-        out.push({ type: 'sendGarp', count: garp.repeat });
-        if (garp.refreshMs > 0) {
+        out.push({ type: 'sendGarp', count: g.repeat });
+        if (g.refreshMs > 0) {
           garpPhase = 'refresh';
-          set(out, 'garp', now + garp.refreshMs);
+          set(out, 'garp', now + g.refreshMs);
         }
       } else {
-        out.push({ type: 'sendGarp', count: garp.refreshRepeat });
-        set(out, 'garp', now + garp.refreshMs);
+        out.push({ type: 'sendGarp', count: g.refreshRepeat });
+        set(out, 'garp', now + g.refreshMs);
       }
     }
   }
@@ -367,24 +408,57 @@ export function createMachine(params: MachineParams): Machine {
     enterBackupFromFault(out, now, reason);
   }
 
-  function onPriority(out: Action[], now: number, priority: number): void {
-    if (owner) return; // keepalived vrrp_set_effective_priority: the owner is never changed
-    const next = clampPriority(priority);
-    if (next === eff) return;
-    const oldMdi = mdi();
-    eff = next;
-    // keepalived: a running Master_Down deadline moves by the change of the interval.
-    const down = timers.masterDown;
-    if (state === 'BACKUP' && down !== undefined) set(out, 'masterDown', down + (mdi() - oldMdi));
+  function onTrack(out: Action[], weight: number): void {
+    trackWeight = Number.isFinite(weight) ? weight : 0;
+    setEffective(out, effective());
   }
 
-  function onForce(out: Action[], now: number, to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {
+  // Maintenance: hand mastership to the peer cleanly. Priority 1 (the owner cannot be moved), and
+  // a MASTER hands over as on shutdown (priority 0, RFC 5798 §6.4.2 makes the peer take over after
+  // its Skew_Time whether or not it preempts), then waits as BACKUP. Off restores the configured
+  // priority; preemption then decides.
+  function onMaintenance(out: Action[], now: number, on: boolean): void {
+    if (maintenance === on) return;
+    maintenance = on;
+    if (owner()) return;
+    setEffective(out, effective());
+    if (on && state === 'MASTER') {
+      wantState = 'BACKUP';
+      leaveMaster(out, now, 'BACKUP', 'maintenance', true);
+    }
+  }
+
+  function onReconfigure(out: Action[], now: number, next: ReconfigurableParams): void {
+    const prev = p;
+    const candidate: MachineParams = { ...p, ...next, garp: next.garp ?? p.garp };
+    checkParams(candidate);
+    p = candidate;
+    const wasEff = eff;
+    if (state === 'BACKUP' && masterIp === null) masterAdverInt = p.advertIntMs;
+    setEffective(out, effective());
+    if (state === 'MASTER') {
+      // The advertisements carry the new priority and interval from now on; a MASTER
+      // advertises at once when its priority changed, so a better BACKUP can preempt now.
+      if (p.advertIntMs !== prev.advertIntMs) {
+        masterAdverInt = p.advertIntMs;
+        set(out, 'advert', now + p.advertIntMs);
+      }
+      if (eff !== wasEff) {
+        advert(out, eff);
+        set(out, 'advert', now + p.advertIntMs);
+      }
+      if (garp().refreshMs === 0 && garpPhase === 'refresh') cancel(out, 'garp');
+    }
+  }
+
+  function onForce(out: Action[], now: number, ev: { state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string; graceful?: boolean }): void {
+    const { state: to, reason } = ev;
     if (to === 'MASTER') {
       if (state === 'BACKUP') becomeMaster(out, now, reason);
     } else if (to === 'BACKUP') {
       if (state === 'MASTER') {
         wantState = 'BACKUP';
-        leaveMaster(out, now, 'BACKUP', reason);
+        leaveMaster(out, now, 'BACKUP', reason, ev.graceful === true);
       } else if (state === 'FAULT' && !ownFault) enterBackupFromFault(out, now, reason);
     } else {
       if (state === 'MASTER') leaveMaster(out, now, 'FAULT', reason);
@@ -398,7 +472,7 @@ export function createMachine(params: MachineParams): Machine {
   function onShutdown(out: Action[], now: number): void {
     if (state === 'STOP') return;
     if (state === 'MASTER') {
-      leaveMaster(out, now, 'STOP', 'shutdown');
+      leaveMaster(out, now, 'STOP', 'shutdown', true);
       return;
     }
     for (const t of ['advert', 'masterDown', 'garp'] as const) cancel(out, t);
@@ -410,10 +484,18 @@ export function createMachine(params: MachineParams): Machine {
       const out: Action[] = [];
       if (state === 'STOP') return out;
       if (state === 'INIT' && event.type !== 'start' && event.type !== 'shutdown') {
-        // Before start only the fault level and priority are remembered.
+        // Before start only the fault level, tracking, maintenance and settings are remembered.
         if (event.type === 'fault') ownFault = true;
         else if (event.type === 'faultCleared') ownFault = false;
-        else if (event.type === 'priority' && !owner) eff = clampPriority(event.priority);
+        else if (event.type === 'track') trackWeight = Number.isFinite(event.weight) ? event.weight : 0;
+        else if (event.type === 'maintenance') maintenance = event.on;
+        else if (event.type === 'reconfigure') {
+          const candidate: MachineParams = { ...p, ...event.params, garp: event.params.garp ?? p.garp };
+          checkParams(candidate);
+          p = candidate;
+          masterAdverInt = p.advertIntMs;
+        }
+        eff = effective();
         return out;
       }
       switch (event.type) {
@@ -435,11 +517,17 @@ export function createMachine(params: MachineParams): Machine {
         case 'faultCleared':
           onFaultCleared(out, nowMs, event.reason ?? 'fault cleared');
           break;
-        case 'priority':
-          onPriority(out, nowMs, event.priority);
+        case 'track':
+          onTrack(out, event.weight);
+          break;
+        case 'maintenance':
+          onMaintenance(out, nowMs, event.on);
+          break;
+        case 'reconfigure':
+          onReconfigure(out, nowMs, event.params);
           break;
         case 'force':
-          onForce(out, nowMs, event.state, event.reason);
+          onForce(out, nowMs, event);
           break;
       }
       return out;
@@ -450,7 +538,8 @@ export function createMachine(params: MachineParams): Machine {
         state,
         wantState,
         ownFault,
-        basePriority: p.priority,
+        basePriority: base(),
+        maintenance,
         effectivePriority: eff,
         masterAdverIntMs: masterAdverInt,
         masterIp,
@@ -460,6 +549,14 @@ export function createMachine(params: MachineParams): Machine {
       };
     },
   };
+}
+
+function checkParams(p: MachineParams): void {
+  if (!Number.isInteger(p.priority) || p.priority < 1 || p.priority > 255) {
+    throw new RangeError(`(${p.name}) priority must be 1..255, got ${p.priority}`);
+  }
+  if (!(p.advertIntMs > 0)) throw new RangeError(`(${p.name}) advert interval must be > 0`);
+  if (parseIpv4(p.primaryIp) === null) throw new RangeError(`(${p.name}) primary address ${JSON.stringify(p.primaryIp)} is not IPv4`);
 }
 
 /** keepalived vrrp_set_effective_priority: tracked priority is kept within 1..254. */

@@ -1,7 +1,7 @@
-// Messages between the main thread (daemon.ts) and the VRRP worker (worker.ts).
+// Messages between the main thread (client.ts) and the VRRP worker thread (worker/main.ts).
+// Plain data only: it crosses postMessage.
 import type { EngineConfig } from './engine-config.ts';
-import type { InstanceStatus } from './worker/engine.ts';
-import type { VrrpState } from './machine.ts';
+import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState, VrrpStatus } from '../status.ts';
 
 export type ToWorker =
   | { type: 'start'; config: EngineConfig }
@@ -13,9 +13,10 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
-  | { type: 'started'; statuses: InstanceStatus[] }
+  | { type: 'started'; status: VrrpStatus }
   | { type: 'startFailed'; error: string }
-  | { type: 'state'; status: InstanceStatus; from: VrrpState; reason: string }
-  | { type: 'status'; id: number; statuses: InstanceStatus[]; drops: Record<string, number> }
+  | { type: 'state'; status: VrrpInstanceStatus; from: VrrpState; reason: string }
+  | { type: 'group'; status: SyncGroupStatus; from: SyncGroupState }
+  | { type: 'status'; id: number; status: VrrpStatus }
   | { type: 'reconfigured'; id: number; ok: boolean }
   | { type: 'stopped' };

@@ -8,7 +8,8 @@
 //    stays in FAULT until no member has a fault of its own.
 //
 // Wiring: build the group, pass `group.gate` as MachineParams.sync of each member, `attach`
-// each machine, then offer every stateChanged action of a member to `onStateChanged` and feed
+// each machine, then offer every stateChanged action of a member (with its `graceful` flag) to
+// `onStateChanged` and feed
 // the returned events to the named machines (their own transitions may come back here; they
 // return nothing more because the group's state is already set).
 
@@ -59,8 +60,12 @@ export class SyncGroup {
     mayLeaveFault: (member: string): boolean => this.others(member).every((v) => !v.ownFault),
   };
 
-  /** A member changed state; returns the events that bring the others along. */
-  onStateChanged(member: string, from: VrrpState, to: VrrpState): ForcedEvent[] {
+  /**
+   * A member changed state; returns the events that bring the others along. `graceful`: the
+   * member handed over on purpose (maintenance): the others hand over the same way, each with its
+   * own priority-0 advertisement, keeping its VIPs until the peer speaks (machine.ts).
+   */
+  onStateChanged(member: string, from: VrrpState, to: VrrpState, graceful = false): ForcedEvent[] {
     if (to !== 'MASTER' && to !== 'BACKUP' && to !== 'FAULT') return [];
     if (to !== 'FAULT') {
       // A member may not lead the group out of FAULT while another has a fault of its own
@@ -82,7 +87,7 @@ export class SyncGroup {
       const v = this.views.get(m)?.();
       if (v && v.state === to) continue;
       if (v && v.state === 'STOP') continue;
-      out.push({ member: m, event: { type: 'force', state: to, reason } });
+      out.push({ member: m, event: graceful && to === 'BACKUP' ? { type: 'force', state: to, reason, graceful: true } : { type: 'force', state: to, reason } });
     }
     return out;
   }

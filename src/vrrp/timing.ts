@@ -24,3 +24,13 @@ export function masterDownIntervalMs(version: 2 | 3, priority: number, masterAdv
 export function skewMinMs(version: 2 | 3, masterAdverIntMs: number): number {
   return version === 3 ? masterAdverIntMs / 256 : 1000 / 256;
 }
+
+/**
+ * How long a MASTER that hands over on purpose (stop, maintenance: a priority-0 advertisement,
+ * RFC 5798 §6.4.3) keeps its VIPs while waiting for the new master's first advertisement. A
+ * BACKUP that hears priority 0 takes over after its Skew_Time (§6.4.2), at most the Skew_Time of
+ * priority 1; a margin covers its scheduling, and a cap keeps a stop from lingering.
+ */
+export function handoverBoundMs(version: 2 | 3, advertIntMs: number): number {
+  return Math.min(3000, skewTimeMs(version, 1, advertIntMs) + 150);
+}

@@ -21,23 +21,32 @@ export interface TrackResult {
   faults: string[];
 }
 
-export function effectivePriority(
-  base: number,
+/** The tracking weight in effect and the weight-0 faults; the state machine adds it to its priority. */
+export function trackedWeight(
   trackedInterfaces: readonly TrackedState[],
   trackedScripts: readonly TrackedState[],
-): TrackResult {
-  let total = base;
+): { weight: number; faults: string[] } {
+  let weight = 0;
   const faults: string[] = [];
   for (const t of [...trackedInterfaces, ...trackedScripts]) {
     const mult = t.reverse ? -1 : 1;
     if (t.weight === 0) {
       if (t.up === Boolean(t.reverse)) faults.push(t.name);
     } else if (t.weight > 0 ? t.up : !t.up) {
-      total += t.weight * mult;
+      weight += t.weight * mult;
     }
   }
+  return { weight, faults };
+}
+
+export function effectivePriority(
+  base: number,
+  trackedInterfaces: readonly TrackedState[],
+  trackedScripts: readonly TrackedState[],
+): TrackResult {
+  const { weight, faults } = trackedWeight(trackedInterfaces, trackedScripts);
   if (base === 255) return { priority: 255, faults };
-  return { priority: Math.min(254, Math.max(1, total)), faults };
+  return { priority: Math.min(254, Math.max(1, base + weight)), faults };
 }
 
 export type ScriptState = 'init' | 'up' | 'down';

@@ -1,68 +1,81 @@
-// The VRRP engine: wires the pure state machines (machine.ts, sync-group.ts, track.ts) to the
-// wire (transport.ts), the host (net/host.ts) and real timers. It runs in the VRRP worker
-// thread (worker.ts) so that nothing else the daemon does can delay an advertisement or a
+// The VRRP engine: wires the pure parts (receive.ts, machine.ts, sync-group.ts, track.ts) to the
+// wire (transport.ts), the host (net/host.ts) and timers (the Clock). It runs in the VRRP worker
+// thread (main.ts) so that nothing else the daemon does can delay an advertisement or a
 // Master_Down timer (DESIGN.md "VRRP timing is isolated"). Nothing here blocks.
-import { decodeAdvert, encodeAdvert, validateAdvert, addressListMatches, VRRP_MCAST_GROUP } from '../codec.ts';
+//
+// The engine decides nothing about the protocol: packets go through receiveAdvert, every event
+// goes to the instance's machine, and the machine's actions are performed in order. What is
+// left here is mechanics: timers, VIP changes applied one after another per instance, the
+// make-before-break handover the machine asks for (removeVips with a handover bound), counters,
+// status, and the rate-limited log of dropped packets.
+import { encodeAdvert, VRRP_MCAST_GROUP } from '../codec.ts';
 import { createMachine, stateLogLine, type Action, type Machine, type MachineEvent, type TimerName, type VrrpState } from '../machine.ts';
+import { explainDrop, packetSource, receiveAdvert, type ReceiveInstance, type ReceiveOutcome } from '../receive.ts';
 import { SyncGroup, groupLogLine } from '../sync-group.ts';
-import { effectivePriority } from '../track.ts';
-import { createCounters, bump, counterForDrop, type Counters, type CounterName } from '../counters.ts';
+import { trackedWeight } from '../track.ts';
+import { createCounters, bump, type Counters, type CounterName } from '../counters.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
-import type { EngineConfig, EngineInstance } from '../engine-config.ts';
+import { engineIdentity, type EngineConfig, type EngineInstance, type EngineVip } from '../engine-config.ts';
+import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
-
-export interface InstanceStatus {
-  name: string;
-  dev: string;
-  vrid: number;
-  version: 2 | 3;
-  state: VrrpState;
-  priority: number;
-  effectivePriority: number;
-  vips: string[];
-  masterAddress: string | null;
-  /** Wall-clock ms of the last state change. */
-  since: number;
-  counters: Counters;
-  syncGroup: string | null;
-}
+import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
 
 export interface EngineHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
-  /** Every state change (for notify scripts, MQTT and the console). */
-  stateChanged(status: InstanceStatus, from: VrrpState, reason: string): void;
+  /** Every state change of an instance (for notify scripts, MQTT and the console). */
+  stateChanged(status: VrrpInstanceStatus, from: VrrpState, reason: string): void;
+  /** A sync group as a whole changed state (keepalived runs the group's notify programs then). */
+  groupChanged?(status: SyncGroupStatus, from: SyncGroupState): void;
 }
 
 interface Inst {
   cfg: EngineInstance;
   machine: Machine;
+  rx: ReceiveInstance;
   counters: Counters;
   timers: Map<TimerName, TimerHandle>;
   primaryIp: string;
   since: number;
+  reason: string;
   group: SyncGroup | null;
   scriptUp: Map<string, boolean>;
   /** VIP changes are applied in order, one after another. */
   vipChain: Promise<void>;
-  lastFault: string[];
-  /** Configured priority; changed in place by a reload that only changes priorities. */
-  basePriority: number;
-  /** Set while handing mastership over (stop, maintenance): VIP removal waits for the peer. */
-  deferRemoval: boolean;
-  handover: { release: () => void; done: Promise<void> } | null;
+  /** Tracked things down with weight 0 (FAULT). */
+  trackFaults: string[];
+  /** A VIP the kernel refused: the instance stays in FAULT so the peer carries the VIPs. */
+  vipFault: string | null;
+  /** A make-before-break removal waiting for the new master's first advertisement. */
+  handover: { release: () => void } | null;
+}
+
+function rxOf(c: EngineInstance): ReceiveInstance {
+  return {
+    name: c.name,
+    vrid: c.vrid,
+    version: c.version,
+    advertIntMs: c.advertIntMs,
+    authPass: c.authPass,
+    authType: c.authType,
+    unicast: c.unicastPeers.length > 0,
+    unicastPeers: c.unicastPeers,
+    vips: c.advertAddresses,
+  };
 }
 
 export class VrrpEngine {
   private insts = new Map<string, Inst>();
   private byKey = new Map<string, Inst>();
   private groups = new Map<string, SyncGroup>();
+  private groupReported = new Map<string, SyncGroupState>();
   private links = new Map<string, boolean>();
   /** Drops we could not attribute to an instance (unknown VRID, unreadable header). */
-  readonly globalDrops: Record<string, number> = {};
+  private readonly unattributed: Record<string, number> = {};
   private ownAddrs = new Set<string>();
   private stopped = false;
   private maintenance = false;
+  private readonly dropLog: LogThrottle;
 
   constructor(
     private cfg: EngineConfig,
@@ -70,7 +83,9 @@ export class VrrpEngine {
     private readonly net: HostNet,
     private readonly hooks: EngineHooks,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.dropLog = new LogThrottle(clock);
+  }
 
   /** Opens sockets, removes VIPs left behind by a crash, then starts every instance. */
   async start(links: Map<string, boolean>): Promise<void> {
@@ -84,20 +99,7 @@ export class VrrpEngine {
       this.ownAddrs.add(primary);
       for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
       await this.transport.open(c.dev);
-      // Crash recovery: VIPs of configured instances still on the interface are removed before
-      // the first advertisement, so a restarted BACKUP never answers for a VIP it does not own
-      // (keepalived does the same at start-up, clear_diff_address / vrrp_restore_interface).
-      const present = new Set((await this.net.addresses(c.dev)).map((a) => a.address));
-      for (const v of c.vips) {
-        if (v.dev !== c.dev) {
-          const other = new Set((await this.net.addresses(v.dev)).map((a) => a.address));
-          if (other.has(v.address)) await this.safe(() => this.net.delVip(v), `remove stale VIP ${v.address}`);
-        } else if (present.has(v.address)) {
-          this.hooks.log('info', `(${c.name}) removing VIP ${v.address} left behind on ${v.dev}`);
-          await this.safe(() => this.net.delVip(v), `remove stale VIP ${v.address}`);
-        }
-        this.ownAddrs.delete(v.address);
-      }
+      await this.removeStaleVips(c);
       const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
       const machine = createMachine({
         name: c.name,
@@ -114,16 +116,17 @@ export class VrrpEngine {
       const inst: Inst = {
         cfg: c,
         machine,
+        rx: rxOf(c),
         counters: createCounters(),
         timers: new Map(),
         primaryIp: primary,
         since: this.clock.now(),
+        reason: 'initial',
         group,
         scriptUp: new Map(c.trackScripts.map((s) => [s.name, false])),
         vipChain: Promise.resolve(),
-        lastFault: [],
-        basePriority: c.priority,
-        deferRemoval: false,
+        trackFaults: [],
+        vipFault: null,
         handover: null,
       };
       group?.attach(c.name, machine);
@@ -132,32 +135,54 @@ export class VrrpEngine {
     }
     for (const inst of this.insts.values()) {
       const t = this.track(inst);
-      inst.lastFault = t.faults;
-      this.dispatch(inst, { type: 'start', faulty: t.faults.length > 0, priority: t.priority });
+      inst.trackFaults = t.faults;
+      this.dispatch(inst, { type: 'start', faulty: t.faults.length > 0, trackWeight: t.weight });
     }
   }
 
-  /** Which tracked things are down, and the effective priority (track.ts, keepalived rules). */
-  private track(inst: Inst): { priority: number; faults: string[] } {
+  /**
+   * Crash recovery: VIPs of configured instances still on their interfaces are removed before
+   * the first advertisement, so a restarted BACKUP never answers for a VIP it does not own
+   * (keepalived does the same at start-up, clear_diff_address / vrrp_restore_interface).
+   */
+  private async removeStaleVips(c: EngineInstance): Promise<void> {
+    const present = new Map<string, Set<string>>();
+    for (const v of c.vips) {
+      let on = present.get(v.dev);
+      if (!on) {
+        on = new Set((await this.net.addresses(v.dev)).map((a) => a.address));
+        present.set(v.dev, on);
+      }
+      if (on.has(v.address)) {
+        this.hooks.log('info', `(${c.name}) removing VIP ${v.address} left behind on ${v.dev}`);
+        await this.safe(() => this.net.delVip(v), `(${c.name}) remove stale VIP ${v.address}`);
+      }
+      this.ownAddrs.delete(v.address);
+    }
+  }
+
+  /** Tracking (track.ts, keepalived rules): the weight in effect and what is down with weight 0. */
+  private track(inst: Inst): { weight: number; faults: string[] } {
     const c = inst.cfg;
     const ifs = c.trackInterfaces.map((t) => ({ name: t.name, weight: t.weight, up: this.links.get(t.name) ?? false }));
     // The instance's own interface is tracked with weight 0 unless dont_track_primary.
     if (!c.dontTrackPrimary && !c.trackInterfaces.some((t) => t.name === c.dev)) {
       ifs.push({ name: c.dev, weight: 0, up: this.links.get(c.dev) ?? false });
     }
-    // Until a script has a first result it counts as down, as keepalived keeps the instance
-    // out of MASTER until then only for weight-0 scripts; weighted scripts add nothing yet.
+    // Until a script has a first result it counts as down: keepalived keeps the instance out of
+    // MASTER until then for weight-0 scripts; weighted scripts add nothing yet.
     const scripts = c.trackScripts.map((t) => ({ name: t.name, weight: t.weight, reverse: t.reverse, up: inst.scriptUp.get(t.name) ?? false }));
-    return effectivePriority(inst.basePriority, ifs, scripts);
+    const r = trackedWeight(ifs, scripts);
+    return inst.vipFault ? { weight: r.weight, faults: [...r.faults, inst.vipFault] } : r;
   }
 
   private retrack(inst: Inst): void {
     const t = this.track(inst);
-    const wasFaulty = inst.lastFault.length > 0;
+    const wasFaulty = inst.trackFaults.length > 0;
     const isFaulty = t.faults.length > 0;
-    inst.lastFault = t.faults;
-    this.dispatch(inst, { type: 'priority', priority: t.priority });
-    if (isFaulty && !wasFaulty) this.dispatch(inst, { type: 'fault', reason: `tracked ${t.faults.join(', ')} down` });
+    inst.trackFaults = t.faults;
+    this.dispatch(inst, { type: 'track', weight: t.weight });
+    if (isFaulty && !wasFaulty) this.dispatch(inst, { type: 'fault', reason: faultReason(t.faults) });
     else if (!isFaulty && wasFaulty) this.dispatch(inst, { type: 'faultCleared', reason: 'tracked interfaces and scripts up' });
   }
 
@@ -167,7 +192,10 @@ export class VrrpEngine {
     this.hooks.log('info', `Netlink reports ${dev} ${up ? 'up' : 'down'}`);
     for (const inst of this.insts.values()) {
       const c = inst.cfg;
-      if (c.dev === dev || c.trackInterfaces.some((t) => t.name === dev)) this.retrack(inst);
+      // A VIP refused by the kernel is tried again when its interface comes (back) up.
+      const vipDev = inst.vipFault !== null && up && c.vips.some((v) => v.dev === dev);
+      if (vipDev) inst.vipFault = null;
+      if (vipDev || c.dev === dev || c.trackInterfaces.some((t) => t.name === dev)) this.retrack(inst);
     }
   }
 
@@ -181,49 +209,40 @@ export class VrrpEngine {
 
   private onPacket(dev: string, packet: Buffer): void {
     if (this.stopped && ![...this.insts.values()].some((i) => i.handover)) return;
-    const r = decodeAdvert(packet);
-    if (!r.ok) {
-      const inst = r.vrid !== undefined ? this.byKey.get(`${dev}/${r.vrid}`) : undefined;
-      if (inst) bump(inst.counters, counterForDrop(r.reason));
-      else this.globalDrops[r.reason] = (this.globalDrops[r.reason] ?? 0) + 1;
-      return;
-    }
-    const a = r.advert;
-    // Our own advertisements, looped back by the bridge or another socket of ours.
-    if (this.ownAddrs.has(a.srcIp)) return;
-    const inst = this.byKey.get(`${dev}/${a.vrid}`);
-    if (!inst) {
-      this.globalDrops.vrid_err = (this.globalDrops.vrid_err ?? 0) + 1;
-      return;
-    }
-    const c = inst.cfg;
-    const unicast = c.unicastPeers.length > 0;
-    const drop = validateAdvert(a, {
-      vrid: c.vrid,
-      version: c.version,
-      advertIntMs: c.advertIntMs,
-      authPass: c.authPass,
-      authType: c.authType,
-      unicast,
-    });
-    if (drop) {
-      bump(inst.counters, counterForDrop(drop));
-      if (drop === 'advert_interval_err' || drop === 'auth_failure' || drop === 'auth_type_mismatch') {
-        this.hooks.log('debug', `(${c.name}) dropped advert from ${a.srcIp}: ${drop}`);
+    const out = receiveAdvert(packet, (vrid) => this.byKey.get(`${dev}/${vrid}`)?.rx, (ip) => this.ownAddrs.has(ip));
+    switch (out.kind) {
+      case 'own':
+        return;
+      case 'drop':
+        this.onDrop(dev, packet, out);
+        return;
+      case 'advert': {
+        const inst = this.insts.get(out.instance);
+        if (!inst) return;
+        for (const c of out.counters) bump(inst.counters, c);
+        if (out.unknownPeer) this.throttled('debug', `${inst.cfg.name}/peer`, `(${inst.cfg.name}) unicast advert from ${out.advert.srcIp}, not one of its unicast_peer addresses (accepted, as keepalived without vrrp_check_unicast_src)`);
+        // The new master announced itself: the VIPs we kept during a handover go now.
+        if (inst.handover && out.advert.priority > 0) inst.handover.release();
+        this.dispatch(inst, out.event);
+        return;
       }
-      return;
     }
-    if (unicast && !c.unicastPeers.includes(a.srcIp)) {
-      // keepalived (check_unicast_src off by default) accepts any source; we are stricter only
-      // in logging, not in behaviour.
-      this.hooks.log('debug', `(${c.name}) unicast advert from ${a.srcIp}, not a configured peer`);
-    }
-    // The new master announced itself: the VIPs we kept during a handover go now.
-    if (inst.handover && a.priority > 0) inst.handover.release();
-    if (this.stopped) return;
-    if (!addressListMatches(a, c.advertAddresses)) bump(inst.counters, 'addr_list_err');
-    if (a.priority === 0) this.hooks.log('debug', `(${c.name}) received priority 0 advert from ${a.srcIp}: master released`);
-    this.dispatch(inst, { type: 'advert', priority: a.priority, srcIp: a.srcIp, advertIntMs: a.advertIntMs });
+  }
+
+  private onDrop(dev: string, packet: Buffer, out: Extract<ReceiveOutcome, { kind: 'drop' }>): void {
+    const inst = out.instance === null ? undefined : this.insts.get(out.instance);
+    if (inst) bump(inst.counters, out.counter);
+    else this.unattributed[out.reason] = (this.unattributed[out.reason] ?? 0) + 1;
+    const who = inst ? `(${inst.cfg.name})` : `VRRP on ${dev}`;
+    const n = this.dropLog.allow(`${inst?.cfg.name ?? dev}/${out.reason}`);
+    if (n === null) return;
+    const src = packetSource(packet);
+    this.hooks.log('info', `${who} dropped advert${src ? ` from ${src}` : ''}: ${out.reason} (${explainDrop(packet, out.reason, inst?.rx)})${suppressedNote(n)}`);
+  }
+
+  private throttled(level: 'debug' | 'info' | 'warn', key: string, msg: string): void {
+    const n = this.dropLog.allow(key);
+    if (n !== null) this.hooks.log(level, msg + suppressedNote(n));
   }
 
   private dispatch(inst: Inst, ev: MachineEvent): void {
@@ -257,40 +276,33 @@ export class VrrpEngine {
         break;
       }
       case 'addVips':
-        for (const v of c.vips) this.ownAddrs.add(v.address);
-        // All at once: the takeover time is the time of the slowest add, not their sum.
-        this.chain(inst, async () => {
-          await Promise.all(c.vips.map((v) => this.safe(() => this.net.addVip(v), `(${c.name}) add VIP ${v.address}`)));
-        });
+        this.addVips(inst, c.vips);
         break;
       case 'removeVips':
-        if (inst.deferRemoval) {
-          inst.deferRemoval = false;
-          this.deferVipRemoval(inst);
-          break;
-        }
+        if (a.handover) this.handOver(inst, a.handover.untilMs);
+        else this.chain(inst, () => this.removeVips(inst, c.vips));
+        break;
+      case 'sendGarp': {
+        const vips = c.vips;
         this.chain(inst, async () => {
-          await Promise.all(c.vips.map((v) => this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`)));
-          for (const v of c.vips) this.ownAddrs.delete(v.address);
+          await Promise.all(vips.map((v) => this.safe(() => this.net.garp(v.dev, v.address, a.count), `(${c.name}) GARP ${v.address}`)));
         });
         break;
-      case 'sendGarp':
-        this.chain(inst, async () => {
-          await Promise.all(c.vips.map((v) => this.safe(() => this.net.garp(v.dev, v.address, a.count), `(${c.name}) GARP ${v.address}`)));
-        });
-        break;
+      }
       case 'stateChanged': {
         inst.since = this.clock.now();
+        inst.reason = a.reason;
         this.hooks.log('info', stateLogLine(c.name, a.to));
-        this.hooks.stateChanged(this.status(inst), a.from, a.reason);
+        this.hooks.stateChanged(this.instanceStatus(inst), a.from, a.reason);
         if (inst.group) {
           const prev = inst.group.state;
-          const forced = inst.group.onStateChanged(c.name, a.from, a.to);
+          const forced = inst.group.onStateChanged(c.name, a.from, a.to, a.graceful === true);
           if (inst.group.state !== prev) this.hooks.log('info', groupLogLine(inst.group.name, inst.group.state));
           for (const f of forced) {
             const target = this.insts.get(f.member);
             if (target) this.dispatch(target, f.event);
           }
+          this.reportGroup(inst.group);
         }
         break;
       }
@@ -300,37 +312,49 @@ export class VrrpEngine {
     }
   }
 
-  /**
-   * Make before break. When we hand mastership over on purpose (stop, maintenance) we have
-   * just sent a priority-0 advertisement; the peer takes over after its Skew_Time (RFC 5798
-   * §6.4.2). keepalived removes its VIPs at once, so clients are cut off for that Skew_Time
-   * (about 0.6 s at advert_int 1). We keep answering for the VIPs until the new master's first
-   * advertisement (which it sends before its gratuitous ARPs) or, with no peer, for the longest
-   * time a peer could take (the Skew_Time of priority 1, bounded): the outage shrinks to the
-   * few milliseconds between its advertisement and its GARP.
-   */
-  private deferVipRemoval(inst: Inst): void {
+  /** All at once: the takeover time is the time of the slowest add, not their sum. A VIP the
+   * kernel refuses puts the instance in FAULT: a MASTER without its VIP would black-hole the
+   * traffic while the peer, hearing its adverts, stays BACKUP. */
+  private addVips(inst: Inst, vips: readonly EngineVip[]): void {
     const c = inst.cfg;
-    // A BACKUP that hears priority 0 takes over after its Skew_Time: at most 255/256 of an
-    // interval (v3) or of a second (v2). Capped so a stop never lingers.
-    const waitMs = Math.min(3000, (c.version === 3 ? (255 * c.advertIntMs) / 256 : (255 * 1000) / 256) + 150);
+    for (const v of vips) this.ownAddrs.add(v.address);
+    this.chain(inst, async () => {
+      const results = await Promise.allSettled(vips.map((v) => this.net.addVip(v)));
+      const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed < 0) return;
+      const v = vips[failed]!;
+      const why = (results[failed] as PromiseRejectedResult).reason;
+      const fault = `VIP ${v.address} on ${v.dev}: ${why instanceof Error ? why.message : String(why)}`;
+      this.hooks.log('error', `(${c.name}) cannot add ${fault}; entering FAULT so the peer carries the VIPs`);
+      if (this.stopped || inst.vipFault !== null) return;
+      inst.vipFault = fault;
+      this.retrack(inst);
+    });
+  }
+
+  private async removeVips(inst: Inst, vips: readonly EngineVip[]): Promise<void> {
+    await Promise.all(vips.map((v) => this.safe(() => this.net.delVip(v), `(${inst.cfg.name}) remove VIP ${v.address}`)));
+    for (const v of vips) this.ownAddrs.delete(v.address);
+  }
+
+  /** Make before break: keep the VIPs until the new master's first advertisement or the bound. */
+  private handOver(inst: Inst, untilMs: number): void {
     let release!: () => void;
     const released = new Promise<void>((r) => {
       release = r;
     });
-    const timer = this.clock.setTimer(() => release(), waitMs);
+    const timer = this.clock.setTimer(() => release(), Math.max(0, untilMs - this.clock.monotonic()));
     inst.handover = {
       release: () => {
         this.clock.clearTimer(timer);
         release();
       },
-      done: released,
     };
+    const vips = inst.cfg.vips;
     this.chain(inst, async () => {
       await released;
       inst.handover = null;
-      await Promise.all(c.vips.map((v) => this.safe(() => this.net.delVip(v), `(${c.name}) remove VIP ${v.address}`)));
-      for (const v of c.vips) this.ownAddrs.delete(v.address);
+      await this.removeVips(inst, vips);
     });
   }
 
@@ -367,102 +391,119 @@ export class VrrpEngine {
         return;
       }
       this.transport.send(c.dev, inst.primaryIp, dst, payload).catch((err: Error) => {
-        this.hooks.log('warn', `(${c.name}) send advert to ${dst} on ${c.dev}: ${err.message}`);
+        this.throttled('warn', `${c.name}/send`, `(${c.name}) send advert to ${dst} on ${c.dev}: ${err.message}`);
       });
     }
   }
 
-  private status(inst: Inst): InstanceStatus {
+  /** keepalived's sync-group states, plus INIT before any member started and STOP once all stopped. */
+  private groupState(g: SyncGroup): SyncGroupState {
+    const states = g.members.map((m) => this.insts.get(m)?.machine.view().state ?? 'INIT');
+    if (states.every((s) => s === 'STOP')) return 'STOP';
+    if (states.every((s) => s === 'INIT')) return 'INIT';
+    return g.state;
+  }
+
+  private reportGroup(g: SyncGroup): void {
+    const state = this.groupState(g);
+    const from = this.groupReported.get(g.name) ?? 'INIT';
+    if (state === from) return;
+    this.groupReported.set(g.name, state);
+    this.hooks.groupChanged?.({ name: g.name, state, members: [...g.members] }, from);
+  }
+
+  private instanceStatus(inst: Inst): VrrpInstanceStatus {
     const v = inst.machine.view();
     return {
       name: inst.cfg.name,
-      dev: inst.cfg.dev,
+      interface: inst.cfg.dev,
       vrid: inst.cfg.vrid,
       version: inst.cfg.version,
       state: v.state,
-      priority: inst.basePriority,
+      priority: v.basePriority,
       effectivePriority: v.effectivePriority,
       vips: inst.cfg.vips.map((x) => `${x.address}/${x.prefix}`),
       masterAddress: v.state === 'MASTER' ? inst.primaryIp : v.masterIp,
       since: inst.since,
-      counters: { ...inst.counters },
+      reason: inst.reason,
+      fault: v.state === 'FAULT' ? faultReason(inst.trackFaults) || inst.reason : null,
       syncGroup: inst.group?.name ?? null,
+      counters: { ...inst.counters },
+    };
+  }
+
+  status(): VrrpStatus {
+    return {
+      instances: [...this.insts.values()].map((i) => this.instanceStatus(i)),
+      groups: [...this.groups.values()].map((g) => ({ name: g.name, state: this.groupState(g), members: [...g.members] })),
+      unattributed: { ...this.unattributed },
     };
   }
 
   /**
-   * Applies a new configuration in place when it differs from the running one only in
-   * priorities (what the console's `set … priority` + `commit` does): the advertisements carry
-   * the new priority from the next one on, and preemption follows the RFC. Returns false when
-   * the change is larger; the caller then restarts the engine.
+   * Applies a new configuration in place when every instance keeps its identity (engineIdentity:
+   * name, interface, VRID, version, source address, sync groups): priorities, intervals, preemption and GARP settings go
+   * to the machines; VIPs, authentication, unicast peers and tracking change under the running
+   * instance (a MASTER adds the new VIPs and removes the old ones at once). Returns false when an
+   * instance's identity changed; the caller then restarts the engine.
    */
   reconfigure(next: EngineConfig): boolean {
-    const strip = (c: EngineConfig): string =>
-      JSON.stringify({ ...c, instances: c.instances.map((i) => ({ ...i, priority: i.priority === 255 ? 255 : 0 })) });
-    if (strip(next) !== strip(this.cfg)) return false;
+    if (engineIdentity(next) !== engineIdentity(this.cfg)) return false;
     this.cfg = next;
     for (const c of next.instances) {
-      const inst = this.insts.get(c.name);
-      if (!inst || inst.cfg.priority === c.priority) continue;
-      if (this.maintenance && c.priority !== 255) {
-        inst.cfg = c;
-        continue;
-      }
-      this.hooks.log('info', `(${c.name}) priority changed from ${inst.basePriority} to ${c.priority}`);
-      inst.basePriority = c.priority;
+      const inst = this.insts.get(c.name)!;
+      const prev = inst.cfg;
+      if (JSON.stringify(prev) === JSON.stringify(c)) continue;
+      if (c.priority !== prev.priority) this.hooks.log('info', `(${c.name}) priority changed from ${prev.priority} to ${c.priority}`);
+      const holding = inst.machine.view().state === 'MASTER' || inst.handover !== null;
       inst.cfg = c;
-      this.retrack(inst);
-      // A MASTER advertises the new priority at once so a better BACKUP can preempt now.
-      if (inst.machine.view().state === 'MASTER') {
-        this.sendAdvert(inst, this.track(inst).priority);
-        bump(inst.counters, 'advert_sent');
+      inst.rx = rxOf(c);
+      for (const s of c.trackScripts) if (!inst.scriptUp.has(s.name)) inst.scriptUp.set(s.name, false);
+      for (const name of [...inst.scriptUp.keys()]) if (!c.trackScripts.some((s) => s.name === name)) inst.scriptUp.delete(name);
+      // A VIP the kernel refused is tried again with the new configuration.
+      if (JSON.stringify(prev.vips) !== JSON.stringify(c.vips)) inst.vipFault = null;
+      if (holding) {
+        const key = (v: EngineVip): string => JSON.stringify(v);
+        const now = new Set(c.vips.map(key));
+        const before = new Set(prev.vips.map(key));
+        const gone = prev.vips.filter((v) => !now.has(key(v)));
+        const added = c.vips.filter((v) => !before.has(key(v)));
+        if (gone.length > 0) this.chain(inst, () => this.removeVips(inst, gone));
+        if (added.length > 0) this.addVips(inst, added);
       }
+      this.dispatch(inst, {
+        type: 'reconfigure',
+        params: {
+          priority: c.priority,
+          advertIntMs: c.advertIntMs,
+          nopreempt: c.nopreempt,
+          preemptDelayMs: c.preemptDelayMs,
+          initialState: c.initialState,
+          primaryIp: inst.primaryIp,
+          garp: c.garp,
+        },
+      });
+      this.retrack(inst);
     }
     return true;
   }
 
   /**
-   * Maintenance: hand mastership to the peer cleanly. Every instance drops to priority 1 (the
-   * owner, 255, cannot be moved), and a MASTER sends a priority-0 advertisement before going
-   * BACKUP, so the peer takes over after its Skew_Time (RFC 5798 §6.4.2) whether or not it
-   * preempts. Off restores the configured priorities; preemption then decides.
+   * Maintenance: hand mastership to the peer cleanly (machine.ts `maintenance`): every instance
+   * drops to priority 1, a MASTER hands over with priority 0 and keeps its VIPs until the peer
+   * speaks; a sync group hands over as one. Off restores the configured priorities.
    */
   setMaintenance(on: boolean): void {
     if (this.maintenance === on) return;
     this.maintenance = on;
     this.hooks.log('info', `Maintenance ${on ? 'on: handing mastership to the peer' : 'off: configured priorities restored'}`);
-    for (const inst of this.insts.values()) {
-      if (inst.cfg.priority === 255) continue;
-      inst.basePriority = on ? 1 : inst.cfg.priority;
-      this.retrack(inst);
-    }
-    if (!on) return;
-    // Every MASTER is marked and sends its priority 0 before any is forced: forcing the first
-    // member of a sync group to BACKUP forces the others too (sync-group.ts), and a member
-    // moved that way must still hand over cleanly (priority 0, VIPs kept until the peer speaks).
-    const leaving = [...this.insts.values()].filter((i) => i.cfg.priority !== 255 && i.machine.view().state === 'MASTER');
-    for (const inst of leaving) {
-      this.sendAdvert(inst, 0);
-      bump(inst.counters, 'pri_zero_sent');
-      inst.deferRemoval = true;
-    }
-    for (const inst of leaving) {
-      if (inst.machine.view().state === 'MASTER') this.dispatch(inst, { type: 'force', state: 'BACKUP', reason: 'maintenance' });
-    }
-    for (const inst of leaving) inst.deferRemoval = false;
+    for (const inst of this.insts.values()) this.dispatch(inst, { type: 'maintenance', on });
   }
 
-  statuses(): InstanceStatus[] {
-    return [...this.insts.values()].map((i) => this.status(i));
-  }
-
-  /** Graceful stop: a MASTER sends priority 0 and removes its VIPs (RFC 5798 §6.4.3). */
+  /** Graceful stop: a MASTER sends priority 0 and hands over (RFC 5798 §6.4.3, make before break). */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    for (const inst of this.insts.values()) {
-      inst.deferRemoval = inst.machine.view().state === 'MASTER';
-      this.dispatch(inst, { type: 'shutdown' });
-    }
+    for (const inst of this.insts.values()) this.dispatch(inst, { type: 'shutdown' });
     this.stopped = true;
     for (const inst of this.insts.values()) {
       for (const t of inst.timers.values()) this.clock.clearTimer(t);
@@ -474,4 +515,11 @@ export class VrrpEngine {
     this.transport.close();
     this.net.close?.();
   }
+}
+
+function faultReason(faults: readonly string[]): string {
+  if (faults.length === 0) return '';
+  const vip = faults.find((f) => f.startsWith('VIP '));
+  const tracked = faults.filter((f) => f !== vip);
+  return [tracked.length > 0 ? `tracked ${tracked.join(', ')} down` : '', vip ?? ''].filter(Boolean).join('; ');
 }

@@ -1,11 +1,14 @@
-// The VRRP worker thread: sockets, state machines and timers, away from everything else the
-// daemon does (DESIGN.md: a 100 ms timer sharing a busy thread was measured 388 ms late, in a
-// worker 14 ms). raw-socket is loaded here only.
+// The VRRP worker thread's entry: sockets, state machines and timers, away from everything else
+// the daemon does (DESIGN.md: a 100 ms timer sharing a busy thread was measured 388 ms late, in a
+// worker 14 ms). raw-socket is loaded here only. Everything in src/vrrp/worker/ runs on this
+// thread; the main thread talks to it through src/vrrp/client.ts and the messages of
+// src/vrrp/messages.ts.
 import { parentPort } from 'node:worker_threads';
 import { VrrpEngine } from './engine.ts';
 import { RawVrrpTransport } from './transport.ts';
 import { IprouteHostNet } from '../../net/host.ts';
 import { LinkMonitor } from '../../net/link-monitor.ts';
+import { engineDevices } from '../engine-config.ts';
 import type { FromWorker, ToWorker } from '../messages.ts';
 
 const port = parentPort;
@@ -24,16 +27,12 @@ let starting: Promise<void> = Promise.resolve();
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const net = new IprouteHostNet();
   const transport = new RawVrrpTransport();
-  const devs = new Set<string>();
-  for (const i of msg.config.instances) {
-    devs.add(i.dev);
-    for (const t of i.trackInterfaces) devs.add(t.name);
-  }
   const e = new VrrpEngine(msg.config, transport, net, {
     log: (level, m) => post({ type: 'log', level, msg: m }),
     stateChanged: (status, from, reason) => post({ type: 'state', status, from, reason }),
+    groupChanged: (status, from) => post({ type: 'group', status, from }),
   });
-  links = new LinkMonitor(net, [...devs], (dev, up) => e.linkChanged(dev, up));
+  links = new LinkMonitor(net, engineDevices(msg.config), (dev, up) => e.linkChanged(dev, up));
   try {
     const initial = await links.start();
     await e.start(initial);
@@ -48,7 +47,13 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   }
   engine = e;
   for (const s of pendingScripts.splice(0)) e.scriptResult(s.name, s.up);
-  post({ type: 'started', statuses: e.statuses() });
+  post({ type: 'started', status: e.status() });
+}
+
+function reconfigure(msg: Extract<ToWorker, { type: 'reconfigure' }>): boolean {
+  if (!engine || !engine.reconfigure(msg.config)) return false;
+  links?.watch(engineDevices(msg.config));
+  return true;
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -61,10 +66,10 @@ port.on('message', (msg: ToWorker) => {
       else pendingScripts.push({ name: msg.name, up: msg.up });
       break;
     case 'status':
-      post({ type: 'status', id: msg.id, statuses: engine?.statuses() ?? [], drops: { ...(engine?.globalDrops ?? {}) } });
+      post({ type: 'status', id: msg.id, status: engine?.status() ?? { instances: [], groups: [], unattributed: {} } });
       break;
     case 'reconfigure':
-      post({ type: 'reconfigured', id: msg.id, ok: engine ? engine.reconfigure(msg.config) : false });
+      post({ type: 'reconfigured', id: msg.id, ok: reconfigure(msg) });
       break;
     case 'maintenance':
       engine?.setMaintenance(msg.on);

@@ -1,6 +1,8 @@
 // Test doubles for the console's unit tests: a fake clock and an in-memory ConsoleHost.
 import { FakeClock as BaseClock } from '../fake-clock.ts';
-import type { ConsoleEvent, ConsoleHost, VirtualServerInfo, VrrpInfo } from '../../../src/console/host.ts';
+import type { ConsoleEvent, ConsoleHost } from '../../../src/console/host.ts';
+import type { VirtualServerStatus, VrrpInstanceStatus } from '../../../src/status.ts';
+import { createCounters } from '../../../src/vrrp/counters.ts';
 
 /** The console's tests start the wall clock in 2023 (lockout and commit deadlines are epoch times). */
 export class FakeClock extends BaseClock {
@@ -31,18 +33,19 @@ export class FakeHost implements ConsoleHost {
   /** When set, `show health` waits for it (a command still running when the line hangs up). */
   healthGate: Promise<void> | null = null;
   healthCalls = 0;
-  vs: VirtualServerInfo[] = [
+  vs: VirtualServerStatus[] = [
     {
-      name: '203.0.113.1 80', protocol: 'TCP', scheduler: 'rr', forwarder: 'nftables', quorumUp: true,
+      name: '203.0.113.1 80', address: '203.0.113.1', port: 80, protocol: 'TCP', scheduler: 'rr', forwarder: 'nftables', quorumUp: true,
       realServers: [
-        { name: '192.0.2.11 8080', up: true, weight: 1, drained: false, lastCheckAt: null, failures: 0, latencyMs: 1.5 },
-        { name: '192.0.2.12 8080', up: false, weight: 1, drained: false, lastCheckAt: null, failures: 3, latencyMs: null },
+        { name: '192.0.2.11 8080', address: '192.0.2.11', port: 8080, up: true, weight: 1, drained: false, lastCheck: null, failures: 0, latencyMs: 1.5, reason: 'connected', connections: null },
+        { name: '192.0.2.12 8080', address: '192.0.2.12', port: 8080, up: false, weight: 1, drained: false, lastCheck: null, failures: 3, latencyMs: null, reason: 'refused', connections: null },
       ],
     },
   ];
-  vr: VrrpInfo[] = [
+  vr: VrrpInstanceStatus[] = [
     { name: 'VI_PUB', state: 'MASTER', vrid: 51, interface: 'eth0', version: 2, priority: 100, effectivePriority: 100,
-      masterAddress: '198.51.100.2', vips: ['203.0.113.1/24'], since: 0, syncGroup: null },
+      masterAddress: '198.51.100.2', vips: ['203.0.113.1/24'], since: 0, reason: 'master down timer expired', fault: null,
+      syncGroup: null, counters: createCounters() },
   ];
 
   constructor(configPath: string, stateDir: string, running: string) {

@@ -69,7 +69,7 @@ test('auto goes to nftables when nft works; userspace and lc/wlc go to the forwa
   assert.match(applied[0], /v_cb00710a_t80/);
   assert.doesNotMatch(applied[0], /t81|t82/);
   assert.deepEqual(fwd.backends.get(l.name), ['192.0.2.11:8080*1', '192.0.2.12:8080*3']);
-  assert.equal(lb.view(a, r1).connections, undefined, 'nftables-served: no userspace count');
+  assert.equal(lb.view(a, r1).connections, null, 'nftables-served: no userspace count');
   await lb.stop();
   assert.equal(fwd.stopped, true);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMachine, stateLogLine, type Action, type MachineParams } from '../../../src/vrrp/machine.ts';
-import { masterDownIntervalMs, skewTimeMs } from '../../../src/vrrp/timing.ts';
+import { handoverBoundMs, masterDownIntervalMs, skewTimeMs } from '../../../src/vrrp/timing.ts';
 
 const NO_GARP = { repeat: 0, delayMs: 0, refreshMs: 0, refreshRepeat: 0 };
 
@@ -200,7 +200,7 @@ test('owner priority 255 goes MASTER at once; state MASTER is only a hint for ot
   assert.equal(o.view().state, 'MASTER');
   assert.deepEqual(sent(a), [255]);
   // Tracking never changes the owner.
-  o.handle({ type: 'priority', priority: 50 }, 10);
+  o.handle({ type: 'track', weight: -50 }, 10);
   assert.equal(o.view().effectivePriority, 255);
 
   const h = createMachine(params({ initialState: 'MASTER', advertIntMs: 1000 }));
@@ -252,12 +252,12 @@ test('effective priority changes move a running Master_Down deadline and change 
   const m = createMachine(params({ priority: 100 }));
   const s = m.handle({ type: 'start' }, 0);
   const before = timerAt(s, 'masterDown')!;
-  const a = m.handle({ type: 'priority', priority: 150 }, 100);
+  const a = m.handle({ type: 'track', weight: 50 }, 100);
   assert.equal(timerAt(a, 'masterDown'), before - (50 * 1000) / 256);
-  m.handle({ type: 'priority', priority: 999 }, 100);
+  m.handle({ type: 'track', weight: 899 }, 100);
   assert.equal(m.view().effectivePriority, 254, 'clamped to 254');
   const mm = master({ priority: 100 });
-  mm.handle({ type: 'priority', priority: 80 }, 6000);
+  mm.handle({ type: 'track', weight: -20 }, 6000);
   assert.deepEqual(sent(mm.handle({ type: 'timer', timer: 'advert' }, mm.view().timers.advert!)), [80]);
 });
 
@@ -352,4 +352,86 @@ test('two machines wired back to back elect one master and fail over', () => {
   run(7000, 5502);
   assert.equal(A2.view().state, 'MASTER');
   assert.equal(B.view().state, 'BACKUP');
+});
+
+test('maintenance: a MASTER hands over with priority 0 and a handover bound, waits at priority 1; off restores it', () => {
+  const m = master({ priority: 100 });
+  const a = m.handle({ type: 'maintenance', on: true }, 9000);
+  assert.deepEqual(sent(a), [0]);
+  const rm = a.find((x): x is Extract<Action, { type: 'removeVips' }> => x.type === 'removeVips');
+  assert.deepEqual(rm?.handover, { untilMs: 9000 + handoverBoundMs(3, 1000) });
+  assert.deepEqual(a.at(-1), { type: 'stateChanged', from: 'MASTER', to: 'BACKUP', reason: 'maintenance', graceful: true });
+  assert.equal(m.view().basePriority, 1);
+  assert.equal(m.view().effectivePriority, 1);
+  assert.equal(m.view().maintenance, true);
+  assert.deepEqual(m.handle({ type: 'maintenance', on: true }, 9001), [], 'twice is once');
+  m.handle({ type: 'maintenance', on: false }, 9500);
+  assert.equal(m.view().effectivePriority, 100);
+  // The owner cannot be moved.
+  const o = createMachine(params({ priority: 255, garp: NO_GARP }));
+  o.handle({ type: 'start' }, 0);
+  assert.deepEqual(o.handle({ type: 'maintenance', on: true }, 10), []);
+  assert.equal(o.view().state, 'MASTER');
+});
+
+test('shutdown of a MASTER keeps its VIPs for the handover bound (make before break)', () => {
+  const m = master({ version: 2, advertIntMs: 1000 });
+  const a = m.handle({ type: 'shutdown' }, 5000);
+  const rm = a.find((x): x is Extract<Action, { type: 'removeVips' }> => x.type === 'removeVips');
+  assert.deepEqual(rm?.handover, { untilMs: 5000 + handoverBoundMs(2, 1000) });
+  assert.equal(handoverBoundMs(2, 1000), (255 * 1000) / 256 + 150);
+  assert.equal(handoverBoundMs(3, 100), (255 * 100) / 256 + 150);
+  assert.equal(handoverBoundMs(2, 10_000), (255 * 1000) / 256 + 150, 'v2 skew ignores the interval');
+  // A fault is not a handover: the VIPs go at once.
+  const f = master();
+  const b = f.handle({ type: 'fault', reason: 'eth0 down' }, 100);
+  assert.deepEqual(b.find((x) => x.type === 'removeVips'), { type: 'removeVips' });
+});
+
+test('reconfigure: a MASTER advertises a new priority at once; a BACKUP moves its Master_Down deadline; the interval changes the advert timer', () => {
+  const m = master({ priority: 100 });
+  const a = m.handle({ type: 'reconfigure', params: { ...params({ priority: 120 }) } }, 7000);
+  assert.deepEqual(sent(a), [120]);
+  assert.equal(timerAt(a, 'advert'), 8000);
+  const c = m.handle({ type: 'reconfigure', params: { ...params({ priority: 120, advertIntMs: 2000 }) } }, 7100);
+  assert.deepEqual(sent(c), [], 'same priority: nothing to announce early');
+  assert.equal(timerAt(c, 'advert'), 9100);
+  const b = createMachine(params({ priority: 100 }));
+  const s = b.handle({ type: 'start' }, 0);
+  const down = timerAt(s, 'masterDown')!;
+  const r = b.handle({ type: 'reconfigure', params: { ...params({ priority: 200 }) } }, 10);
+  assert.equal(timerAt(r, 'masterDown'), down - (100 * 1000) / 256);
+  assert.throws(() => b.handle({ type: 'reconfigure', params: { ...params({ priority: 0 }) } }, 20), /priority/);
+});
+
+test('a sync group member that hands over gracefully takes the others with it gracefully', async () => {
+  const { SyncGroup } = await import('../../../src/vrrp/sync-group.ts');
+  const g = new SyncGroup('G', ['A', 'B']);
+  const A = createMachine(params({ name: 'A', garp: NO_GARP, sync: g.gate }));
+  const B = createMachine(params({ name: 'B', garp: NO_GARP, sync: g.gate }));
+  g.attach('A', A);
+  g.attach('B', B);
+  const all: Array<{ who: string; a: Action }> = [];
+  const feed = (who: string, m: typeof A, ev: Parameters<typeof A.handle>[0], now: number): void => {
+    for (const a of m.handle(ev, now)) {
+      all.push({ who, a });
+      if (a.type === 'stateChanged') {
+        for (const f of g.onStateChanged(who, a.from, a.to, a.graceful === true)) feed(f.member, f.member === 'A' ? A : B, f.event, now);
+      }
+    }
+  };
+  feed('A', A, { type: 'start' }, 0);
+  feed('B', B, { type: 'start' }, 0);
+  // keepalived: a member goes MASTER only when every member wants to.
+  feed('A', A, { type: 'timer', timer: 'masterDown' }, 10_000);
+  feed('B', B, { type: 'timer', timer: 'masterDown' }, 10_000);
+  assert.equal(A.view().state, 'MASTER');
+  assert.equal(B.view().state, 'MASTER');
+  all.length = 0;
+  feed('A', A, { type: 'maintenance', on: true }, 11_000);
+  assert.equal(B.view().state, 'BACKUP');
+  const zeroes = all.filter((x) => x.a.type === 'sendAdvert' && x.a.priority === 0).map((x) => x.who).sort();
+  assert.deepEqual(zeroes, ['A', 'B']);
+  const handovers = all.filter((x) => x.a.type === 'removeVips' && x.a.handover !== undefined).map((x) => x.who).sort();
+  assert.deepEqual(handovers, ['A', 'B']);
 });

@@ -1,0 +1,82 @@
+// The one status model. VRRP (src/vrrp) and load balancing (src/lb) produce these shapes; MQTT
+// payloads (src/report/payloads.ts), the console (src/console/host.ts), the metrics and the fleet
+// page read them. Field names are the ones users already read in the MQTT payloads of DESIGN.md
+// (`interface`, `masterAddress`, `lastCheck`, …), so nothing renames on the way out.
+import type { Counters } from './vrrp/counters.ts';
+import type { VrrpState } from './vrrp/machine.ts';
+
+export type { VrrpState } from './vrrp/machine.ts';
+export type SyncGroupState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+export interface VrrpInstanceStatus {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: 2 | 3;
+  state: VrrpState;
+  /** The priority in use before tracking: the configured one, or 1 in maintenance. */
+  priority: number;
+  /** After tracked interfaces and scripts. */
+  effectivePriority: number;
+  /** virtual_ipaddress and _excluded, "ADDRESS/PREFIX". */
+  vips: string[];
+  /** Our own address when MASTER, else the master's as last heard (null when unknown). */
+  masterAddress: string | null;
+  /** Wall-clock ms of the last state change. */
+  since: number;
+  /** Why it entered its state, in keepalived's wording ("master down timer expired", …). */
+  reason: string;
+  /** Why it is in FAULT (a tracked interface or script, a VIP that could not be added); null otherwise. */
+  fault: string | null;
+  syncGroup: string | null;
+  counters: Counters;
+}
+
+export interface SyncGroupStatus {
+  name: string;
+  state: SyncGroupState;
+  members: string[];
+}
+
+export interface VrrpStatus {
+  instances: VrrpInstanceStatus[];
+  groups: SyncGroupStatus[];
+  /** Drops that belong to no instance (unknown VRID, unreadable packets), by reason. */
+  unattributed: Record<string, number>;
+}
+
+export interface RealServerStatus {
+  /** "ADDRESS PORT" as in the configuration. */
+  name: string;
+  address: string;
+  port: number;
+  up: boolean;
+  /** Effective weight: configured, 0 when drained, or set by misc_dynamic. */
+  weight: number;
+  /** Drained from the console: no new connections, existing ones continue. */
+  drained: boolean;
+  /** Wall-clock ms of the last completed check; null before the first. */
+  lastCheck: number | null;
+  /** Consecutive failures. */
+  failures: number;
+  /** Latency of the last check in ms; null before the first. */
+  latencyMs: number | null;
+  /** Why it is in its state ("initial", "alpha", or the detail of the check). */
+  reason: string;
+  /** Active connections (conntrack for nftables, the forwarder's own count); null unknown. */
+  connections: number | null;
+}
+
+export interface VirtualServerStatus {
+  /** "ADDRESS PORT" as in the configuration. */
+  name: string;
+  address: string;
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  scheduler: string;
+  /** The data plane serving it: nftables or the userspace forwarder. */
+  forwarder: 'nftables' | 'userspace';
+  /** Enough real servers up for the quorum. */
+  quorumUp: boolean;
+  realServers: RealServerStatus[];
+}

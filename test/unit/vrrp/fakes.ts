@@ -1,0 +1,110 @@
+// Fakes of the VRRP engine's two system boundaries (src/vrrp/worker/transport.ts VrrpTransport and
+// src/net/host.ts HostNet), so test/unit/vrrp/engine.test.ts drives the real engine, the real
+// state machines and the real receive path in milliseconds under the fake clock.
+import { decodeAdvert, type Advert } from '../../../src/vrrp/codec.ts';
+import type { ReceivedPacket, VrrpTransport } from '../../../src/vrrp/worker/transport.ts';
+import type { HostNet, IfAddr, Vip } from '../../../src/net/host.ts';
+import { ipWrap } from './helpers.ts';
+import type { FakeClock } from '../fake-clock.ts';
+
+export interface SentAdvert {
+  at: number;
+  dev: string;
+  src: string;
+  dst: string;
+  advert: Advert;
+}
+
+/** Records what the engine sends (decoded, as a peer would see it) and lets a test deliver packets. */
+export class FakeTransport implements VrrpTransport {
+  readonly sent: SentAdvert[] = [];
+  readonly opened: string[] = [];
+  closed = false;
+  private packetFns: Array<(p: ReceivedPacket) => void> = [];
+
+  constructor(private readonly clock: FakeClock) {}
+
+  async open(dev: string): Promise<void> {
+    this.opened.push(dev);
+  }
+
+  async send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
+    const r = decodeAdvert(ipWrap(payload, { src, dst }));
+    if (!r.ok) throw new Error(`the engine sent an advert that does not decode: ${r.reason}`);
+    this.sent.push({ at: this.clock.monotonic(), dev, src, dst, advert: r.advert });
+  }
+
+  onPacket(fn: (p: ReceivedPacket) => void): void {
+    this.packetFns.push(fn);
+  }
+
+  onError(): void {}
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** A packet arrives on `dev` (a whole IPv4 packet, as the raw socket delivers it). */
+  deliver(dev: string, packet: Buffer): void {
+    for (const fn of this.packetFns) fn({ dev, packet });
+  }
+
+  /** Priorities of the adverts sent so far (or since index `from`). */
+  priorities(from = 0): number[] {
+    return this.sent.slice(from).map((s) => s.advert.priority);
+  }
+}
+
+/** Interfaces with addresses; VIP changes are recorded in order. */
+export class FakeHostNet implements HostNet {
+  readonly log: string[] = [];
+  readonly addrs = new Map<string, IfAddr[]>();
+  /** VIP address → the error its add fails with. */
+  readonly failAdd = new Map<string, string>();
+  closed = false;
+
+  constructor(ifs: Record<string, string>) {
+    for (const [dev, a] of Object.entries(ifs)) this.addrs.set(dev, [{ address: a, prefix: 24, secondary: false }]);
+  }
+
+  async addVip(v: Vip): Promise<void> {
+    const fail = this.failAdd.get(v.address);
+    if (fail) {
+      this.log.push(`add-failed ${v.address} ${v.dev}`);
+      throw new Error(fail);
+    }
+    this.log.push(`add ${v.address} ${v.dev}`);
+    const list = this.addrs.get(v.dev) ?? [];
+    if (!list.some((a) => a.address === v.address)) list.push({ address: v.address, prefix: v.prefix, secondary: true });
+    this.addrs.set(v.dev, list);
+  }
+
+  async delVip(v: Vip): Promise<void> {
+    this.log.push(`del ${v.address} ${v.dev}`);
+    this.addrs.set(v.dev, (this.addrs.get(v.dev) ?? []).filter((a) => a.address !== v.address));
+  }
+
+  async addresses(dev: string): Promise<IfAddr[]> {
+    return [...(this.addrs.get(dev) ?? [])];
+  }
+
+  async primaryAddress(dev: string): Promise<string | null> {
+    return this.addrs.get(dev)?.find((a) => !a.secondary)?.address ?? null;
+  }
+
+  async garp(dev: string, ip: string, count: number): Promise<void> {
+    this.log.push(`garp ${ip} ${dev} x${count}`);
+  }
+
+  async linkUp(): Promise<boolean> {
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  has(dev: string, address: string): boolean {
+    return (this.addrs.get(dev) ?? []).some((a) => a.address === address);
+  }
+}
