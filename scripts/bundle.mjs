@@ -4,8 +4,9 @@
 // into a bundle, so the packages that carry them are marked external and copied, with their
 // runtime dependencies, into dist/node_modules where node's resolver finds them beside the bundle.
 import { build } from 'esbuild';
+import { bundleOptions, NATIVE } from './bundle-options.mjs';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -20,35 +21,19 @@ if (!process.env.TANDEM_COMMIT) {
   } catch { /* not a git checkout: keep 'unknown' */ }
 }
 
-const NATIVE = ['raw-socket', '@serialport/bindings-cpp'];
 
 mkdirSync(out, { recursive: true });
 // Chunk names carry content hashes: remove the previous build's, or images would ship them.
 for (const f of readdirSync(out)) {
-  if (f.endsWith('.js') || f.endsWith('.js.map')) rmSync(join(out, f));
+  if (f.endsWith('.js') || f.endsWith('.js.map') || f === 'meta.json') rmSync(join(out, f));
 }
-await build({
-  entryPoints: { tandem: join(root, 'src/cli.ts'), 'vrrp-worker': join(root, 'src/vrrp/worker/main.ts') },
-  outdir: out,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  sourcemap: true,
-  splitting: true,
-  chunkNames: '[name]-[hash]',
-  // Source paths in the map are relative, so two builds of one commit give the same bytes.
-  sourceRoot: '',
-  legalComments: 'none',
-  external: NATIVE,
-  define: {
-    __TANDEM_VERSION__: JSON.stringify(pkg.version),
-    __TANDEM_COMMIT__: JSON.stringify(commit),
-  },
-  // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-  banner: { js: "import { createRequire as __tandemCreateRequire } from 'node:module'; const require = __tandemCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
-});
+const result = await build({ ...bundleOptions(root, out), metafile: true, define: {
+  __TANDEM_VERSION__: JSON.stringify(pkg.version),
+  __TANDEM_COMMIT__: JSON.stringify(commit),
+} });
+// What went into each output file: test/unit/bundle-threads.test.ts checks the same from a
+// fresh build; this copy is for a person asking why the bundle is the size it is.
+writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 
 // Copy each external package and, transitively, its runtime dependencies.
 const nm = join(out, 'node_modules');
