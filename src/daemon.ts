@@ -357,10 +357,15 @@ export class Daemon {
   private async applyReload(prev: Config, next: Config): Promise<void> {
     const engineNext = engineConfigFrom(next);
     if (JSON.stringify(engineNext) !== JSON.stringify(engineConfigFrom(prev))) {
-      const inPlace = this.vrrp ? await this.vrrp.reconfigure(engineNext) : false;
-      if (!inPlace) {
-        this.log.info('Reload: VRRP instances changed, restarting the VRRP engine');
+      if (this.vrrp && next.instances.length > 0) {
+        // In place where instances keep their identity; a handover first where they do not
+        // (docs/reload.md). Nothing changes when it cannot apply.
+        const r = await this.vrrp.reconfigure(engineNext);
+        if (!r.ok) throw new Error(r.errors.join('; '));
+        if (r.restarted.length > 0) this.log.info(`Reload: ${r.restarted.join(', ')} restarted`);
+      } else {
         this.scripts?.stop();
+        this.scripts = null;
         await this.vrrp?.stop();
         this.vrrp = null;
         await this.startVrrp(next);

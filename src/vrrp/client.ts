@@ -7,6 +7,13 @@ import type { EngineConfig } from './engine-config.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState, VrrpStatus } from '../status.ts';
 
+export interface ReconfigureResult {
+  ok: boolean;
+  errors: string[];
+  /** Instances handed over and started again (their identity or sync group changed). */
+  restarted: string[];
+}
+
 export interface VrrpClientHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   stateChanged(status: VrrpInstanceStatus, from: VrrpState, reason: string): void;
@@ -28,7 +35,7 @@ export class VrrpClient {
   private groups = new Map<string, SyncGroupStatus>();
   private nextId = 1;
   private waiting = new Map<number, (s: VrrpStatus) => void>();
-  private waitingReconf = new Map<number, (ok: boolean) => void>();
+  private waitingReconf = new Map<number, (r: ReconfigureResult) => void>();
   private stopping = false;
 
   constructor(private readonly hooks: VrrpClientHooks) {}
@@ -74,7 +81,7 @@ export class VrrpClient {
           case 'reconfigured': {
             const fn = this.waitingReconf.get(m.id);
             this.waitingReconf.delete(m.id);
-            fn?.(m.ok);
+            fn?.({ ok: m.ok, errors: m.errors, restarted: m.restarted });
             break;
           }
           case 'stopped':
@@ -131,17 +138,21 @@ export class VrrpClient {
     });
   }
 
-  /** In-place reload (VrrpEngine.reconfigure); false when the engine must be restarted. */
-  reconfigure(config: EngineConfig): Promise<boolean> {
+  /**
+   * A reload (VrrpEngine.reconfigure): in place where identities stay, a handover and restart
+   * for the instances whose identity changed. Not ok: it could not apply and nothing changed.
+   * The bound covers the handovers of restarted instances (at most 3 s each, run together).
+   */
+  reconfigure(config: EngineConfig, timeoutMs = 10_000): Promise<ReconfigureResult> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.waitingReconf.delete(id);
-        resolve(false);
-      }, 2000);
-      this.waitingReconf.set(id, (ok) => {
+        resolve({ ok: false, errors: [`the VRRP worker did not answer within ${timeoutMs} ms`], restarted: [] });
+      }, timeoutMs);
+      this.waitingReconf.set(id, (r) => {
         clearTimeout(t);
-        resolve(ok);
+        resolve(r);
       });
       this.send({ type: 'reconfigure', id, config });
     });

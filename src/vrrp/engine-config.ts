@@ -83,14 +83,11 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
 }
 
 /**
- * What makes an instance itself: changing any of it means a new instance (the engine restarts);
- * everything else a reload changes is applied in place (VrrpEngine.reconfigure).
+ * What makes an instance itself: a reload that changes any of it restarts the instance (with a
+ * handover first); everything else a reload changes is applied in place (VrrpEngine.reconfigure).
  */
-export function engineIdentity(c: EngineConfig): string {
-  return JSON.stringify({
-    instances: c.instances.map((i) => [i.name, i.dev, i.vrid, i.version, i.unicastSrcIp]).sort(),
-    groups: c.syncGroups.map((g) => [g.name, [...g.members].sort()]).sort(),
-  });
+export function instanceIdentity(i: EngineInstance): string {
+  return JSON.stringify([i.dev, i.vrid, i.version, i.unicastSrcIp]);
 }
 
 /** Interfaces whose link state the engine needs: the instances', tracked ones and the VIPs'. */

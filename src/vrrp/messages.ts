@@ -18,5 +18,6 @@ export type FromWorker =
   | { type: 'state'; status: VrrpInstanceStatus; from: VrrpState; reason: string }
   | { type: 'group'; status: SyncGroupStatus; from: SyncGroupState }
   | { type: 'status'; id: number; status: VrrpStatus }
-  | { type: 'reconfigured'; id: number; ok: boolean }
+  /** ok false: the new configuration cannot apply (errors say why) and nothing changed. */
+  | { type: 'reconfigured'; id: number; ok: boolean; errors: string[]; restarted: string[] }
   | { type: 'stopped' };

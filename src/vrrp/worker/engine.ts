@@ -16,7 +16,7 @@ import { trackedWeight } from '../track.ts';
 import { createCounters, bump, type Counters, type CounterName } from '../counters.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
-import { engineIdentity, type EngineConfig, type EngineInstance, type EngineVip } from '../engine-config.ts';
+import { instanceIdentity, type EngineConfig, type EngineInstance, type EngineVip } from '../engine-config.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
@@ -73,6 +73,8 @@ export class VrrpEngine {
   /** Drops we could not attribute to an instance (unknown VRID, unreadable header). */
   private readonly unattributed: Record<string, number> = {};
   private ownAddrs = new Set<string>();
+  /** Last result of every vrrp_script, so an instance created by a reload starts from it. */
+  private scriptResults = new Map<string, boolean>();
   private stopped = false;
   private maintenance = false;
   private readonly dropLog: LogThrottle;
@@ -93,51 +95,69 @@ export class VrrpEngine {
     this.transport.onPacket((p) => this.onPacket(p.dev, p.packet));
     this.transport.onError((dev, err) => this.hooks.log('error', `VRRP socket on ${dev}: ${err.message}`));
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
-    for (const c of this.cfg.instances) {
-      const primary = c.unicastSrcIp ?? (await this.net.primaryAddress(c.dev));
-      if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no IPv4 address`);
-      this.ownAddrs.add(primary);
-      for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
-      await this.transport.open(c.dev);
-      await this.removeStaleVips(c);
-      const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
-      const machine = createMachine({
-        name: c.name,
-        version: c.version,
-        priority: c.priority,
-        advertIntMs: c.advertIntMs,
-        nopreempt: c.nopreempt,
-        preemptDelayMs: c.preemptDelayMs,
-        initialState: c.initialState,
-        primaryIp: primary,
-        garp: c.garp,
-        sync: group?.gate,
-      });
-      const inst: Inst = {
-        cfg: c,
-        machine,
-        rx: rxOf(c),
-        counters: createCounters(),
-        timers: new Map(),
-        primaryIp: primary,
-        since: this.clock.now(),
-        reason: 'initial',
-        group,
-        scriptUp: new Map(c.trackScripts.map((s) => [s.name, false])),
-        vipChain: Promise.resolve(),
-        trackFaults: [],
-        vipFault: null,
-        handover: null,
-      };
-      group?.attach(c.name, machine);
-      this.insts.set(c.name, inst);
-      this.byKey.set(`${c.dev}/${c.vrid}`, inst);
-    }
-    for (const inst of this.insts.values()) {
-      const t = this.track(inst);
-      inst.trackFaults = t.faults;
-      this.dispatch(inst, { type: 'start', faulty: t.faults.length > 0, trackWeight: t.weight });
-    }
+    const created: Inst[] = [];
+    for (const c of this.cfg.instances) created.push(await this.createInstance(c));
+    for (const inst of created) this.startInstance(inst);
+  }
+
+  /** Socket, crash recovery and machine of one instance; it starts with startInstance(). */
+  private async createInstance(c: EngineInstance): Promise<Inst> {
+    const primary = c.unicastSrcIp ?? (await this.net.primaryAddress(c.dev));
+    if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no IPv4 address`);
+    this.ownAddrs.add(primary);
+    for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
+    await this.transport.open(c.dev);
+    await this.removeStaleVips(c);
+    const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
+    const machine = createMachine({
+      name: c.name,
+      version: c.version,
+      priority: c.priority,
+      advertIntMs: c.advertIntMs,
+      nopreempt: c.nopreempt,
+      preemptDelayMs: c.preemptDelayMs,
+      initialState: c.initialState,
+      primaryIp: primary,
+      garp: c.garp,
+      sync: group?.gate,
+    });
+    const inst: Inst = {
+      cfg: c,
+      machine,
+      rx: rxOf(c),
+      counters: createCounters(),
+      timers: new Map(),
+      primaryIp: primary,
+      since: this.clock.now(),
+      reason: 'initial',
+      group,
+      scriptUp: new Map(c.trackScripts.map((s) => [s.name, this.scriptResults.get(s.name) ?? false])),
+      vipChain: Promise.resolve(),
+      trackFaults: [],
+      vipFault: null,
+      handover: null,
+    };
+    group?.attach(c.name, machine);
+    this.insts.set(c.name, inst);
+    this.byKey.set(`${c.dev}/${c.vrid}`, inst);
+    return inst;
+  }
+
+  private startInstance(inst: Inst): void {
+    const t = this.track(inst);
+    inst.trackFaults = t.faults;
+    this.dispatch(inst, { type: 'start', faulty: t.faults.length > 0, trackWeight: t.weight });
+  }
+
+  /** Graceful stop of one instance (a MASTER hands over), then it is forgotten. */
+  private async removeInstance(inst: Inst): Promise<void> {
+    this.dispatch(inst, { type: 'shutdown' });
+    for (const t of inst.timers.values()) this.clock.clearTimer(t);
+    inst.timers.clear();
+    await inst.vipChain;
+    if (this.insts.get(inst.cfg.name) === inst) this.insts.delete(inst.cfg.name);
+    const key = `${inst.cfg.dev}/${inst.cfg.vrid}`;
+    if (this.byKey.get(key) === inst) this.byKey.delete(key);
   }
 
   /**
@@ -200,6 +220,7 @@ export class VrrpEngine {
   }
 
   scriptResult(name: string, up: boolean): void {
+    this.scriptResults.set(name, up);
     for (const inst of this.insts.values()) {
       if (!inst.scriptUp.has(name) || inst.scriptUp.get(name) === up) continue;
       inst.scriptUp.set(name, up);
@@ -441,51 +462,125 @@ export class VrrpEngine {
   }
 
   /**
-   * Applies a new configuration in place when every instance keeps its identity (engineIdentity:
-   * name, interface, VRID, version, source address, sync groups): priorities, intervals, preemption and GARP settings go
-   * to the machines; VIPs, authentication, unicast peers and tracking change under the running
-   * instance (a MASTER adds the new VIPs and removes the old ones at once). Returns false when an
-   * instance's identity changed; the caller then restarts the engine.
+   * What a reload would have to create (new instances, or ones whose identity changed) and
+   * whether it can: each needs its interface with an IPv4 address (or unicast_src_ip). Checked
+   * before anything changes, so a configuration that cannot apply leaves the running one as it
+   * was (no failover, no restart).
    */
-  reconfigure(next: EngineConfig): boolean {
-    if (engineIdentity(next) !== engineIdentity(this.cfg)) return false;
-    this.cfg = next;
+  async preflight(next: EngineConfig): Promise<string[]> {
+    const errors: string[] = [];
+    const plan = this.plan(next);
     for (const c of next.instances) {
-      const inst = this.insts.get(c.name)!;
-      const prev = inst.cfg;
-      if (JSON.stringify(prev) === JSON.stringify(c)) continue;
-      if (c.priority !== prev.priority) this.hooks.log('info', `(${c.name}) priority changed from ${prev.priority} to ${c.priority}`);
-      const holding = inst.machine.view().state === 'MASTER' || inst.handover !== null;
-      inst.cfg = c;
-      inst.rx = rxOf(c);
-      for (const s of c.trackScripts) if (!inst.scriptUp.has(s.name)) inst.scriptUp.set(s.name, false);
-      for (const name of [...inst.scriptUp.keys()]) if (!c.trackScripts.some((s) => s.name === name)) inst.scriptUp.delete(name);
-      // A VIP the kernel refused is tried again with the new configuration.
-      if (JSON.stringify(prev.vips) !== JSON.stringify(c.vips)) inst.vipFault = null;
-      if (holding) {
-        const key = (v: EngineVip): string => JSON.stringify(v);
-        const now = new Set(c.vips.map(key));
-        const before = new Set(prev.vips.map(key));
-        const gone = prev.vips.filter((v) => !now.has(key(v)));
-        const added = c.vips.filter((v) => !before.has(key(v)));
-        if (gone.length > 0) this.chain(inst, () => this.removeVips(inst, gone));
-        if (added.length > 0) this.addVips(inst, added);
-      }
-      this.dispatch(inst, {
-        type: 'reconfigure',
-        params: {
-          priority: c.priority,
-          advertIntMs: c.advertIntMs,
-          nopreempt: c.nopreempt,
-          preemptDelayMs: c.preemptDelayMs,
-          initialState: c.initialState,
-          primaryIp: inst.primaryIp,
-          garp: c.garp,
-        },
-      });
-      this.retrack(inst);
+      if (!plan.create.has(c.name)) continue;
+      if (c.unicastSrcIp !== null) continue;
+      const primary = await this.net.primaryAddress(c.dev).catch(() => null);
+      if (!primary) errors.push(`(${c.name}) interface ${c.dev} does not exist or has no IPv4 address`);
     }
-    return true;
+    return errors;
+  }
+
+  /**
+   * Which running instances a reload restarts and which it creates. An instance keeps running
+   * when its identity (instanceIdentity: interface, VRID, version, source address) and its sync
+   * group's membership stay; a sync group moves as one, so when one member restarts, all do.
+   */
+  private plan(next: EngineConfig): { stop: Set<string>; create: Set<string> } {
+    const id = instanceIdentity;
+    const groupKey = (cfg: EngineConfig, name: string): string => {
+      const g = cfg.syncGroups.find((x) => x.members.includes(name));
+      return g ? JSON.stringify([g.name, [...g.members].sort()]) : '';
+    };
+    const prev = new Map(this.cfg.instances.map((i) => [i.name, i]));
+    const now = new Map(next.instances.map((i) => [i.name, i]));
+    const stop = new Set<string>();
+    for (const [name, p] of prev) {
+      const n = now.get(name);
+      if (!n || id(n) !== id(p) || groupKey(this.cfg, name) !== groupKey(next, name)) stop.add(name);
+    }
+    const create = new Set([...now.keys()].filter((n) => !prev.has(n) || stop.has(n)));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const cfg of [this.cfg, next]) {
+        for (const g of cfg.syncGroups) {
+          if (!g.members.some((m) => stop.has(m) || create.has(m))) continue;
+          for (const m of g.members) {
+            if (prev.has(m) && !stop.has(m)) { stop.add(m); changed = true; }
+            if (now.has(m) && !create.has(m)) { create.add(m); changed = true; }
+          }
+        }
+      }
+    }
+    return { stop, create };
+  }
+
+  /**
+   * Applies a new configuration. Every instance that keeps its identity is changed in place,
+   * whatever else changed: priorities, intervals, preemption and GARP settings go to its machine;
+   * VIPs, authentication, unicast peers and tracking change under it (a MASTER adds the new VIPs
+   * and removes the old ones at once). An instance whose identity changed, or that left, hands
+   * over first (priority 0, VIPs kept until the peer speaks: the same make-before-break as a
+   * stop), with its whole sync group; then the new ones start. Returns the restarted instances.
+   */
+  async reconfigure(next: EngineConfig): Promise<string[]> {
+    const plan = this.plan(next);
+    for (const c of next.instances) {
+      const inst = this.insts.get(c.name);
+      if (inst && !plan.stop.has(c.name)) this.applyInPlace(inst, c);
+    }
+    const leaving = [...plan.stop].map((n) => this.insts.get(n)).filter((i): i is Inst => i !== undefined);
+    if (leaving.length > 0) this.hooks.log('info', `Reload: restarting ${leaving.map((i) => i.cfg.name).join(', ')} (interface, VRID, version, source address or sync group changed); handing over first`);
+    await Promise.all(leaving.map((i) => this.removeInstance(i)));
+    this.cfg = next;
+    // Sync groups: kept when their membership stayed (their members kept running), else new.
+    const groups = new Map<string, SyncGroup>();
+    for (const g of next.syncGroups) {
+      const old = this.groups.get(g.name);
+      const same = old && JSON.stringify([...old.members].sort()) === JSON.stringify([...g.members].sort()) && !g.members.some((m) => plan.create.has(m));
+      groups.set(g.name, same ? old : new SyncGroup(g.name, g.members));
+    }
+    for (const name of this.groups.keys()) if (!groups.has(name)) this.groupReported.delete(name);
+    this.groups = groups;
+    // A rebuilt group reports its state afresh (from INIT, as at start).
+    for (const g of groups.values()) if (g.members.some((m) => plan.create.has(m))) this.groupReported.delete(g.name);
+    const created: Inst[] = [];
+    for (const c of next.instances) if (plan.create.has(c.name)) created.push(await this.createInstance(c));
+    for (const inst of created) this.startInstance(inst);
+    return [...plan.stop];
+  }
+
+  private applyInPlace(inst: Inst, c: EngineInstance): void {
+    const prev = inst.cfg;
+    if (JSON.stringify(prev) === JSON.stringify(c)) return;
+    if (c.priority !== prev.priority) this.hooks.log('info', `(${c.name}) priority changed from ${prev.priority} to ${c.priority}`);
+    const holding = inst.machine.view().state === 'MASTER' || inst.handover !== null;
+    inst.cfg = c;
+    inst.rx = rxOf(c);
+    for (const s of c.trackScripts) if (!inst.scriptUp.has(s.name)) inst.scriptUp.set(s.name, this.scriptResults.get(s.name) ?? false);
+    for (const name of [...inst.scriptUp.keys()]) if (!c.trackScripts.some((s) => s.name === name)) inst.scriptUp.delete(name);
+    // A VIP the kernel refused is tried again with the new configuration.
+    if (JSON.stringify(prev.vips) !== JSON.stringify(c.vips)) inst.vipFault = null;
+    if (holding) {
+      const key = (v: EngineVip): string => JSON.stringify(v);
+      const now = new Set(c.vips.map(key));
+      const before = new Set(prev.vips.map(key));
+      const gone = prev.vips.filter((v) => !now.has(key(v)));
+      const added = c.vips.filter((v) => !before.has(key(v)));
+      if (gone.length > 0) this.chain(inst, () => this.removeVips(inst, gone));
+      if (added.length > 0) this.addVips(inst, added);
+    }
+    this.dispatch(inst, {
+      type: 'reconfigure',
+      params: {
+        priority: c.priority,
+        advertIntMs: c.advertIntMs,
+        nopreempt: c.nopreempt,
+        preemptDelayMs: c.preemptDelayMs,
+        initialState: c.initialState,
+        primaryIp: inst.primaryIp,
+        garp: c.garp,
+      },
+    });
+    this.retrack(inst);
   }
 
   /**

@@ -50,10 +50,28 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   post({ type: 'started', status: e.status() });
 }
 
-function reconfigure(msg: Extract<ToWorker, { type: 'reconfigure' }>): boolean {
-  if (!engine || !engine.reconfigure(msg.config)) return false;
-  links?.watch(engineDevices(msg.config));
-  return true;
+/** Reloads one at a time: a second reload waits for the first's handovers. */
+let reloading: Promise<unknown> = Promise.resolve();
+
+async function reconfigure(msg: Extract<ToWorker, { type: 'reconfigure' }>): Promise<void> {
+  await starting;
+  const e = engine;
+  if (!e) {
+    post({ type: 'reconfigured', id: msg.id, ok: false, errors: ['the VRRP engine is not running'], restarted: [] });
+    return;
+  }
+  const errors = await e.preflight(msg.config);
+  if (errors.length > 0) {
+    post({ type: 'reconfigured', id: msg.id, ok: false, errors, restarted: [] });
+    return;
+  }
+  try {
+    const restarted = await e.reconfigure(msg.config);
+    links?.watch(engineDevices(msg.config));
+    post({ type: 'reconfigured', id: msg.id, ok: true, errors: [], restarted });
+  } catch (err) {
+    post({ type: 'reconfigured', id: msg.id, ok: false, errors: [err instanceof Error ? err.message : String(err)], restarted: [] });
+  }
 }
 
 port.on('message', (msg: ToWorker) => {
@@ -69,7 +87,7 @@ port.on('message', (msg: ToWorker) => {
       post({ type: 'status', id: msg.id, status: engine?.status() ?? { instances: [], groups: [], unattributed: {} } });
       break;
     case 'reconfigure':
-      post({ type: 'reconfigured', id: msg.id, ok: reconfigure(msg) });
+      reloading = reloading.then(() => reconfigure(msg));
       break;
     case 'maintenance':
       engine?.setMaintenance(msg.on);

@@ -176,12 +176,12 @@ test('maintenance hands a sync group over, each member with its own priority 0, 
   assert.equal(s.state('VI_PUB').effectivePriority, 100);
 });
 
-test('reload in place: a new priority is advertised at once, a new VIP is added on the MASTER, a new VRID needs a restart', async () => {
+test('reload in place: a new priority is advertised at once, a new VIP is added on the MASTER, without a failover', async () => {
   const s = setup({ instances: [inst()], syncGroups: [] });
   await toMaster(s);
   await s.clock.advance(30);
   const before = s.tx.sent.length;
-  assert.equal(s.engine.reconfigure({ instances: [inst({ priority: 120 })], syncGroups: [] }), true);
+  assert.deepEqual(await s.engine.reconfigure({ instances: [inst({ priority: 120 })], syncGroups: [] }), []);
   assert.deepEqual(s.tx.priorities(before), [120], 'advertised at once, not at the next interval');
   assert.equal(s.state().priority, 120);
   assert.ok(s.logs.includes('(VI_PUB) priority changed from 100 to 120'));
@@ -189,14 +189,51 @@ test('reload in place: a new priority is advertised at once, a new VIP is added 
     priority: 120,
     vips: [...inst().vips, { address: '203.0.113.2', prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }],
     advertAddresses: [VIP, '203.0.113.2'],
+    advertIntMs: 200,
+    authType: null,
+    nopreempt: true,
   });
-  assert.equal(s.engine.reconfigure({ instances: [two], syncGroups: [] }), true);
+  assert.deepEqual(await s.engine.reconfigure({ instances: [two], syncGroups: [] }), []);
   await s.clock.advance(1);
   assert.ok(s.net.has('eth0', '203.0.113.2'));
+  await s.clock.advance(400);
   assert.equal(s.state().state, 'MASTER', 'no failover');
-  await s.clock.advance(100);
+  assert.deepEqual(s.transitions.map((t) => t.to), ['BACKUP', 'MASTER'], 'no transition at all');
   assert.deepEqual(s.tx.sent.at(-1)!.advert.addresses, [VIP, '203.0.113.2'], 'adverts carry the new address list');
-  assert.equal(s.engine.reconfigure({ instances: [inst({ vrid: 61 })], syncGroups: [] }), false);
+  assert.equal(s.tx.sent.at(-1)!.advert.advertIntMs, 200, 'and the new interval');
+});
+
+test('reload of a new identity: the instance hands over first (priority 0, VIP kept until the peer speaks) and starts again; a sync group restarts as one', async () => {
+  const s = setup({ instances: [inst(), inst(PRIV)], syncGroups: [{ name: 'G', members: ['VI_PUB', 'VI_PRIV'] }] });
+  await s.engine.start(s.links);
+  await s.clock.advance(masterDownIntervalMs(3, 100, 100) + 1);
+  const before = s.tx.sent.length;
+  // VI_PUB moves to VRID 61: the whole group G hands over and restarts.
+  const reload = s.engine.reconfigure({ instances: [inst({ vrid: 61 }), inst(PRIV)], syncGroups: [{ name: 'G', members: ['VI_PUB', 'VI_PRIV'] }] });
+  await s.clock.advance(1);
+  assert.deepEqual(s.tx.sent.slice(before).map((x) => `${x.advert.vrid}:${x.advert.priority}`).sort(), ['51:0', '52:0']);
+  assert.ok(s.net.has('eth0', VIP), 'make before break');
+  s.fromPeer(100);
+  s.fromPeer(100, { vrid: 52, dev: 'eth1', addresses: ['198.51.100.1'] });
+  assert.deepEqual((await reload).sort(), ['VI_PRIV', 'VI_PUB']);
+  assert.ok(!s.net.has('eth0', VIP));
+  assert.equal(s.state('VI_PUB').state, 'BACKUP');
+  assert.equal(s.state('VI_PUB').vrid, 61);
+  // The new instance answers to VRID 61, not 51.
+  s.fromPeer(150, { vrid: 61 });
+  assert.equal(s.state('VI_PUB').counters.advert_rcvd, 1);
+  s.fromPeer(150);
+  assert.equal(s.engine.status().unattributed.vrid_err, 1);
+});
+
+test('a reload that cannot apply is refused before anything changes', async () => {
+  const s = setup({ instances: [inst()], syncGroups: [] });
+  await toMaster(s);
+  const next = { instances: [inst({ dev: 'nosuch0', vips: [{ ...inst().vips[0]!, dev: 'nosuch0' }] })], syncGroups: [] };
+  const errors = await s.engine.preflight(next);
+  assert.deepEqual(errors, ['(VI_PUB) interface nosuch0 does not exist or has no IPv4 address']);
+  assert.equal(s.state().state, 'MASTER');
+  assert.deepEqual(await s.engine.preflight({ instances: [inst({ priority: 50 })], syncGroups: [] }), [], 'in-place changes need nothing');
 });
 
 test('drops are counted and logged with what was received and what was expected, at a bounded rate', async () => {
@@ -232,7 +269,7 @@ test('a VIP the kernel refuses puts the instance in FAULT (the peer takes over) 
   assert.ok(!s.net.has('eth0', VIP), 'the VIPs it did add are removed again');
   assert.equal(s.tx.sent.at(-1)!.advert.priority, 0, 'priority 0 tells the peer to take over at once');
   // A reload that fixes the VIP brings it back.
-  assert.equal(s.engine.reconfigure({ instances: [inst()], syncGroups: [] }), true);
+  assert.deepEqual(await s.engine.reconfigure({ instances: [inst()], syncGroups: [] }), []);
   assert.equal(s.state().state, 'BACKUP');
 });
 
