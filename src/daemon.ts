@@ -284,6 +284,8 @@ export class Daemon {
     const parts = q.instances.map((s) => formatStats(s.name, s.counters));
     const drops = Object.entries(q.unattributed).map(([k, v]) => `  ${k}: ${v}`);
     parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
+    // Beyond keepalived's layout: what the kernel dropped before the daemon could read it.
+    parts.push(`Socket receive queue drops (kernel): ${q.socketDrops ?? 'unknown'}`);
     return parts.join('\n') + '\n';
   }
 

@@ -43,6 +43,8 @@ export interface VrrpStatus {
   groups: SyncGroupStatus[];
   /** Drops that belong to no instance (unknown VRID, unreadable packets), by reason. */
   unattributed: Record<string, number>;
+  /** Packets the kernel dropped before we read them (full socket queues, /proc/net/raw); null unknown. */
+  socketDrops?: number | null;
 }
 
 export interface RealServerStatus {

@@ -19,6 +19,7 @@ function post(m: FromWorker): void {
 }
 
 let engine: VrrpEngine | null = null;
+let transportInUse: RawVrrpTransport | null = null;
 let links: LinkMonitor | null = null;
 const pendingScripts: Array<{ name: string; up: boolean }> = [];
 /** A stop that arrives while starting waits for the start, then stops what it started. */
@@ -46,6 +47,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     throw err;
   }
   engine = e;
+  transportInUse = transport;
   for (const s of pendingScripts.splice(0)) e.scriptResult(s.name, s.up);
   post({ type: 'started', status: e.status() });
 }
@@ -83,9 +85,11 @@ port.on('message', (msg: ToWorker) => {
       if (engine) engine.scriptResult(msg.name, msg.up);
       else pendingScripts.push({ name: msg.name, up: msg.up });
       break;
-    case 'status':
-      post({ type: 'status', id: msg.id, status: engine?.status() ?? { instances: [], groups: [], unattributed: {} } });
+    case 'status': {
+      const status = engine?.status() ?? { instances: [], groups: [], unattributed: {} };
+      void (transportInUse?.kernelDrops() ?? Promise.resolve(null)).then((socketDrops) => post({ type: 'status', id: msg.id, status: { ...status, socketDrops } }));
       break;
+    }
     case 'reconfigure':
       reloading = reloading.then(() => reconfigure(msg));
       break;

@@ -92,7 +92,26 @@ export interface VrrpTransport {
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void>;
   onPacket(fn: (p: ReceivedPacket) => void): void;
   onError(fn: (dev: string, err: Error) => void): void;
+  /** Packets the kernel dropped because our receive queues were full (a flood), if known. */
+  kernelDrops?(): Promise<number | null>;
   close(): void;
+}
+
+/**
+ * Sums the `drops` column of /proc/net/raw for the raw sockets of one IP protocol (the
+ * local_address port field holds the protocol number, in hex). /proc/net/raw is per network
+ * namespace; in a board's namespace the protocol-112 sockets are ours.
+ */
+export function rawSocketDrops(procNetRaw: string, protocol = 112): number {
+  const port = protocol.toString(16).toUpperCase().padStart(4, '0');
+  let total = 0;
+  for (const line of procNetRaw.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13 || !f[1]?.toUpperCase().endsWith(`:${port}`)) continue;
+    const drops = Number(f[f.length - 1]);
+    if (Number.isFinite(drops)) total += drops;
+  }
+  return total;
 }
 
 export class RawVrrpTransport implements VrrpTransport {
@@ -157,6 +176,14 @@ export class RawVrrpTransport implements VrrpTransport {
 
   onError(fn: (dev: string, err: Error) => void): void {
     this.errorFns.push(fn);
+  }
+
+  async kernelDrops(): Promise<number | null> {
+    try {
+      return rawSocketDrops(await readFile('/proc/net/raw', 'utf8'));
+    } catch {
+      return null;
+    }
   }
 
   close(): void {

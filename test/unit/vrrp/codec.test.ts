@@ -277,3 +277,15 @@ test('failed decode names the VRID when the header was readable', () => {
   const short = decodeAdvert(b.subarray(0, 22));
   assert.equal(!short.ok && short.vrid, undefined);
 });
+
+test('raw-socket drops are read from /proc/net/raw for protocol 112 only', async () => {
+  const { rawSocketDrops } = await import('../../../src/vrrp/worker/transport.ts');
+  const text = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+    '  1: 00000000:0070 00000000:0000 07 00000000:00040000 00:00000000 00000000     0        0 81234 2 0000000000000000 50883',
+    '  2: 00000000:0070 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81235 2 0000000000000000 17',
+    '  3: 00000000:0001 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 81236 2 0000000000000000 999',
+  ].join('\n');
+  assert.equal(rawSocketDrops(text), 50900);
+  assert.equal(rawSocketDrops(''), 0);
+});
