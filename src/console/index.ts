@@ -34,7 +34,7 @@ export function createConsoleEngine(host: ConsoleHost, syntax: ConfigSyntax, opt
   const guard = new LoginGuard(clock, {
     policy: opts.loginPolicy ?? DEFAULT_LOGIN_POLICY,
     store: new FileLoginStore(host.stateDir),
-    problem: (detail) => host.event({ type: 'state-file', transport: 'console', detail }),
+    problem: (detail) => host.event({ type: 'state-file', transport: 'login', detail }),
   });
   const commits = new CommitManager(host, store, clock, opts.pending ?? new FilePendingStore(host.stateDir));
   const ready = (async () => {
@@ -51,6 +51,6 @@ async function tidy(host: ConsoleHost): Promise<void> {
     ...(await removeStaleTemps(dirname(host.configPath), [basename(host.configPath)])),
   ];
   if (removed.length > 0) {
-    host.event({ type: 'state-file', transport: 'console', detail: `removed ${removed.length} temporary file(s) an interrupted write left: ${removed.join(', ')}` });
+    host.event({ type: 'state-file', transport: 'start', detail: `removed ${removed.length} temporary file(s) an interrupted write left: ${removed.join(', ')}` });
   }
 }
