@@ -28,6 +28,7 @@ import { DaemonConsoleHost } from './daemon-host.ts';
 import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from './util/atomic-file.ts';
 import { join } from 'node:path';
 import { formatStats } from './vrrp/counters.ts';
 
@@ -271,10 +272,11 @@ export class Daemon {
    * keepalived writes its per-instance counters to /tmp/keepalived.stats on SIGUSR2
    * (`keepalived --signum=STATS`); we write the same layout to STATE_DIR/vrrp.stats, plus the
    * drops that could not be attributed to an instance (unknown VRID, unreadable packets).
+   * Atomically: a full disk leaves the previous file whole, never an empty or torn one.
    */
   async writeStats(): Promise<string> {
     const path = join(this.opts.stateDir, 'vrrp.stats');
-    await writeFile(path, await this.statsText());
+    await writeFileAtomic(path, await this.statsText(), 0o644);
     return path;
   }
 

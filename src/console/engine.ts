@@ -22,6 +22,7 @@ import type { Node } from '../config/ast.ts';
 import { setPath, deletePath, pathCompletions } from '../config/edit.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
+import { SaveError } from '../util/atomic-file.ts';
 import type { CommitManager } from './commit.ts';
 import type { ConsoleHost } from './host.ts';
 import type { LoginGuard } from './login.ts';
@@ -222,6 +223,7 @@ export class Session {
   /** Banner and first prompt; asks for the admin password when no user exists (first boot). */
   async start(): Promise<Reply> {
     if (this.state.s === 'oper') return this.reply('');
+    await this.deps.guard.ready();
     let hasUsers: boolean;
     try {
       hasUsers = await this.deps.users.hasUsers();
@@ -266,6 +268,7 @@ export class Session {
       return await this.lineInner(raw);
     } catch (e) {
       // Bad input gets a clear error, never a dead console.
+      if (e instanceof SaveError) return this.reply(`% cannot save: ${e.message}\n`, false);
       return this.reply(`% internal error: ${(e as Error).message}\n`, false);
     }
   }
@@ -289,7 +292,12 @@ export class Session {
           this.state = { s: 'user' };
           return this.reply('% a console user was set meanwhile; log in\n', false);
         }
-        await this.deps.users.setPassword(ADMIN_USER, raw);
+        try {
+          await this.deps.users.setPassword(ADMIN_USER, raw);
+        } catch (e) {
+          this.state = { s: 'setup1' };
+          return this.reply(`% cannot save: ${(e as Error).message}; no password set, choose it again\n`, false);
+        }
         this.deps.host.event({ type: 'password-set', transport: this.transport, user: ADMIN_USER, detail: 'first boot' });
         this.state = { s: 'user' };
         return this.reply(`password for '${ADMIN_USER}' saved; log in\n`);
@@ -297,6 +305,7 @@ export class Session {
       case 'user': {
         const name = raw.trim();
         if (name === '') return this.reply('');
+        await this.deps.guard.ready();
         const locked = this.deps.guard.lockedFor();
         if (locked > 0) return this.reply(`% console locked after repeated failures; try again in ${Math.ceil(locked / 1000)} s\n`, false);
         this.state = { s: 'pass', user: name };
@@ -323,7 +332,11 @@ export class Session {
       case 'passwd2':
         this.state = { s: 'oper' };
         if (raw !== st.first) return this.reply('% the passwords differ; password unchanged\n', false);
-        await this.deps.users.setPassword(this.user ?? ADMIN_USER, raw);
+        try {
+          await this.deps.users.setPassword(this.user ?? ADMIN_USER, raw);
+        } catch (e) {
+          return this.reply(`% cannot save: ${(e as Error).message}; password unchanged\n`, false);
+        }
         this.deps.host.event({ type: 'password-set', transport: this.transport, user: this.user ?? ADMIN_USER });
         return this.reply('password changed\n');
       case 'oper':
@@ -337,6 +350,7 @@ export class Session {
   private async checkPassword(user: string, password: string): Promise<Reply> {
     const guard = this.deps.guard;
     this.state = { s: 'user' };
+    await guard.ready();
     const locked = guard.lockedFor();
     if (locked > 0) return this.reply(`% console locked after repeated failures; try again in ${Math.ceil(locked / 1000)} s\n`, false);
     let good = false;
@@ -351,11 +365,11 @@ export class Session {
       this.user = user;
       this.state = { s: 'oper' };
       this.deps.host.event({ type: 'login', transport: this.transport, user });
-      const pending = this.deps.commits.pendingFor();
-      const note = pending !== null ? `NOTE: a commit confirmed rolls back in ${duration(pending)} unless confirmed ('confirm')\n` : '';
-      return this.reply(`logged in as ${user}; 'help' lists the commands\n${note}`);
+      return this.reply(`logged in as ${user}; 'help' lists the commands\n${lines(this.commitNotes().map((n) => `NOTE: commit ${n}`))}`);
     }
     const outcome = guard.recordFailure();
+    // On disk before the answer: a restart right after it must not forget this failure.
+    await guard.settle();
     this.deps.host.event({ type: 'login-failed', transport: this.transport, user, detail: `failure ${guard.failureCount}${why}` });
     if (outcome.locked) {
       this.deps.host.event({ type: 'lockout', transport: this.transport, user, detail: `${outcome.lockedForMs / 1000} s` });
@@ -435,8 +449,7 @@ export class Session {
     if (s.lastReload) {
       out.push(`last reload  ${s.lastReload.ok ? 'ok' : 'FAILED'} ${duration(this.deps.clock.now() - s.lastReload.at)} ago${s.lastReload.message ? ': ' + s.lastReload.message : ''}`);
     }
-    const pending = this.deps.commits.pendingFor();
-    if (pending !== null) out.push(`commit       UNCONFIRMED: rolls back in ${duration(pending)} ('confirm' keeps it)`);
+    for (const n of this.commitNotes()) out.push(`commit       ${n}`);
     for (const v of h.vrrp()) out.push(`vrrp         ${v.name} ${v.state} prio ${v.effectivePriority}`);
     for (const vs of h.virtualServers()) {
       const up = vs.realServers.filter((r) => r.up && !r.drained).length;
@@ -445,6 +458,20 @@ export class Session {
     const m = h.mqtt();
     out.push(`mqtt         ${!m.enabled ? 'off' : m.connected ? 'connected' : 'DISCONNECTED'}`);
     return ok(lines(out));
+  }
+
+  /** What the operator must know about commit confirmed: at login and in `show status`. */
+  private commitNotes(): string[] {
+    const c = this.deps.commits;
+    const out: string[] = [];
+    const problem = c.recoveryProblem();
+    if (problem) out.push(problem);
+    const p = c.pendingStatus();
+    if (p?.failed) out.push(`UNCONFIRMED: rolling back FAILED (${p.failed}); 'rollback' tries again, 'confirm' keeps it`);
+    else if (p) out.push(`UNCONFIRMED: rolls back in ${duration(p.inMs)} ('confirm' keeps it)`);
+    const rb = c.lastRolledBack();
+    if (rb) out.push(`ROLLED BACK ${duration(this.deps.clock.now() - rb.at)} ago: ${rb.reason}`);
+    return out;
   }
 
   showVrrp(): CmdResult {
@@ -657,9 +684,12 @@ export class Session {
 
 export class ConsoleEngine {
   readonly deps: EngineDeps;
+  /** Resolves once what the previous daemon left is picked up (index.ts createConsoleEngine). */
+  readonly ready: Promise<void>;
 
-  constructor(deps: EngineDeps) {
+  constructor(deps: EngineDeps, ready: Promise<void> = Promise.resolve()) {
     this.deps = deps;
+    this.ready = ready;
   }
 
   /** A session needing login (serial console). */

@@ -74,9 +74,12 @@ export interface ConsoleEvent {
     | 'commit'
     | 'commit-confirmed'
     | 'commit-rolled-back'
+    | 'commit-rollback-failed'
     | 'drain'
     | 'enable'
-    | 'maintenance';
+    | 'maintenance'
+    /** The console's files in the state directory: a save that failed, leftovers removed at start. */
+    | 'state-file';
   /** 'serial' | 'ctl' | whatever the transport calls itself. */
   transport: string;
   user?: string;
@@ -101,7 +104,7 @@ export interface ConsoleHost {
   runningConfigText(): string;
   /** The configuration file the daemon was started with; commits save here. */
   readonly configPath: string;
-  /** Where console-users.json lives. */
+  /** Where console-users.json, console-lockout.json and commit-pending.json live. */
   readonly stateDir: string;
   /**
    * In-process reload with this configuration text (already saved to configPath). On failure the

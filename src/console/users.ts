@@ -7,10 +7,16 @@
 // entries. A technician may provision the file before first boot (e.g. generated on the bench
 // with `hashPassword()` from this module); when the file has no user, the serial console asks
 // for the admin password (twice) before anything else.
+//
+// Beside it, STATE_DIR/console-lockout.json keeps the failed-login count and lockout (login.ts)
+// across restarts, written atomically with mode 0600 at each failure and at the first success
+// after failures: { "version": 1, "failures": 2, "lockedUntil": <epoch ms, 0 = not locked> }.
+// A separate file, so that failed logins never rewrite the password hashes.
 import { scrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.ts';
+import type { LoginRecord, LoginStateStore } from './login.ts';
 
 export interface PasswordHash {
   kdf: 'scrypt';
@@ -117,5 +123,40 @@ export class FileUserStore implements UserStore {
     const users = await this.load();
     users[user] = await hashPassword(password, this.params);
     await writeFileAtomic(this.path, JSON.stringify({ version: 1, users }, null, 2) + '\n', 0o600, { forceMode: true });
+  }
+}
+
+export const LOCKOUT_FILE = 'console-lockout.json';
+
+/** The login guard's record (login.ts), kept beside the users file. */
+export class FileLoginStore implements LoginStateStore {
+  readonly path: string;
+
+  constructor(stateDir: string) {
+    this.path = join(stateDir, LOCKOUT_FILE);
+  }
+
+  async load(): Promise<LoginRecord | null> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new Error(`${this.path}: ${(e as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new Error(`${this.path}: not valid JSON`);
+    }
+    const o = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
+    const count = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+    if (o.version !== 1 || !count(o.failures) || !count(o.lockedUntil)) throw new Error(`${this.path}: not a login record (version 1)`);
+    return { failures: o.failures, lockedUntil: o.lockedUntil };
+  }
+
+  async save(r: LoginRecord): Promise<void> {
+    await writeFileAtomic(this.path, JSON.stringify({ version: 1, failures: r.failures, lockedUntil: r.lockedUntil }) + '\n', 0o600, { forceMode: true });
   }
 }

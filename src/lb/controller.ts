@@ -5,7 +5,7 @@
 import type { VirtualServer, RealServer, Command } from '../config/model.ts';
 import { HealthChecker } from '../check/scheduler.ts';
 import type { RsStateEvent } from '../check/types.ts';
-import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, type RsLive } from './plan.ts';
+import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, type RsLive } from './plan.ts';
 import type { NftBackend } from './nft.ts';
 import type { NftTransaction } from './nft.ts';
 import { QuorumTracker } from './quorum.ts';
@@ -57,6 +57,8 @@ export class LbController {
   private stopped = false;
   /** Probed once at start; decides `forwarder auto` (src/lb/forwarder/select.ts). */
   private nftWorks = true;
+  /** The kernel's table is what the last full apply and the edits since made of it: a reload may edit it. */
+  private tableKnown = false;
   private readonly forwarder: ForwarderLike;
 
   constructor(
@@ -99,9 +101,9 @@ export class LbController {
   }
 
   /** The state the data plane uses: drained servers get weight 0 (no new flows, old ones stay). */
-  private planState(): Map<string, RsLive> {
+  private planState(vss: readonly VirtualServer[] = this.vss): Map<string, RsLive> {
     const m = new Map<string, RsLive>();
-    for (const vs of this.vss) {
+    for (const vs of vss) {
       for (const rs of vs.realServers) {
         const k = rsKey(vs, rs);
         const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
@@ -134,9 +136,35 @@ export class LbController {
   }
 
   private async applyFull(): Promise<void> {
+    this.tableKnown = false;
     const tx = renderFullTable(this.served(), this.planState(), { quorumUp: this.quorumMap() });
     await this.deps.nft.apply(tx);
+    this.tableKnown = true;
     this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)`);
+  }
+
+  /**
+   * A reload as one edit of the table (plan.ts renderReload): virtual servers that did not
+   * change keep their objects, and so their persistence sets' clients. The full replace stays
+   * for start and for when the table is not known to match (a failed apply or edit before).
+   */
+  private async applyReload(prev: readonly VirtualServer[], prevQuorum: ReadonlyMap<string, boolean>): Promise<void> {
+    if (!this.tableKnown) return this.applyFull();
+    const plan = renderReload(prev, this.served(), this.planState([...prev, ...this.vss]), { prevQuorumUp: prevQuorum, quorumUp: this.quorumMap() });
+    const what = `added ${plan.added.length}, removed ${plan.removed.length}, replaced ${plan.replaced.length}, refilled ${plan.refilled.length}, unchanged ${plan.unchanged.length}`;
+    if (plan.tx.isEmpty) {
+      this.hooks.log('debug', `nftables: reload changes no virtual server (${what})`);
+      return;
+    }
+    try {
+      this.tableKnown = false;
+      await this.deps.nft.apply(plan.tx);
+      this.tableKnown = true;
+      this.hooks.log('info', `nftables: reload edit applied (${what})`);
+    } catch (err) {
+      this.hooks.log('error', `nftables reload edit failed, re-applying the whole table: ${(err as Error).message}`);
+      await this.applyFull();
+    }
   }
 
   private find(ev: RsStateEvent): { vs: VirtualServer; rs: RealServer } | null {
@@ -234,6 +262,7 @@ export class LbController {
       // Measured by bench/lb-failover.ts (issue 4: one real server's change under 20 ms).
       this.hooks.log('debug', `nftables: edit applied (${keys.length} virtual server${keys.length === 1 ? '' : 's'}) in ${(performance.now() - t0).toFixed(1)} ms`);
     } catch (err) {
+      this.tableKnown = false;
       this.hooks.log('error', `nftables edit failed, re-applying the whole table: ${(err as Error).message}`);
       await this.applyFull().catch((e: Error) => this.hooks.log('error', `nftables: ${e.message}`));
     }
@@ -344,6 +373,8 @@ export class LbController {
   }
 
   async reload(vss: VirtualServer[]): Promise<void> {
+    const prevServed = this.served();
+    const prevQuorum = this.quorumMap();
     this.vss = vss;
     // A changed quorum or hysteresis takes effect now (the tracker keeps its state otherwise);
     // trackers of removed virtual servers go.
@@ -355,7 +386,7 @@ export class LbController {
     }
     this.quorum = keep;
     const work = this.applying.then(async () => {
-      if (this.usesNft()) await this.applyFull();
+      if (this.usesNft()) await this.applyReload(prevServed, prevQuorum);
       await this.startUserspace();
     });
     // The queue itself must stay resolved: a rejected `applying` would make every later

@@ -66,6 +66,28 @@ export class NftTransaction {
     this.lines.push(`flush map ${FAMILY} ${TABLE} ${checkName(name)}`);
     return this;
   }
+  /** Deletes an empty chain that nothing jumps to (flush it and what refers to it first). */
+  deleteChain(name: string): this {
+    this.lines.push(`delete chain ${FAMILY} ${TABLE} ${checkName(name)}`);
+    return this;
+  }
+  /** Deletes a set no rule refers to. */
+  deleteSet(name: string): this {
+    this.lines.push(`delete set ${FAMILY} ${TABLE} ${checkName(name)}`);
+    return this;
+  }
+  /** Deletes a map no rule refers to. */
+  deleteMap(name: string): this {
+    this.lines.push(`delete map ${FAMILY} ${TABLE} ${checkName(name)}`);
+    return this;
+  }
+  /** Keys as nft writes them (`1.2.3.4 . 80`; for a map the key alone); each must exist. */
+  deleteElements(setOrMap: string, keys: readonly string[], batch = 512): this {
+    for (let i = 0; i < keys.length; i += batch) {
+      this.lines.push(`delete element ${FAMILY} ${TABLE} ${checkName(setOrMap)} { ${keys.slice(i, i + batch).join(', ')} }`);
+    }
+    return this;
+  }
   /** Elements as nft writes them (`1.2.3.4 . 80`, `0 : 1.2.3.4 . 80`); batched per line. */
   addElements(setOrMap: string, elements: readonly string[], batch = 512): this {
     for (let i = 0; i < elements.length; i += batch) {

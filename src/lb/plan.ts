@@ -90,31 +90,124 @@ export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap
   tx.addRule('forward', `ct state new ip saddr . tcp sport @${GUARD_TCP} tcp flags & (fin|syn|rst|ack) != syn counter drop`);
   tx.addRule('forward', `ct state new ip saddr . udp sport @${GUARD_UDP} counter drop`);
 
-  const guardTcp = new Set<string>();
-  const guardUdp = new Set<string>();
-  const services: string[] = [];
-  const seen = new Set<string>();
+  const served = servedByName(vss);
+  for (const vs of served.values()) {
+    declareVs(tx, vs);
+    fillVs(tx, vs, state, opts);
+  }
+  tx.addElements('services', [...served.values()].map(serviceElement));
+  const guard = guardEntries(served.values());
+  tx.addElements(GUARD_TCP, [...guard.tcp]);
+  tx.addElements(GUARD_UDP, [...guard.udp]);
+  return tx;
+}
+
+/** The nftables-served virtual servers by object name, checked (nft input is built from them). */
+function servedByName(vss: readonly VirtualServer[]): Map<string, VirtualServer> {
+  const out = new Map<string, VirtualServer>();
   for (const vs of vss) {
     if (!nftServed(vs)) continue;
     const name = vsObjectName(vs);
-    if (seen.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
-    seen.add(name);
-    const guard = vs.protocol === 'TCP' ? guardTcp : guardUdp;
+    if (out.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
     for (const rs of [...vs.realServers, ...(vs.sorryServer ? [vs.sorryServer] : [])]) {
       // Addresses and ports end up in nft input: checked here even though the parser did.
       ipHex(rs.address);
       checkPort(rs.port);
-      guard.add(`${rs.address} . ${rs.port}`);
     }
     checkPort(vs.port);
-    declareVs(tx, vs);
-    fillVs(tx, vs, state, opts);
-    services.push(`${vs.address} . ${vs.protocol === 'TCP' ? 'tcp' : 'udp'} . ${vs.port} : goto ${name}`);
+    out.set(name, vs);
   }
-  tx.addElements('services', services);
-  tx.addElements(GUARD_TCP, [...guardTcp]);
-  tx.addElements(GUARD_UDP, [...guardUdp]);
-  return tx;
+  return out;
+}
+
+function serviceKey(vs: VirtualServer): string {
+  return `${vs.address} . ${l4(vs)} . ${vs.port}`;
+}
+
+function serviceElement(vs: VirtualServer): string {
+  return `${serviceKey(vs)} : goto ${vsObjectName(vs)}`;
+}
+
+/** The mid-stream guard's elements: every configured real server and sorry server, by protocol. */
+function guardEntries(vss: Iterable<VirtualServer>): { tcp: Set<string>; udp: Set<string> } {
+  const out = { tcp: new Set<string>(), udp: new Set<string>() };
+  for (const vs of vss) {
+    const guard = vs.protocol === 'TCP' ? out.tcp : out.udp;
+    for (const rs of [...vs.realServers, ...(vs.sorryServer ? [vs.sorryServer] : [])]) guard.add(`${rs.address} . ${rs.port}`);
+  }
+  return out;
+}
+
+export interface ReloadOptions {
+  /** Quorum state per vsKey before the reload (what the kernel's chains were filled with). */
+  prevQuorumUp?: ReadonlyMap<string, boolean>;
+  /** Quorum state per vsKey after it. */
+  quorumUp?: ReadonlyMap<string, boolean>;
+}
+
+/** What a reload edit does, by virtual-server object name (for the log and the tests). */
+export interface ReloadPlan {
+  tx: NftTransaction;
+  added: string[];
+  removed: string[];
+  /** Declarations changed (real servers, scheduler, persistence…): objects re-created, sets emptied. */
+  replaced: string[];
+  /** Same objects, other rules or slots (weights, quorum, sorry server): refilled, sets kept. */
+  refilled: string[];
+  unchanged: string[];
+}
+
+/**
+ * A reload as one edit of the table the full apply of `prev` built: only the virtual servers
+ * that were added, removed or changed are touched, so the dynamic persistence sets (`<vs>_p<j>`,
+ * the clients stuck to a real server) of every other virtual server keep their elements, as
+ * keepalived's reload removes only the IPVS services the new configuration lacks
+ * (check/ipwrapper.c clear_diff_services) and so keeps the others' persistence. A virtual server
+ * whose declaration changed (its real servers, scheduler, ports or persistence settings: set
+ * j stands for real server j) is re-created, its sets with it; one whose rules or slots alone
+ * changed is refilled as after a health change (renderRsChange). Nothing changed: an empty
+ * transaction. `state` must cover the real servers of both lists.
+ */
+export function renderReload(prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions = {}): ReloadPlan {
+  const before = servedByName(prev);
+  const after = servedByName(next);
+  const plan: ReloadPlan = { tx: new NftTransaction(), added: [], removed: [], replaced: [], refilled: [], unchanged: [] };
+  const render = (f: (tx: NftTransaction) => void): string => {
+    const tx = new NftTransaction();
+    f(tx);
+    return tx.render();
+  };
+  for (const [name, vs] of after) {
+    const old = before.get(name);
+    if (!old) plan.added.push(name);
+    else if (render((tx) => declareVs(tx, old)) !== render((tx) => declareVs(tx, vs))) plan.replaced.push(name);
+    else if (render((tx) => fillVs(tx, old, state, { quorumUp: opts.prevQuorumUp })) !== render((tx) => fillVs(tx, vs, state, { quorumUp: opts.quorumUp }))) plan.refilled.push(name);
+    else plan.unchanged.push(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) plan.removed.push(name);
+
+  const tx = plan.tx;
+  const gone = [...plan.removed, ...plan.replaced].map((n) => before.get(n)!);
+  const fresh = [...plan.added, ...plan.replaced].map((n) => after.get(n)!);
+  // References first: the service element jumps to the VS chain, whose rules use the sets and
+  // the slot map, whose elements jump to the persistence chains.
+  if (gone.length) tx.deleteElements('services', gone.map(serviceKey));
+  for (const vs of gone) dropVs(tx, vs);
+  for (const vs of fresh) {
+    declareVs(tx, vs);
+    fillVs(tx, vs, state, { quorumUp: opts.quorumUp });
+  }
+  if (fresh.length) tx.addElements('services', fresh.map(serviceElement));
+  for (const name of plan.refilled) refillVs(tx, after.get(name)!, state, { quorumUp: opts.quorumUp });
+  const g0 = guardEntries(before.values());
+  const g1 = guardEntries(after.values());
+  for (const [set, a, b] of [[GUARD_TCP, g0.tcp, g1.tcp], [GUARD_UDP, g0.udp, g1.udp]] as const) {
+    const del = [...a].filter((e) => !b.has(e));
+    const add = [...b].filter((e) => !a.has(e));
+    if (del.length) tx.deleteElements(set, del);
+    if (add.length) tx.addElements(set, add);
+  }
+  return plan;
 }
 
 /**
@@ -124,7 +217,11 @@ export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap
  */
 export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
   const tx = new NftTransaction();
-  if (!nftServed(vs)) return tx;
+  if (nftServed(vs)) refillVs(tx, vs, state, opts);
+  return tx;
+}
+
+function refillVs(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, opts: PlanOptions): void {
   const name = vsObjectName(vs);
   tx.flushChain(name).flushMap(`${name}_s`);
   if (usesPersistSets(vs)) {
@@ -133,7 +230,16 @@ export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanO
     });
   }
   fillVs(tx, vs, state, opts);
-  return tx;
+}
+
+/** Removes a virtual server's objects (those declareVs made), emptying what refers to what first. */
+function dropVs(tx: NftTransaction, vs: VirtualServer): void {
+  const name = vsObjectName(vs);
+  const persist = usesPersistSets(vs);
+  tx.flushChain(name).flushMap(`${name}_s`);
+  if (persist) vs.realServers.forEach((_rs, j) => tx.flushChain(`${name}_r${j}`));
+  tx.deleteChain(name).deleteMap(`${name}_s`);
+  if (persist) vs.realServers.forEach((_rs, j) => tx.deleteChain(`${name}_r${j}`).deleteSet(`${name}_p${j}`));
 }
 
 /** Removes the table (on stop). */

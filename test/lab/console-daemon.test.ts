@@ -10,47 +10,17 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Terminal } from './terminal.ts';
+import { PASSWORD, firstBootLogin, login, serialBlock, startSocat, type Serial } from './serial-console.ts';
 import { withLab, LAB_ADDR, type Lab, type LabProcess, type Board, type BoardHandle } from './lab.ts';
 import { pairConfig, type PairOptions } from './vrrp-configs.ts';
 import { vipHolders, waitHolder } from './vrrp-helpers.ts';
 
-const PASSWORD = 'tandem-bench-1';
 /** v3 at 0.5 s: quick elections that still hold on a loaded 2-core machine. */
 const FAST = { version: 3 as const, advertInt: 0.5 };
 const STARTED = /Entering (BACKUP|MASTER|FAULT) STATE/;
 const PORT = 8080;
 const VS = `${LAB_ADDR.publicVip}:80`;
 const rsName = (i: number): string => `${LAB_ADDR.realServer(i)}:${PORT}`;
-
-/** A socat pty pair in the board's directory; the daemon gets ttyA, the test ttyB. */
-interface Serial {
-  socat: LabProcess;
-  ttyA: string;
-  ttyB: string;
-}
-
-function ttyPaths(lab: Lab, board: Board): { ttyA: string; ttyB: string } {
-  const dir = join(lab.tmpDir, `board-${board}`);
-  return { ttyA: join(dir, 'ttyA'), ttyB: join(dir, 'ttyB') };
-}
-
-async function startSocat(lab: Lab, board: Board): Promise<Serial> {
-  const { ttyA, ttyB } = ttyPaths(lab, board);
-  // socat needs the directory for its links; the lab creates it on startBoard, we may be first.
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(join(lab.tmpDir, `board-${board}`), { recursive: true });
-  // `-d -d` makes socat log each pty it allocates: we wait for both, not for the links alone.
-  const socat = lab.spawn(board, ['socat', '-d', '-d', `pty,raw,echo=0,link=${ttyA}`, `pty,raw,echo=0,link=${ttyB}`], { label: `socat-${board}` });
-  await lab.waitFor(async () => {
-    if (!socat.running) throw new Error(`socat exited: ${socat.tail()}`);
-    return (await Promise.all([stat(ttyA), stat(ttyB)]).then(() => true, () => false)) && /starting data transfer loop/.test(socat.output());
-  }, { what: 'socat pty pair', timeoutMs: 10_000 });
-  return { socat, ttyA, ttyB };
-}
-
-function serialBlock(ttyA: string): string {
-  return `serial_console {\n    device ${ttyA}\n    baud 115200\n}\n`;
-}
 
 function extraFor(o: PairOptions, ttyA: string | null, vs: boolean): PairOptions {
   const parts = [o.extra ?? ''];
@@ -83,21 +53,6 @@ async function startPair(lab: Lab, consoleOn: Board, opts: { vs?: boolean } = {}
   const h = consoleOn === 'a' ? ha : hb;
   await hb.waitForLog(/\(VI_PUB\) Entering BACKUP STATE/);
   return { h, term, serial, cfg };
-}
-
-/** First boot: no console user yet, so the console asks for the admin password twice. */
-async function firstBootLogin(term: Terminal, node: string): Promise<void> {
-  await term.until(/New password: $/, 0, 'first-boot password prompt');
-  assert.match(term.out, /No console user is set up yet/);
-  await term.cmd(PASSWORD, /Retype new password: $/);
-  await term.cmd(PASSWORD, new RegExp(`password for 'admin' saved; log in\\r\\n${node} login: $`));
-  await login(term, node);
-}
-
-async function login(term: Terminal, node: string): Promise<void> {
-  await term.cmd('admin', /Password: $/);
-  const r = await term.cmd(PASSWORD, new RegExp(`logged in as admin.*\\r\\n${node}> $`, 's'));
-  assert.doesNotMatch(r, new RegExp(PASSWORD), 'password not echoed');
 }
 
 /** Ctrl-C / exit until the console rests at the login prompt, whatever noise left it in. */

@@ -15,7 +15,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { runCommand } from './command.ts';
-import { type Board, type Lab, type LabProcess, type ExitStatus, waitFor } from './lab.ts';
+import { type Board, type BoardHandle, type Lab, type LabProcess, type ExitStatus, waitFor } from './lab.ts';
+import { waitHolder } from './vrrp-helpers.ts';
 
 export const KEEPALIVED = process.env.TANDEM_KEEPALIVED ?? '/usr/sbin/keepalived';
 
@@ -124,6 +125,40 @@ async function isKeepalived(pid: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A tandem board has started (its first transition). */
+export const TANDEM_UP = /Entering (BACKUP|MASTER|FAULT) STATE/;
+/** keepalived has started VI_PUB (its first transition). */
+export const KEEPALIVED_UP = /\(VI_PUB\) Entering (BACKUP|MASTER) STATE/;
+
+export interface MixedPairOptions {
+  tandem: { board: Board; config: string };
+  keepalived: { board: Board; config: string };
+  /** Which of the two must become MASTER (the one with the higher priority). */
+  master: 'tandem' | 'keepalived';
+}
+
+/**
+ * A mixed pair: tandem on one board, keepalived on the other. The one meant to be BACKUP starts
+ * first, then the master, which preempts it; resolves once the master holds both VIPs alone and
+ * has logged VI_PUB's MASTER transition.
+ */
+export async function startMixedPair(lab: Lab, o: MixedPairOptions): Promise<{ tandem: BoardHandle; ka: KeepalivedHandle }> {
+  const startTandem = (): Promise<BoardHandle> => lab.startBoard(o.tandem.board, o.tandem.config, { waitForLog: TANDEM_UP });
+  const startKa = (): Promise<KeepalivedHandle> => startKeepalived(lab, o.keepalived.board, o.keepalived.config, { waitForLog: KEEPALIVED_UP });
+  let tandem: BoardHandle;
+  let ka: KeepalivedHandle;
+  if (o.master === 'tandem') {
+    ka = await startKa();
+    tandem = await startTandem();
+  } else {
+    tandem = await startTandem();
+    ka = await startKa();
+  }
+  await waitHolder(lab, o.master === 'tandem' ? o.tandem.board : o.keepalived.board);
+  await (o.master === 'tandem' ? tandem : ka).waitForLog(/\(VI_PUB\) Entering MASTER STATE/);
+  return { tandem, ka };
 }
 
 /** keepalived's version line (for reports). */

@@ -7,7 +7,7 @@
 // the UDP session must keep getting answers. Then a comes back and preempts: the same again.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withLab, LAB_ADDR, type Lab, type LabProcess } from './lab.ts';
+import { withLab, LAB_ADDR, type AfterHook, type BoardHandle, type Lab, type LabProcess } from './lab.ts';
 import { pairConfig } from './vrrp-configs.ts';
 import { waitHolder } from './vrrp-helpers.ts';
 import {
@@ -29,6 +29,7 @@ const extra = [
 const fast = { version: 3 as const, advertInt: 0.2, extra };
 const cfgA = pairConfig({ routerId: 'lb-a', priority: 150, ...fast });
 const cfgB = pairConfig({ routerId: 'lb-b', priority: 100, ...fast });
+const started = /Entering (BACKUP|MASTER|FAULT) STATE/;
 
 interface Flows {
   mh: LabProcess;
@@ -48,6 +49,29 @@ async function startFlows(lab: Lab, sources: string[]): Promise<Flows> {
   await flows.sh.waitForLog(/^ready$/, 15_000);
   await lab.waitFor(async () => (await report<UdpReport>(flows.udp)).replies > 3, { what: 'UDP session answered' });
   return flows;
+}
+
+/**
+ * The lab of both tests: the echo services on every real server, ten client addresses (so the
+ * source hash spreads the flows over the real servers), both boards up with their tables (a the
+ * MASTER), then the flows running.
+ */
+async function startPairWithFlows(t: AfterHook, name: string): Promise<{ lab: Lab; a: BoardHandle; b: BoardHandle; flows: Flows }> {
+  const lab = await withLab(t, { name, realServers: 3 });
+  for (let i = 1; i <= 3; i++) {
+    await startTcpEcho(lab, `rs${i}`, 9000);
+    await startTcpEcho(lab, `rs${i}`, 9001);
+    await lab.startUdpEcho(i, 5353);
+  }
+  const sources = clientSources(10);
+  await addClientSources(lab, sources);
+  const a = await lab.startBoard('a', cfgA, { waitForLog: started });
+  const b = await lab.startBoard('b', cfgB, { waitForLog: started });
+  await waitHolder(lab, 'a');
+  await a.waitForLog(/table ip tandem applied/);
+  await b.waitForLog(/table ip tandem applied/);
+  const flows = await startFlows(lab, sources);
+  return { lab, a, b, flows };
 }
 
 function assertHealthy(rep: ConnReport[], what: string): void {
@@ -82,24 +106,7 @@ async function assertUdpMoves(lab: Lab, p: LabProcess, what: string): Promise<vo
 }
 
 test('50 TCP connections (mh and sh) and a UDP session survive the MASTER\'s power loss and its return', async (t) => {
-  const lab = await withLab(t, { name: 'lb-failover', realServers: 3 });
-  for (let i = 1; i <= 3; i++) {
-    await startTcpEcho(lab, `rs${i}`, 9000);
-    await startTcpEcho(lab, `rs${i}`, 9001);
-    await lab.startUdpEcho(i, 5353);
-  }
-  // Ten client addresses, so the source hash spreads the flows over the real servers.
-  const sources = clientSources(10);
-  await addClientSources(lab, sources);
-
-  const started = /Entering (BACKUP|MASTER|FAULT) STATE/;
-  const a = await lab.startBoard('a', cfgA, { waitForLog: started });
-  const b = await lab.startBoard('b', cfgB, { waitForLog: started });
-  await waitHolder(lab, 'a');
-  await a.waitForLog(/table ip tandem applied/);
-  await b.waitForLog(/table ip tandem applied/);
-
-  const flows = await startFlows(lab, sources);
+  const { lab, flows } = await startPairWithFlows(t, 'lb-failover');
   const mh0 = await report<ConnReport[]>(flows.mh);
   const sh0 = await report<ConnReport[]>(flows.sh);
   assertHealthy(mh0, 'mh before');
@@ -148,21 +155,7 @@ test('50 TCP connections (mh and sh) and a UDP session survive the MASTER\'s pow
 // the board's own VIP and were answered with a RST: every connection died. The daemon now
 // deletes its VIP flows when it leaves MASTER and at start (LbController.dropVipFlows).
 test('connections survive a link flap of the MASTER and its preemption back', async (t) => {
-  const lab = await withLab(t, { name: 'lb-failover-flap', realServers: 3 });
-  for (let i = 1; i <= 3; i++) {
-    await startTcpEcho(lab, `rs${i}`, 9000);
-    await startTcpEcho(lab, `rs${i}`, 9001);
-    await lab.startUdpEcho(i, 5353);
-  }
-  const sources = clientSources(10);
-  await addClientSources(lab, sources);
-  const started = /Entering (BACKUP|MASTER|FAULT) STATE/;
-  const a = await lab.startBoard('a', cfgA, { waitForLog: started });
-  const b = await lab.startBoard('b', cfgB, { waitForLog: started });
-  await waitHolder(lab, 'a');
-  await a.waitForLog(/table ip tandem applied/);
-  await b.waitForLog(/table ip tandem applied/);
-  const flows = await startFlows(lab, sources);
+  const { lab, a, flows } = await startPairWithFlows(t, 'lb-failover-flap');
 
   await lab.cutLinks('a');
   await lab.waitFor(() => lab.hasAddress('b', 'eth0', VIP), { timeoutMs: 10_000, what: 'b holding the public VIP' });

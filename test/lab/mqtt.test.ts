@@ -254,6 +254,8 @@ test('broker restart: reconnects and republishes; broker down: buffers stay boun
   // events are not retained, so assert on the reporter's side that all 50 left, and on the
   // subscriber's that whatever it saw came from the newest 50, in order.
   await waitFor('buffered events drained', () => r.stats().bufferedEvents === 0 && r.stats().inflight === 0);
+  // A fixed pause on purpose: what follows asserts an absence (no more than the 50 buffered
+  // events arrive), and the subscriber's copies of what left are still in flight.
   await new Promise((res) => setTimeout(res, 300));
   const seen = sub.msgs.filter((m) => m.topic === 'tandem/lb2/events').map((m) => (JSON.parse(m.payload) as { i: number }).i);
   assert.ok(seen.length <= 50, `at most the 50 buffered events (${seen.length})`);
@@ -305,15 +307,20 @@ test('bad input on cmd/rebirth is counted and ignored; a valid one republishes',
   const sub = await subscriber(t, url, 'tandem/lb3/#');
   await waitFor('birth', () => last(sub.msgs, 'tandem/lb3/birth'));
   await waitFor('subscribed', () => r.stats().connected && r.stats().inflight === 0);
-  // Let the reporter's SUBSCRIBE land before we publish commands.
-  await new Promise((res) => setTimeout(res, 200));
   const pub = (payload: string | Buffer): Promise<void> =>
     new Promise((res, rej) => sub.client.publish('tandem/lb3/cmd/rebirth', payload, { qos: 1 }, (e) => (e ? rej(e) : res())));
+  // The reporter's SUBSCRIBE has landed once a command reaches it: probe until one is counted.
+  for (let i = 0; r.stats().inboundMalformed === 0; i++) {
+    assert.ok(i < 50, 'the reporter never received cmd/rebirth');
+    await pub('probe');
+    await waitFor('the probe counted', () => r.stats().inboundMalformed > 0, 100).catch(() => undefined);
+  }
+  const probes = r.stats().inboundMalformed;
   await pub('not json');
   await pub('[1,2]');
   await pub(Buffer.alloc(100_000, 0x41));
   await pub(Buffer.from([0xff, 0xfe, 0x00]));
-  await waitFor('counted', () => r.stats().inboundMalformed >= 3 && r.stats().inboundOversized >= 1);
+  await waitFor('counted', () => r.stats().inboundMalformed >= probes + 3 && r.stats().inboundOversized >= 1);
   assert.equal(r.stats().rebirths, 0);
   assert.equal(r.stats().connected, true);
 

@@ -113,7 +113,7 @@ test('on failover the new master\'s GARPs move the client\'s ARP entry at once: 
     { timeoutMs: 2_000, intervalMs: 10, what: 'rs1\'s ARP entry for the private VIP at b\'s MAC' });
 
   // Both bursts on both segments: wait for 10 GARPs per VIP, then a little longer to see that no
-  // more follow (refresh is off by default).
+  // more follow (refresh is off by default; a fixed pause: it asserts an absence).
   const segs = [
     { pcap: pcapPub, vip: LAB_ADDR.publicVip, mac: macs.b.eth0 },
     { pcap: pcapPriv, vip: LAB_ADDR.privateVip, mac: macs.b.eth1 },

@@ -6,12 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab } from './lab.ts';
-import { startKeepalived } from './keepalived.ts';
+import { KEEPALIVED_UP as kaUp, TANDEM_UP as tandemUp, startKeepalived, startMixedPair } from './keepalived.ts';
 import { pairConfig } from './vrrp-configs.ts';
 import { vipHolders, waitHolder } from './vrrp-helpers.ts';
-
-const tandemUp = /Entering (BACKUP|MASTER|FAULT) STATE/;
-const kaUp = /\(VI_PUB\) Entering (BACKUP|MASTER) STATE/;
 
 for (const proto of [{ version: 2 as const, advertInt: 1 }, { version: 3 as const, advertInt: 0.2 }]) {
   const tag = `v${proto.version}/${proto.advertInt}s`;
@@ -19,10 +16,9 @@ for (const proto of [{ version: 2 as const, advertInt: 1 }, { version: 3 as cons
   test(`${tag}: tandem (150) masters keepalived (100), keepalived takes over on crash and on SIGTERM, tandem preempts back`, async (t) => {
     const lab = await withLab(t, { name: `vrrp-ka-tandem-high-v${proto.version}`, realServers: 0 });
     const cfg = (priority: number, routerId: string): string => pairConfig({ routerId, priority, ...proto });
-    const ka = await startKeepalived(lab, 'b', cfg(100, 'ka-b'), { waitForLog: kaUp });
-    const a = await lab.startBoard('a', cfg(150, 'lb-a'), { waitForLog: tandemUp });
-    await waitHolder(lab, 'a');
-    await a.waitForLog(/\(VI_PUB\) Entering MASTER STATE/);
+    const { ka } = await startMixedPair(lab, {
+      tandem: { board: 'a', config: cfg(150, 'lb-a') }, keepalived: { board: 'b', config: cfg(100, 'ka-b') }, master: 'tandem',
+    });
     // keepalived hears tandem's adverts and stays (or goes back to) BACKUP.
     await lab.waitFor(async () => (await vipHolders(lab)).pub.length === 1, { what: 'one public VIP holder' });
 
@@ -53,10 +49,9 @@ for (const proto of [{ version: 2 as const, advertInt: 1 }, { version: 3 as cons
   test(`${tag}: keepalived (150) masters tandem (100), tandem takes over on crash and on SIGTERM, keepalived preempts back`, async (t) => {
     const lab = await withLab(t, { name: `vrrp-ka-ka-high-v${proto.version}`, realServers: 0 });
     const cfg = (priority: number, routerId: string): string => pairConfig({ routerId, priority, ...proto });
-    const b = await lab.startBoard('b', cfg(100, 'lb-b'), { waitForLog: tandemUp });
-    const ka = await startKeepalived(lab, 'a', cfg(150, 'ka-a'), { waitForLog: kaUp });
-    await waitHolder(lab, 'a');
-    await ka.waitForLog(/\(VI_PUB\) Entering MASTER STATE/);
+    const { tandem: b, ka } = await startMixedPair(lab, {
+      tandem: { board: 'b', config: cfg(100, 'lb-b') }, keepalived: { board: 'a', config: cfg(150, 'ka-a') }, master: 'keepalived',
+    });
 
     // Crash of keepalived's VRRP process: tandem takes both VIPs.
     let mark = b.proc.mark();

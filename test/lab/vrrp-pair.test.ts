@@ -65,7 +65,8 @@ test('nopreempt: a returning higher-priority board stays BACKUP', async (t) => {
   await lab.stopBoard('a', 'SIGTERM');
   await waitHolder(lab, 'b');
   const a2 = await lab.startBoard('a', cfgA, { waitForLog: started });
-  // Several Master_Down intervals later, b is still the master.
+  // Several Master_Down intervals later, b is still the master (a fixed pause: it asserts an
+  // absence, that a never preempts).
   await a2.waitForLog(/\(VI_PUB\) Entering BACKUP STATE/);
   await new Promise((r) => setTimeout(r, 2000));
   const h = await vipHolders(lab);

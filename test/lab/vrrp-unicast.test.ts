@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LAB_ADDR, withLab, type Board, type Lab } from './lab.ts';
 import { runCommand } from './command.ts';
-import { startKeepalived } from './keepalived.ts';
+import { startMixedPair } from './keepalived.ts';
 import { pairConfig, type PairOptions } from './vrrp-configs.ts';
 import { vipHolders, waitHolder } from './vrrp-helpers.ts';
 
@@ -132,11 +132,11 @@ test('unicast tandem pair: elects, adverts go to the peer from unicast_src_ip, f
 test('unicast mixed pair, v2: tandem (150) masters keepalived (100); keepalived takes over on crash; tandem (50) stays BACKUP, then takes over on priority 0', async (t) => {
   const lab = await withLab(t, { name: 'vrrp-unicast-ka', realServers: 0 });
   const proto = { version: 2 as const, advertInt: 1 };
-  const ka = await startKeepalived(lab, 'b', unicastConfig('b', { routerId: 'ka-b', priority: 100, ...proto }),
-    { waitForLog: /\(VI_PUB\) Entering (BACKUP|MASTER) STATE/ });
-  const a = await lab.startBoard('a', unicastConfig('a', { routerId: 'lb-a', priority: 150, ...proto }), { waitForLog: started });
-  await waitHolder(lab, 'a');
-  await a.waitForLog(/\(VI_PUB\) Entering MASTER STATE/);
+  const { ka } = await startMixedPair(lab, {
+    tandem: { board: 'a', config: unicastConfig('a', { routerId: 'lb-a', priority: 150, ...proto }) },
+    keepalived: { board: 'b', config: unicastConfig('b', { routerId: 'ka-b', priority: 100, ...proto }) },
+    master: 'tandem',
+  });
   // keepalived accepts tandem's unicast adverts: it is (or went back to) BACKUP on both instances.
   await ka.waitForLog(/\(VI_PUB\) Entering BACKUP STATE/, 10_000);
   await ka.waitForLog(/\(VI_PRIV\) Entering BACKUP STATE/, 10_000);

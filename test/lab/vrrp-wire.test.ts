@@ -340,7 +340,7 @@ test('fuzz: 100,000 random and mutated protocol-112 packets at a stable pair: no
   assert.ok(Number(m[1]) >= N * 0.99, `at least 99% of ${N} sent: ${r.stdout}`);
 
   // Several Master_Down intervals (3 × 1 s + skew) after the last packet: a must still be
-  // advertising, or b would have taken over.
+  // advertising, or b would have taken over (a fixed pause: it asserts an absence).
   await new Promise((res) => setTimeout(res, 4_000));
   assert.ok(a.proc.running, `a crashed\n${a.proc.tail()}`);
   assert.ok(b.proc.running, `b crashed\n${b.proc.tail()}`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderFullTable, renderRsChange, renderStop, rsKey, vsKey, vsObjectName, schedulableBackends } from '../../../src/lb/plan.ts';
+import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsObjectName, schedulableBackends } from '../../../src/lb/plan.ts';
 import type { RsLive } from '../../../src/lb/plan.ts';
 import { NftTransaction } from '../../../src/lb/nft.ts';
 import { vsSeed } from '../../../src/lb/sched/index.ts';
@@ -124,4 +124,78 @@ test('bad input gives a clear error, not broken nft text', () => {
 
 test('stop removes only our table, even when it is already gone', () => {
   assert.equal(renderStop().render(), 'add table ip tandem\ndelete table ip tandem\n');
+});
+
+// ---- reload as an edit -----------------------------------------------------------------------
+
+const sticky = vs('203.0.113.10', 81, [rs('192.0.2.11', 8081), rs('192.0.2.12', 8081)], { scheduler: 'wrr', persistenceTimeoutMs: 300_000 });
+const udp = vs('203.0.113.10', 53, [rs('192.0.2.13', 5353)], { protocol: 'UDP', scheduler: 'rr' });
+
+test('reload with nothing changed is an empty edit: no object of any virtual server is touched', () => {
+  const plan = renderReload([web, sticky, udp], [{ ...web }, { ...sticky }, { ...udp }], new Map());
+  assert.equal(plan.tx.isEmpty, true);
+  assert.deepEqual(plan.unchanged.sort(), [vsObjectName(web), vsObjectName(sticky), vsObjectName(udp)].sort());
+});
+
+test('reload: an unchanged persistence VS keeps its sets while another VS is added, removed and refilled', () => {
+  const heavier = { ...web, scheduler: 'wrr' as const, realServers: [rs('192.0.2.11', 8080, { weight: 3 }), rs('192.0.2.12', 8080)] };
+  const added = vs('203.0.113.10', 82, [rs('192.0.2.14', 8082)], { scheduler: 'rr' });
+  const plan = renderReload([web, sticky, udp], [heavier, sticky, added], new Map());
+  assert.deepEqual(plan.added, [vsObjectName(added)]);
+  assert.deepEqual(plan.removed, [vsObjectName(udp)]);
+  assert.deepEqual(plan.refilled, [vsObjectName(web)]);
+  assert.deepEqual(plan.replaced, []);
+  assert.deepEqual(plan.unchanged, [vsObjectName(sticky)]);
+  const text = plan.tx.render();
+  assert.ok(!text.includes(vsObjectName(sticky)), `the persistence VS is not touched:\n${text}`);
+  assert.ok(!/table ip tandem\n|delete table/.test(text), 'no table replace');
+  assert.equal(text, [
+    'delete element ip tandem services { 203.0.113.10 . udp . 53 }',
+    'flush chain ip tandem v_cb00710a_u53',
+    'flush map ip tandem v_cb00710a_u53_s',
+    'delete chain ip tandem v_cb00710a_u53',
+    'delete map ip tandem v_cb00710a_u53_s',
+    'add chain ip tandem v_cb00710a_t82',
+    'add map ip tandem v_cb00710a_t82_s { typeof numgen inc mod 2 : ip daddr; }',
+    'add rule ip tandem v_cb00710a_t82 meta l4proto tcp dnat ip to numgen inc mod 1 map @v_cb00710a_t82_s : 8082',
+    'add element ip tandem v_cb00710a_t82_s { 0 : 192.0.2.14 }',
+    'add element ip tandem services { 203.0.113.10 . tcp . 82 : goto v_cb00710a_t82 }',
+    'flush chain ip tandem v_cb00710a_t80',
+    'flush map ip tandem v_cb00710a_t80_s',
+    `add rule ip tandem v_cb00710a_t80 meta l4proto tcp dnat ip to numgen inc mod 4 map @v_cb00710a_t80_s : 8080`,
+    'add element ip tandem v_cb00710a_t80_s { 0 : 192.0.2.11, 1 : 192.0.2.11, 2 : 192.0.2.12, 3 : 192.0.2.11 }',
+    'add element ip tandem rs_tcp { 192.0.2.14 . 8082 }',
+    'delete element ip tandem rs_udp { 192.0.2.13 . 5353 }',
+    '',
+  ].join('\n'));
+});
+
+test('reload: a persistence VS that itself changed is re-created, its sets replaced', () => {
+  const longer = { ...sticky, persistenceTimeoutMs: 600_000 };
+  const plan = renderReload([web, sticky], [web, longer], new Map());
+  assert.deepEqual(plan.replaced, [vsObjectName(sticky)]);
+  const text = plan.tx.render();
+  const name = vsObjectName(sticky);
+  for (const j of [0, 1]) {
+    assert.match(text, new RegExp(`delete set ip tandem ${name}_p${j}\n`));
+    assert.match(text, new RegExp(`add set ip tandem ${name}_p${j} \\{ type ipv4_addr; flags dynamic,timeout; timeout 600s;`));
+  }
+  // The references go before what they refer to.
+  const at = (line: string): number => text.indexOf(line);
+  assert.ok(at(`delete element ip tandem services { 203.0.113.10 . tcp . 81 }`) < at(`delete chain ip tandem ${name}\n`));
+  assert.ok(at(`flush map ip tandem ${name}_s`) < at(`delete chain ip tandem ${name}_r0`));
+  assert.ok(at(`delete chain ip tandem ${name}_r0`) < at(`delete set ip tandem ${name}_p0`));
+  assert.ok(!text.includes(vsObjectName(web)), 'the other VS is not touched');
+  // A real server added to it changes what set j stands for: replaced too.
+  const grown = { ...sticky, realServers: [...sticky.realServers, rs('192.0.2.13', 8081)] };
+  assert.deepEqual(renderReload([sticky], [grown], new Map()).replaced, [name]);
+});
+
+test('reload: a quorum change alone refills the chain, the sets stay', () => {
+  const q = { ...sticky, sorryServer: { address: '192.0.2.99', port: 8081, pos: sticky.pos } };
+  const key = vsKey(q);
+  const plan = renderReload([q], [q], new Map(), { prevQuorumUp: new Map([[key, true]]), quorumUp: new Map([[key, false]]) });
+  assert.deepEqual(plan.refilled, [vsObjectName(q)]);
+  assert.doesNotMatch(plan.tx.render(), /delete|add set|flush set/);
+  assert.match(plan.tx.render(), /dnat ip to 192\.0\.2\.99:8081/);
 });
