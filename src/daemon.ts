@@ -29,7 +29,8 @@ import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from './util/atomic-file.ts';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { FilePendingStore } from './console/pending-commit.ts';
 import { formatStats } from './vrrp/counters.ts';
 
 export interface DaemonOptions {
@@ -418,8 +419,28 @@ function birthInterfaces(): Array<{ name: string; mac: string | null; addresses:
   return out;
 }
 
+/**
+ * A daemon that cannot start while a `commit confirmed` is pending: the unconfirmed file is the
+ * likely cause, and nobody can confirm or roll it back with the daemon down. Put the previous
+ * file back (what the pending record holds) and say so; the caller starts again with it.
+ */
+async function rollBackUnconfirmed(opts: DaemonOptions, log: Logger): Promise<boolean> {
+  const store = new FilePendingStore(opts.stateDir);
+  const rec = await store.load().catch(() => null);
+  if (!rec || resolvePath(rec.configPath) !== resolvePath(opts.file)) return false;
+  try {
+    await writeFileAtomic(opts.file, rec.previousText, 0o600, { keepPrevious: true });
+    await store.clear();
+  } catch (err) {
+    log.error(`the unconfirmed commit could not be rolled back: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
+  log.error('Start failed with an unconfirmed commit pending: rolled back to the previous configuration, starting with it');
+  return true;
+}
+
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const d = new Daemon(opts);
+  let d = new Daemon(opts);
   // Signal handlers come first, as keepalived installs its own before anything else: a SIGTERM
   // that arrives while we start must still stop us cleanly (VIPs and rules removed), not kill
   // the process with half a state behind it.
@@ -459,7 +480,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (err) {
     d.log.error(err instanceof Error ? err.message : String(err));
     await d.stop();
-    return 1;
+    if (stopRequested || !(await rollBackUnconfirmed(opts, d.log))) return 1;
+    d = new Daemon(opts);
+    try {
+      await d.start();
+    } catch (err2) {
+      d.log.error(err2 instanceof Error ? err2.message : String(err2));
+      await d.stop();
+      return 1;
+    }
   }
   started = true;
   if (stopRequested) {

@@ -79,6 +79,26 @@ test('commit confirmed, SIGKILL, restart: the new daemon rolls back at the deadl
   assert.match(String(json(ev).detail), /not confirmed in time/);
 });
 
+test('an unconfirmed commit the daemon cannot start with is rolled back at start, and the board comes up with the previous file', { timeout: 120_000 }, async (t) => {
+  const lab = await withLab(t, { name: 'console-confirm-nostart', realServers: 0 });
+  const cfg = pairConfig({ routerId: 'lb-a', priority: 150, ...FAST });
+  const h = await lab.startBoard('a', cfg, { waitForLog: STARTED });
+  await waitHolder(lab, 'a');
+  const c = (await ctlSession(h.controlSocket, COMMIT_150_TO_120)).at(-1)!;
+  assert.ok(c.ok, c.output);
+  await lab.stopBoard('a', 'SIGKILL');
+  // While it was down, what the unconfirmed file needs went away (a USB NIC unplugged): the
+  // file now names an interface this board does not have, and nobody can confirm or roll back.
+  const unconfirmed = (await readFile(h.configPath, 'utf8')).replace('interface eth1', 'interface nosuch0');
+  await writeFile(h.configPath, unconfirmed);
+  const h2 = await lab.startBoard('a', unconfirmed, { waitForLog: STARTED, timeoutMs: 30_000 });
+  await h2.waitForLog(/Start failed with an unconfirmed commit pending: rolled back to the previous configuration/, 5000);
+  assert.equal(priorityIn(await readFile(h.configPath, 'utf8'), 'VI_PUB'), 150);
+  assert.ok(!existsSync(join(h.stateDir, 'commit-pending.json')));
+  await waitHolder(lab, 'a');
+  assert.ok(h2.proc.running);
+});
+
 test('a serial-console lockout survives SIGKILL and restart', { timeout: 120_000 }, async (t) => {
   const lab = await withLab(t, { name: 'console-lockout-restart', realServers: 0 });
   const serial = await startSocat(lab, 'a');
