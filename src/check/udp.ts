@@ -7,7 +7,7 @@
 //   configured, its first min(len, expected) bytes must match (keepalived check_udp_reply).
 
 import { createSocket } from 'node:dgram';
-import { isIP } from 'node:net';
+import { ipFamily } from '../util/ip.ts';
 import type { UdpCheck } from '../config/model.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
 
@@ -39,7 +39,7 @@ export function checkUdp(
   const expected = expectedReply(cfg.requireReply);
   return new Promise((resolve) => {
     let done = false;
-    const sock = createSocket(isIP(target.address) === 6 ? 'udp6' : 'udp4');
+    const sock = createSocket(ipFamily(target.address) === 6 ? 'udp6' : 'udp4');
     const finish = (ok: boolean, detail: string): void => {
       if (done) return;
       done = true;
