@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { ipv4Bytes, ipv4ToUint32 } from '../../util/ip.ts';
+import { inetChecksum } from '../checksum.ts';
 
 export const VRRP_PROTO = 112;
 export const VRRP_GROUP = '224.0.0.18';
@@ -51,15 +52,6 @@ export async function ifIndex(dev: string): Promise<number> {
   return n;
 }
 
-/** RFC 1071 ones'-complement checksum. */
-function inetChecksum(buf: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return ~sum & 0xffff;
-}
-
 /** Build the 20-byte IPv4 header for an advertisement (RFC 5798 §5.1.1). */
 export function ipv4Header(src: string, dst: string, payloadLen: number, id: number): Buffer {
   const h = Buffer.alloc(20);
@@ -72,6 +64,7 @@ export function ipv4Header(src: string, dst: string, payloadLen: number, id: num
   h[9] = VRRP_PROTO;
   h.writeUInt32BE(ipv4ToUint32(src), 12);
   h.writeUInt32BE(ipv4ToUint32(dst), 16);
+  // RFC 791 header checksum: RFC 1071's sum over the header with the field zero (it is, here).
   h.writeUInt16BE(inetChecksum(h), 10);
   return h;
 }
