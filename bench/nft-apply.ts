@@ -4,7 +4,7 @@
 // Run: node --import tsx bench/nft-apply.ts [--scheduler mh|sh|dh|wrr|rr] [--vs 1000] [--rs 8]
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { run } from '../src/util/exec.ts';
+import { run } from '../src/util/spawn.ts';
 import { applyNft, NftSession } from '../src/lb/nft.ts';
 import { renderFullTable, renderRsChange, rsKey } from '../src/lb/plan.ts';
 import type { RsLive } from '../src/lb/plan.ts';

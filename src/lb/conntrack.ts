@@ -2,7 +2,7 @@
 // scheduled afresh instead of following a dead NAT binding (keepalived gets this from IPVS's
 // expire_nodest_conn; with nftables NAT we ask conntrack). Entries are matched on the reply
 // tuple's source: for DNATed flows that is the real server's own address and port.
-import { run } from '../util/exec.ts';
+import { run } from '../util/spawn.ts';
 import { isIpv4 } from '../util/ip.ts';
 
 export interface ConntrackOptions {

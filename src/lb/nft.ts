@@ -3,7 +3,7 @@
 // kernel's packet path goes through applyNft, as one atomic transaction (nft applies a whole
 // -f input or nothing), inside `table ip tandem` only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { run } from '../util/exec.ts';
+import { run } from '../util/spawn.ts';
 
 export const TABLE = 'tandem';
 const FAMILY = 'ip';
