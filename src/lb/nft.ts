@@ -82,8 +82,6 @@ export class NftTransaction {
 }
 
 export interface NftApplyOptions {
-  /** Run inside this network namespace (`ip netns exec NAME nft …`); tests and the lab. */
-  netns?: string;
   /** Check only (`nft -c`). */
   check?: boolean;
   timeoutMs?: number;
@@ -96,14 +94,10 @@ export class NftError extends Error {
   }
 }
 
-function argv(args: string[], netns?: string): string[] {
-  return netns ? ['ip', 'netns', 'exec', netns, 'nft', ...args] : ['nft', ...args];
-}
-
 /** Applies the transaction with `nft -f -`; rejects with nft's stderr on failure (nothing applied). */
 export async function applyNft(tx: NftTransaction | string, opts: NftApplyOptions = {}): Promise<void> {
   const input = typeof tx === 'string' ? tx : tx.render();
-  const r = await run(argv([...(opts.check ? ['-c'] : []), '-f', '-'], opts.netns), { input, timeoutMs: opts.timeoutMs ?? 10_000 });
+  const r = await run(['nft', ...(opts.check ? ['-c'] : []), '-f', '-'], { input, timeoutMs: opts.timeoutMs ?? 10_000 });
   if (r.code !== 0) {
     const why = r.timedOut ? 'timed out' : `exited with ${r.code ?? r.signal}`;
     throw new NftError(`nft -f - ${why}: ${r.stderr.trim()}`, r.stderr, input);
@@ -111,8 +105,8 @@ export async function applyNft(tx: NftTransaction | string, opts: NftApplyOption
 }
 
 /** `nft -j list table ip tandem`, parsed; null when the table does not exist. */
-export async function listTableJson(opts: NftApplyOptions = {}): Promise<unknown> {
-  const r = await run(argv(['-j', 'list', 'table', FAMILY, TABLE], opts.netns), { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
+export async function listTableJson(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}): Promise<unknown> {
+  const r = await run(['nft', '-j', 'list', 'table', FAMILY, TABLE], { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return null;
     throw new NftError(`nft list table failed: ${r.stderr.trim()}`, r.stderr, '');
@@ -171,9 +165,9 @@ export function nftInteractiveParser(): CoprocessParser<string> {
 export class NftSession {
   private readonly session: CoprocessSession<string>;
 
-  constructor(opts: Omit<NftApplyOptions, 'check'> = {}) {
+  constructor(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}) {
     this.session = new CoprocessSession({
-      argv: argv(['-i'], opts.netns),
+      argv: ['nft', '-i'],
       env: { ...process.env, HOME: '/dev/null' },
       timeoutMs: opts.timeoutMs ?? 10_000,
       restartAfter: 256,
@@ -206,7 +200,7 @@ export interface NftBackend {
 /** Inputs up to this size go through the nft -i session; larger ones (full applies) to a one-shot `nft -f -`. */
 const SESSION_MAX_BYTES = 256 * 1024;
 
-export function systemNft(opts: Omit<NftApplyOptions, 'check'> = {}): NftBackend {
+export function systemNft(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}): NftBackend {
   const session = new NftSession(opts);
   return {
     apply: (tx) => {
