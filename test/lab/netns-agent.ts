@@ -35,6 +35,7 @@ export interface NetnsAgent {
 }
 
 // An error class revived from its name; the instance is made without calling the constructor.
+// `any[]`: error classes of every constructor signature must fit (NftError, ConntrackError, …).
 type ErrorClass = abstract new (...args: any[]) => Error;
 
 interface Pending {
