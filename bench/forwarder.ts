@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../src/util/exec.ts';
+import { run } from '../src/util/spawn.ts';
 import type { VirtualServer } from '../src/config/model.ts';
 
 const SELF = fileURLToPath(import.meta.url);

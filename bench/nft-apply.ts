@@ -1,10 +1,14 @@
-// Figures for issue 4: render + apply of 1,000 virtual servers × 8 real servers (target < 1 s)
-// and one real server's state change as a small edit (target < 20 ms), in a namespace of its
-// own (tdm-nft-bench-<random>, removed at the end even on failure). Needs root.
+// Figures for the nftables data plane: render + apply of 1,000 virtual servers × 8 real servers
+// (target < 1 s) and one real server's state change as a small edit (target < 20 ms), in a
+// namespace of its own (tdm-nft-bench-<random>, removed at the end even on failure): the bench
+// re-runs itself inside it (`ip netns exec`), as the daemon runs inside a board's namespace.
+// Needs root.
 // Run: node --import tsx bench/nft-apply.ts [--scheduler mh|sh|dh|wrr|rr] [--vs 1000] [--rs 8]
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { run } from '../src/util/exec.ts';
+import { run } from '../src/util/spawn.ts';
 import { applyNft, NftSession } from '../src/lb/nft.ts';
 import { renderFullTable, renderRsChange, rsKey } from '../src/lb/plan.ts';
 import type { RsLive } from '../src/lb/plan.ts';
@@ -39,66 +43,78 @@ function config(): VirtualServer[] {
   return out;
 }
 
+const INSIDE = 'TDM_NFT_BENCH_INSIDE';
+
+/** Makes the namespace and runs this file again inside it. */
 async function main(): Promise<void> {
   const ns = `tdm-nft-bench-${randomBytes(3).toString('hex')}`;
   const add = await run(['ip', 'netns', 'add', ns]);
   if (add.code !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr.trim()}`);
   try {
-    const vss = config();
-    const state = new Map<string, RsLive>();
-    let t0 = performance.now();
-    const tx = renderFullTable(vss, state);
-    const renderMs = performance.now() - t0;
-    t0 = performance.now();
-    await applyNft(tx, { netns: ns, timeoutMs: 60_000 });
-    const applyMs = performance.now() - t0;
-    const input = tx.render();
-
-    // One real server's change: as a one-shot `nft -f -`, and through the long-lived `nft -i`
-    // session systemNft() uses for small edits.
-    const oneShot: number[] = [];
-    const session: number[] = [];
-    const nft = new NftSession({ netns: ns });
-    try {
-      await nft.apply('add table ip tandem\n'); // start the process outside the measurement
-      for (let k = 0; k < 2 * changes; k++) {
-        const vs = vss[(k * 37) % vss.length]!;
-        const rs = vs.realServers[k % vs.realServers.length]!;
-        t0 = performance.now();
-        const cur = state.get(rsKey(vs, rs));
-        state.set(rsKey(vs, rs), { up: !(cur ? cur.up : true), weight: rs.weight });
-        const edit = renderRsChange(vs, state);
-        if (k % 2 === 0) await applyNft(edit, { netns: ns });
-        else await nft.apply(edit);
-        (k % 2 === 0 ? oneShot : session).push(performance.now() - t0);
-      }
-    } finally {
-      nft.close();
-    }
-    const stats = (xs: number[]): { samples: number; medianMs: number; maxMs: number } => {
-      const s = [...xs].sort((a, b) => a - b);
-      return { samples: s.length, medianMs: round(s[Math.floor(s.length / 2)]!), maxMs: round(s[s.length - 1]!) };
-    };
-    const fullMs = renderMs + applyMs;
-    const median = stats(session).medianMs;
-    const result = {
-      bench: 'nft-apply', scheduler, virtualServers: nVs, realServersPerVs: nRs,
-      inputBytes: input.length, inputLines: input.split('\n').length - 1,
-      full: { renderMs: round(renderMs), applyMs: round(applyMs), totalMs: round(fullMs), targetMs: 1000, ok: fullMs < 1000 },
-      rsChange: { session: stats(session), oneShot: stats(oneShot), targetMs: 20, ok: median < 20 },
-    };
-    console.log(JSON.stringify(result, null, 2));
-    console.log(`nft-apply ${scheduler}: ${nVs} VS x ${nRs} RS in ${round(fullMs)} ms (target < 1000), one RS change median ${median} ms via nft -i, ${stats(oneShot).medianMs} ms one-shot (target < 20)`);
+    const self = fileURLToPath(import.meta.url);
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', self, ...process.argv.slice(2)], {
+      stdio: 'inherit', env: { ...process.env, [INSIDE]: '1' },
+    });
+    if (r.status !== 0) throw new Error(`the bench inside ${ns} failed (${r.status ?? r.signal})`);
   } finally {
     await run(['ip', 'netns', 'del', ns]);
   }
+}
+
+/** The measurements, inside the namespace. */
+async function measure(): Promise<void> {
+  const vss = config();
+  const state = new Map<string, RsLive>();
+  let t0 = performance.now();
+  const tx = renderFullTable(vss, state);
+  const renderMs = performance.now() - t0;
+  t0 = performance.now();
+  await applyNft(tx, { timeoutMs: 60_000 });
+  const applyMs = performance.now() - t0;
+  const input = tx.render();
+
+  // One real server's change: as a one-shot `nft -f -`, and through the long-lived `nft -i`
+  // session systemNft() uses for small edits.
+  const oneShot: number[] = [];
+  const session: number[] = [];
+  const nft = new NftSession();
+  try {
+    await nft.apply('add table ip tandem\n'); // start the process outside the measurement
+    for (let k = 0; k < 2 * changes; k++) {
+      const vs = vss[(k * 37) % vss.length]!;
+      const rs = vs.realServers[k % vs.realServers.length]!;
+      t0 = performance.now();
+      const cur = state.get(rsKey(vs, rs));
+      state.set(rsKey(vs, rs), { up: !(cur ? cur.up : true), weight: rs.weight });
+      const edit = renderRsChange(vs, state);
+      if (k % 2 === 0) await applyNft(edit);
+      else await nft.apply(edit);
+      (k % 2 === 0 ? oneShot : session).push(performance.now() - t0);
+    }
+  } finally {
+    nft.close();
+  }
+  const stats = (xs: number[]): { samples: number; medianMs: number; maxMs: number } => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { samples: s.length, medianMs: round(s[Math.floor(s.length / 2)]!), maxMs: round(s[s.length - 1]!) };
+  };
+  const fullMs = renderMs + applyMs;
+  const median = stats(session).medianMs;
+  const result = {
+    bench: 'nft-apply', scheduler, virtualServers: nVs, realServersPerVs: nRs,
+    inputBytes: input.length, inputLines: input.split('\n').length - 1,
+    full: { renderMs: round(renderMs), applyMs: round(applyMs), totalMs: round(fullMs), targetMs: 1000, ok: fullMs < 1000 },
+    rsChange: { session: stats(session), oneShot: stats(oneShot), targetMs: 20, ok: median < 20 },
+  };
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`nft-apply ${scheduler}: ${nVs} VS x ${nRs} RS in ${round(fullMs)} ms (target < 1000), one RS change median ${median} ms via nft -i, ${stats(oneShot).medianMs} ms one-shot (target < 20)`);
 }
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-main().catch((e: unknown) => {
+(process.env[INSIDE] ? measure() : main()).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

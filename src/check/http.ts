@@ -7,11 +7,11 @@
 // to each read; a whole-request bound also catches a server that trickles bytes).
 // The body is read only when a digest needs it, and never beyond MAX_BODY_BYTES.
 
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { isIP } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { HttpCheck, HttpUrl } from '../config/model.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
+import { connectStream } from './connect.ts';
 import {
   buildRequest,
   decodeChunked,
@@ -52,95 +52,78 @@ function fetchOne(target: CheckTarget, cfg: HttpCheck, url: HttpUrl, signal: Abo
   const request = buildRequest(url.path, cfg.httpProtocol, hostHeader);
   const wantBody = url.digest !== null;
 
-  return new Promise<UrlOutcome>((resolve) => {
-    let done = false;
-    let sock: Socket;
-    const common = { host: target.address, port: target.port, ...(cfg.bindTo ? { localAddress: cfg.bindTo } : {}) };
-    if (cfg.kind === 'SSL_GET') {
-      sock = tlsConnect({
-        ...common,
-        rejectUnauthorized: false,
-        // An empty servername sends no SNI extension.
-        servername: cfg.enableSni && vhost ? vhost : '',
+  let head: Head | null = null;
+  const outcome = (ok: boolean, detail: string): UrlOutcome => ({ ok, detail: `${label}: ${detail}` });
+  return connectStream<UrlOutcome>(
+    {
+      target, bindTo: cfg.bindTo, timeoutMs: cfg.connectTimeoutMs, signal,
+      ...(cfg.kind === 'SSL_GET' ? { tls: { servername: cfg.enableSni && vhost ? vhost : '' } } : {}),
+    },
+    {
+      timeout: () => outcome(false, head ? `timeout after ${cfg.connectTimeoutMs} ms reading the body` : `timeout after ${cfg.connectTimeoutMs} ms`),
+      cancelled: () => outcome(false, 'cancelled'),
+    },
+    (a) => {
+      const sock = a.socket;
+      const finish = (ok: boolean, detail: string): void => a.finish(outcome(ok, detail));
+      a.connected(() => sock.write(request));
+      let buf: Buffer = Buffer.alloc(0);
+
+      const judgeBody = (body: Buffer): void => {
+        const want = (url.digest ?? '').toLowerCase();
+        const md5 = createHash('md5').update(body).digest('hex');
+        if (md5 === want) finish(true, `status ${head?.status ?? '?'}, digest ok`);
+        else finish(false, `digest mismatch: got ${md5}, want ${want}`);
+      };
+
+      /** Judge what we have; `eof` when the server closed. */
+      const step = (eof: boolean): void => {
+        if (a.done) return;
+        if (!head) {
+          const p = parseHead(buf);
+          if (p.kind === 'error') return finish(false, `garbage reply: ${p.error}`);
+          if (p.kind === 'incomplete') {
+            if (eof) return finish(false, buf.length === 0 ? 'connection closed without a reply' : 'connection closed in the reply head');
+            return;
+          }
+          head = p.head;
+          buf = buf.subarray(head.bodyStart);
+          if (!statusAccepted(head.status, url.statusCodes)) {
+            return finish(false, `status ${head.status} not in ${describeRanges(url.statusCodes)}`);
+          }
+          if (!wantBody) return finish(true, `status ${head.status}`);
+        }
+        const te = head.headers.get('transfer-encoding')?.toLowerCase();
+        const cl = head.headers.get('content-length');
+        if (te && te.includes('chunked')) {
+          const c = decodeChunked(buf);
+          if (c.kind === 'error') return finish(false, `garbage reply: ${c.error}`);
+          if (c.kind === 'done') return judgeBody(c.body);
+          if (eof) return finish(false, 'connection closed in a chunked body');
+        } else if (cl !== undefined) {
+          const n = Number(cl);
+          if (!Number.isInteger(n) || n < 0) return finish(false, `garbage reply: bad Content-Length ${JSON.stringify(cl.slice(0, 20))}`);
+          if (n > MAX_BODY_BYTES) return finish(false, `body of ${n} bytes exceeds the ${MAX_BODY_BYTES}-byte cap`);
+          if (buf.length >= n) return judgeBody(buf.subarray(0, n));
+          if (eof) return finish(false, `connection closed after ${buf.length} of ${n} body bytes`);
+        } else if (eof) {
+          return judgeBody(buf);
+        }
+      };
+
+      sock.on('data', (d: Buffer) => {
+        if (a.done) return;
+        // Cap what we hold: the head limit is enforced by parseHead, the body limit here
+        // (plus slack for chunk framing).
+        if (buf.length + d.length > MAX_BODY_BYTES + 64 * 1024) {
+          return finish(false, `body exceeds the ${MAX_BODY_BYTES}-byte cap`);
+        }
+        buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+        step(false);
       });
-      sock.once('secureConnect', () => sock.write(request));
-    } else {
-      sock = netConnect(common);
-      sock.once('connect', () => sock.write(request));
-    }
-
-    let buf: Buffer = Buffer.alloc(0);
-    let head: Head | null = null;
-    const finish = (ok: boolean, detail: string): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      sock.destroy();
-      resolve({ ok, detail: `${label}: ${detail}` });
-    };
-    const timer = setTimeout(
-      () => finish(false, head ? `timeout after ${cfg.connectTimeoutMs} ms reading the body` : `timeout after ${cfg.connectTimeoutMs} ms`),
-      cfg.connectTimeoutMs,
-    );
-    const onAbort = (): void => finish(false, 'cancelled');
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-
-    const judgeBody = (body: Buffer): void => {
-      const want = (url.digest ?? '').toLowerCase();
-      const md5 = createHash('md5').update(body).digest('hex');
-      if (md5 === want) finish(true, `status ${head?.status ?? '?'}, digest ok`);
-      else finish(false, `digest mismatch: got ${md5}, want ${want}`);
-    };
-
-    /** Judge what we have; `eof` when the server closed. */
-    const step = (eof: boolean): void => {
-      if (done) return;
-      if (!head) {
-        const p = parseHead(buf);
-        if (p.kind === 'error') return finish(false, `garbage reply: ${p.error}`);
-        if (p.kind === 'incomplete') {
-          if (eof) return finish(false, buf.length === 0 ? 'connection closed without a reply' : 'connection closed in the reply head');
-          return;
-        }
-        head = p.head;
-        buf = buf.subarray(head.bodyStart);
-        if (!statusAccepted(head.status, url.statusCodes)) {
-          return finish(false, `status ${head.status} not in ${describeRanges(url.statusCodes)}`);
-        }
-        if (!wantBody) return finish(true, `status ${head.status}`);
-      }
-      const te = head.headers.get('transfer-encoding')?.toLowerCase();
-      const cl = head.headers.get('content-length');
-      if (te && te.includes('chunked')) {
-        const c = decodeChunked(buf);
-        if (c.kind === 'error') return finish(false, `garbage reply: ${c.error}`);
-        if (c.kind === 'done') return judgeBody(c.body);
-        if (eof) return finish(false, 'connection closed in a chunked body');
-      } else if (cl !== undefined) {
-        const n = Number(cl);
-        if (!Number.isInteger(n) || n < 0) return finish(false, `garbage reply: bad Content-Length ${JSON.stringify(cl.slice(0, 20))}`);
-        if (n > MAX_BODY_BYTES) return finish(false, `body of ${n} bytes exceeds the ${MAX_BODY_BYTES}-byte cap`);
-        if (buf.length >= n) return judgeBody(buf.subarray(0, n));
-        if (eof) return finish(false, `connection closed after ${buf.length} of ${n} body bytes`);
-      } else if (eof) {
-        return judgeBody(buf);
-      }
-    };
-
-    sock.on('data', (d: Buffer) => {
-      if (done) return;
-      // Cap what we hold: the head limit is enforced by parseHead, the body limit here
-      // (plus slack for chunk framing).
-      if (buf.length + d.length > MAX_BODY_BYTES + 64 * 1024) {
-        return finish(false, `body exceeds the ${MAX_BODY_BYTES}-byte cap`);
-      }
-      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
-      step(false);
-    });
-    sock.once('end', () => step(true));
-    sock.once('close', () => step(true));
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
-  });
+      sock.once('end', () => step(true));
+      sock.once('close', () => step(true));
+      sock.on('error', (e: NodeJS.ErrnoException) => finish(false, e.code ?? e.message));
+    },
+  );
 }

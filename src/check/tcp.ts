@@ -1,33 +1,21 @@
 // TCP_CHECK (keepalived check_tcp.c): success when the connection is established, then closed
-// at once. connect_ip/connect_port/bindto are honoured by the caller's target and `bindTo`.
-// Bounded by connect_timeout.
+// at once. connect_ip/connect_port/bindto and connect_timeout as every checker connects
+// (connect.ts).
 
-import { connect } from 'node:net';
 import type { TcpCheck } from '../config/model.ts';
+import { connectStream } from './connect.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
 
 export function checkTcp(target: CheckTarget, cfg: Pick<TcpCheck, 'connectTimeoutMs' | 'bindTo'>, signal: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
-  return new Promise((resolve) => {
-    let done = false;
-    const sock = connect({
-      host: target.address,
-      port: target.port,
-      ...(cfg.bindTo ? { localAddress: cfg.bindTo } : {}),
-    });
-    const finish = (ok: boolean, detail: string): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      sock.destroy();
-      resolve({ ok, latencyMs: Date.now() - started, detail });
-    };
-    const timer = setTimeout(() => finish(false, `tcp ${target.address}:${target.port}: connect timeout after ${cfg.connectTimeoutMs} ms`), cfg.connectTimeoutMs);
-    const onAbort = (): void => finish(false, 'cancelled');
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    sock.once('connect', () => finish(true, `tcp ${target.address}:${target.port}: connected`));
-    sock.on('error', (e: NodeJS.ErrnoException) => finish(false, `tcp ${target.address}:${target.port}: ${e.code ?? e.message}`));
-  });
+  const where = `tcp ${target.address}:${target.port}`;
+  const result = (ok: boolean, detail: string): CheckResult => ({ ok, latencyMs: Date.now() - started, detail });
+  return connectStream<CheckResult>(
+    { target, bindTo: cfg.bindTo, timeoutMs: cfg.connectTimeoutMs, signal },
+    { timeout: () => result(false, `${where}: connect timeout after ${cfg.connectTimeoutMs} ms`), cancelled: () => result(false, 'cancelled') },
+    (a) => {
+      a.connected(() => a.finish(result(true, `${where}: connected`)));
+      a.socket.on('error', (e: NodeJS.ErrnoException) => a.finish(result(false, `${where}: ${e.code ?? e.message}`)));
+    },
+  );
 }

@@ -1,15 +1,14 @@
 // UDP_CHECK (keepalived check_udp.c, layer4.c udp_socket_state): send the payload (or an
-// empty datagram) on a connected socket. A connected UDP socket reports an ICMP port
-// unreachable as ECONNREFUSED on the next receive, so:
+// empty datagram) on a connected socket (connect.ts). A connected UDP socket reports an ICMP
+// port unreachable as ECONNREFUSED on the next receive, so:
 // - without require_reply: success unless an error (port unreachable) arrives within
 //   connect_timeout; any reply is a success too;
 // - with require_reply: a reply must arrive within connect_timeout and, when reply bytes are
 //   configured, its first min(len, expected) bytes must match (keepalived check_udp_reply).
 
-import { createSocket } from 'node:dgram';
-import { isIP } from 'node:net';
 import type { UdpCheck } from '../config/model.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
+import { connectDatagram } from './connect.ts';
 
 /**
  * The model carries require_reply as text: null = no reply needed, '' = any reply, otherwise
@@ -37,48 +36,27 @@ export function checkUdp(
   const started = Date.now();
   const label = `udp ${target.address}:${target.port}`;
   const expected = expectedReply(cfg.requireReply);
-  return new Promise((resolve) => {
-    let done = false;
-    const sock = createSocket(isIP(target.address) === 6 ? 'udp6' : 'udp4');
-    const finish = (ok: boolean, detail: string): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      try {
-        sock.close();
-      } catch {
-        // already closed
-      }
-      resolve({ ok, latencyMs: Date.now() - started, detail: `${label}: ${detail}` });
-    };
-    const timer = setTimeout(() => {
-      if (expected) finish(false, `no reply within ${cfg.connectTimeoutMs} ms`);
-      else finish(true, `no error within ${cfg.connectTimeoutMs} ms`);
-    }, cfg.connectTimeoutMs);
-    const onAbort = (): void => finish(false, 'cancelled');
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      finish(false, e.code === 'ECONNREFUSED' ? 'port unreachable' : (e.code ?? e.message));
-    });
-    sock.on('message', (msg: Buffer) => {
-      if (expected && expected.length > 0 && !replyMatches(msg, expected)) {
-        finish(false, `reply mismatch (${msg.length} bytes)`);
-      } else {
-        finish(true, `reply of ${msg.length} bytes`);
-      }
-    });
-    const doConnect = (): void => {
-      sock.connect(target.port, target.address, () => {
-        if (done) return;
+  const result = (ok: boolean, detail: string): CheckResult => ({ ok, latencyMs: Date.now() - started, detail: `${label}: ${detail}` });
+  return connectDatagram<CheckResult>(
+    { target, bindTo: cfg.bindTo, timeoutMs: cfg.connectTimeoutMs, signal },
+    {
+      timeout: () => (expected ? result(false, `no reply within ${cfg.connectTimeoutMs} ms`) : result(true, `no error within ${cfg.connectTimeoutMs} ms`)),
+      cancelled: () => result(false, 'cancelled'),
+    },
+    (a) => {
+      const sock = a.socket;
+      sock.on('error', (e: NodeJS.ErrnoException) => {
+        a.finish(result(false, e.code === 'ECONNREFUSED' ? 'port unreachable' : (e.code ?? e.message)));
+      });
+      sock.on('message', (msg: Buffer) => {
+        if (expected && expected.length > 0 && !replyMatches(msg, expected)) a.finish(result(false, `reply mismatch (${msg.length} bytes)`));
+        else a.finish(result(true, `reply of ${msg.length} bytes`));
+      });
+      a.connected(() => {
         sock.send(cfg.payload ?? Buffer.alloc(0), (err) => {
-          if (err) finish(false, (err as NodeJS.ErrnoException).code ?? err.message);
+          if (err) a.finish(result(false, (err as NodeJS.ErrnoException).code ?? err.message));
         });
       });
-    };
-    if (cfg.bindTo) sock.bind(0, cfg.bindTo, doConnect);
-    else doConnect();
-  });
+    },
+  );
 }

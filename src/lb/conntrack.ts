@@ -2,10 +2,10 @@
 // scheduled afresh instead of following a dead NAT binding (keepalived gets this from IPVS's
 // expire_nodest_conn; with nftables NAT we ask conntrack). Entries are matched on the reply
 // tuple's source: for DNATed flows that is the real server's own address and port.
-import { run } from '../util/exec.ts';
+import { run } from '../util/spawn.ts';
+import { isIpv4 } from '../util/ip.ts';
 
 export interface ConntrackOptions {
-  netns?: string;
   timeoutMs?: number;
 }
 
@@ -17,11 +17,10 @@ export class ConntrackError extends Error {
 }
 
 /** The argument vectors we run: one per protocol. Exported for tests. */
-export function conntrackDeleteArgv(address: string, port: number, protocol: 'tcp' | 'udp', netns?: string): string[] {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`bad IPv4 address ${address}`);
+export function conntrackDeleteArgv(address: string, port: number, protocol: 'tcp' | 'udp'): string[] {
+  if (!isIpv4(address)) throw new Error(`bad IPv4 address ${address}`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
-  const cmd = ['conntrack', '-D', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
-  return netns ? ['ip', 'netns', 'exec', netns, ...cmd] : cmd;
+  return ['conntrack', '-D', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
 }
 
 /**
@@ -37,7 +36,7 @@ export async function deleteRealServerFlows(
 ): Promise<number> {
   let total = 0;
   for (const p of protocols) {
-    const r = await run(conntrackDeleteArgv(address, port, p, opts.netns), { timeoutMs: opts.timeoutMs ?? 5000 });
+    const r = await run(conntrackDeleteArgv(address, port, p), { timeoutMs: opts.timeoutMs ?? 5000 });
     const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
     if (r.code === 0 || (r.code === 1 && m)) {
       total += m ? Number(m[1]) : 0;
@@ -57,9 +56,9 @@ export async function deleteRealServerFlows(
  * hash sends them to the same real server.
  */
 export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(vip)) throw new Error(`bad IPv4 address ${vip}`);
+  if (!isIpv4(vip)) throw new Error(`bad IPv4 address ${vip}`);
   const cmd = ['conntrack', '-D', '-p', protocol, '--orig-dst', vip, '--orig-port-dst', String(port)];
-  const r = await run(opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...cmd] : cmd, { timeoutMs: opts.timeoutMs ?? 5000 });
+  const r = await run(cmd, { timeoutMs: opts.timeoutMs ?? 5000 });
   const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
   if (r.code === 0 || (r.code === 1 && m)) return m ? Number(m[1]) : 0;
   throw new ConntrackError(`conntrack -D for ${vip}:${port}/${protocol} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);
@@ -71,10 +70,10 @@ export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' 
  * ADDRESS:PORT.
  */
 export async function countRealServerFlows(address: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(address)) throw new Error(`bad IPv4 address ${address}`);
+  if (!isIpv4(address)) throw new Error(`bad IPv4 address ${address}`);
   const cmd = ['conntrack', '-L', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
   if (protocol === 'tcp') cmd.push('--state', 'ESTABLISHED');
-  const r = await run(opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...cmd] : cmd, { timeoutMs: opts.timeoutMs ?? 5000, maxOutput: 4096 });
+  const r = await run(cmd, { timeoutMs: opts.timeoutMs ?? 5000, maxOutput: 4096 });
   const m = /(\d+) flow entries have been shown/.exec(r.stderr);
   if (m) return Number(m[1]);
   throw new ConntrackError(`conntrack -L for ${address}:${port}/${protocol} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${r.stderr.trim()}`, r.stderr);

@@ -2,8 +2,8 @@
 // renders `nft -f -` input, and the one function that runs nft. Everything tandem does to the
 // kernel's packet path goes through applyNft, as one atomic transaction (nft applies a whole
 // -f input or nothing), inside `table ip tandem` only.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { run } from '../util/exec.ts';
+import { run } from '../util/spawn.ts';
+import { CoprocessSession, type CoprocessParser } from '../util/coprocess.ts';
 
 export const TABLE = 'tandem';
 const FAMILY = 'ip';
@@ -104,8 +104,6 @@ export class NftTransaction {
 }
 
 export interface NftApplyOptions {
-  /** Run inside this network namespace (`ip netns exec NAME nft …`); tests and the lab. */
-  netns?: string;
   /** Check only (`nft -c`). */
   check?: boolean;
   timeoutMs?: number;
@@ -118,14 +116,10 @@ export class NftError extends Error {
   }
 }
 
-function argv(args: string[], netns?: string): string[] {
-  return netns ? ['ip', 'netns', 'exec', netns, 'nft', ...args] : ['nft', ...args];
-}
-
 /** Applies the transaction with `nft -f -`; rejects with nft's stderr on failure (nothing applied). */
 export async function applyNft(tx: NftTransaction | string, opts: NftApplyOptions = {}): Promise<void> {
   const input = typeof tx === 'string' ? tx : tx.render();
-  const r = await run(argv([...(opts.check ? ['-c'] : []), '-f', '-'], opts.netns), { input, timeoutMs: opts.timeoutMs ?? 10_000 });
+  const r = await run(['nft', ...(opts.check ? ['-c'] : []), '-f', '-'], { input, timeoutMs: opts.timeoutMs ?? 10_000 });
   if (r.code !== 0) {
     const why = r.timedOut ? 'timed out' : `exited with ${r.code ?? r.signal}`;
     throw new NftError(`nft -f - ${why}: ${r.stderr.trim()}`, r.stderr, input);
@@ -133,8 +127,8 @@ export async function applyNft(tx: NftTransaction | string, opts: NftApplyOption
 }
 
 /** `nft -j list table ip tandem`, parsed; null when the table does not exist. */
-export async function listTableJson(opts: NftApplyOptions = {}): Promise<unknown> {
-  const r = await run(argv(['-j', 'list', 'table', FAMILY, TABLE], opts.netns), { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
+export async function listTableJson(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}): Promise<unknown> {
+  const r = await run(['nft', '-j', 'list', 'table', FAMILY, TABLE], { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return null;
     throw new NftError(`nft list table failed: ${r.stderr.trim()}`, r.stderr, '');
@@ -143,125 +137,77 @@ export async function listTableJson(opts: NftApplyOptions = {}): Promise<unknown
 }
 
 /**
- * A long-lived `nft -i` for small edits. Spawning nft costs a fork, exec, library start and a
- * cache fetch per edit (~20–30 ms here, issue 4's target is < 20 ms for one real server's
- * change); a running nft applies one in a few ms.
+ * nft -i's protocol for the long-lived session (src/util/coprocess.ts holds the process).
  *
  * nft -i runs each input line as one nft_run_cmd_from_buffer call: one netlink batch, so a
  * line of `;`-separated commands is atomic (a failing command aborts the whole line; checked
  * in test/lab/nft.test.ts). After each transaction line we send a marker line that is always a
  * syntax error (`tandem_sync_<n>`); nft echoes the offending line on stderr, so everything on
  * stderr before the marker's echo (less the marker's own "Error:" line) is the transaction's
- * error. HOME=/dev/null keeps nft from writing ~/.nft.history; the process is restarted every
- * RESTART_AFTER transactions because its line-editing history grows with every line.
+ * error, and the caret line under the echo belongs to the marker too.
+ */
+export function nftInteractiveParser(): CoprocessParser<string> {
+  let seq = 0;
+  let errLines: string[] = [];
+  let skipCarets = false;
+  return {
+    frame(input) {
+      // One line = one batch. Our commands never hold ';' outside braces at top level except as
+      // a separator, and never a newline (addRule refuses both).
+      const line = input.split('\n').filter((l) => l.trim() !== '').join('; ');
+      const marker = `tandem_sync_${++seq}`;
+      return { text: `${line}\n${marker}\n`, marker };
+    },
+    line(l, marker) {
+      if (skipCarets && /^\s*\^+\s*$/.test(l)) {
+        skipCarets = false;
+        return null;
+      }
+      skipCarets = false;
+      if (marker !== null && l === marker) {
+        errLines.pop(); // the marker's own "Error: syntax error, …"
+        const text = errLines.join('\n').trim();
+        errLines = [];
+        skipCarets = true;
+        return { error: text || null };
+      }
+      if (errLines.length < 200) errLines.push(l);
+      return null;
+    },
+  };
+}
+
+/**
+ * A long-lived `nft -i` for small edits. Spawning nft costs a fork, exec, library start and a
+ * cache fetch per edit (~20–30 ms here, against a target of < 20 ms for one real server's
+ * change); a running nft applies one in a few ms. HOME=/dev/null keeps nft from writing
+ * ~/.nft.history; the process is restarted every 256 transactions because its line-editing
+ * history grows with every line.
  */
 export class NftSession {
-  private static readonly RESTART_AFTER = 256;
-  private child: ChildProcess | null = null;
-  private seq = 0;
-  private used = 0;
-  private buf = '';
-  private errLines: string[] = [];
-  private skipCarets = false;
-  private pending: Array<{ marker: string; resolve(): void; reject(e: Error): void; timer: NodeJS.Timeout; input: string }> = [];
+  private readonly session: CoprocessSession<string>;
 
-  constructor(private readonly opts: Omit<NftApplyOptions, 'check'> = {}) {}
-
-  private ensure(): ChildProcess {
-    if (this.child && this.used < NftSession.RESTART_AFTER) return this.child;
-    if (this.child && this.pending.length === 0) this.retire();
-    if (this.child) return this.child;
-    const [cmd, ...args] = argv(['-i'], this.opts.netns);
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, HOME: '/dev/null' } });
-    this.child = child;
-    this.used = 0;
-    this.buf = '';
-    this.errLines = [];
-    this.skipCarets = false;
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => { if (this.child === child) this.onStderr(d); });
-    const fail = (why: string): void => {
-      if (this.child !== child) return;
-      this.child = null;
-      this.failAll(new NftError(`nft -i: ${why}`, '', ''));
-    };
-    child.on('error', (e) => fail(e.message));
-    child.on('close', (code, sig) => fail(`exited (${code ?? sig})`));
-    child.stdin!.on('error', () => undefined); // reported through 'close'
-    // An idle session must not keep the daemon alive; a pending apply's timer does meanwhile.
-    // nft exits on its own at stdin EOF when we exit.
-    child.unref();
-    for (const s of [child.stdin, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
-    return child;
-  }
-
-  private retire(): void {
-    const c = this.child;
-    this.child = null;
-    c?.stdin?.end();
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.pending.splice(0)) {
-      clearTimeout(p.timer);
-      p.reject(err);
-    }
-  }
-
-  private onStderr(d: string): void {
-    this.buf += d;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      const p = this.pending[0];
-      if (this.skipCarets && /^\s*\^+\s*$/.test(line)) {
-        this.skipCarets = false;
-        continue;
-      }
-      this.skipCarets = false;
-      if (p && line === p.marker) {
-        this.pending.shift();
-        clearTimeout(p.timer);
-        this.errLines.pop(); // the marker's own "Error: syntax error, …"
-        const text = this.errLines.join('\n').trim();
-        this.errLines = [];
-        this.skipCarets = true;
-        if (text) p.reject(new NftError(`nft -i: ${text}`, text, p.input));
-        else p.resolve();
-        continue;
-      }
-      if (this.errLines.length < 200) this.errLines.push(line);
-    }
+  constructor(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}) {
+    this.session = new CoprocessSession({
+      argv: ['nft', '-i'],
+      env: { ...process.env, HOME: '/dev/null' },
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      restartAfter: 256,
+      unref: true,
+      parser: nftInteractiveParser,
+      error: (f, input) => (f.kind === 'command' ? new NftError(`nft -i: ${f.text}`, f.text, input) : new NftError(`nft -i: ${f.text}`, '', input)),
+    });
   }
 
   /** Applies one transaction atomically; rejects with nft's message (nothing applied then). */
   apply(tx: NftTransaction | string): Promise<void> {
     const input = typeof tx === 'string' ? tx : tx.render();
-    const cmds = input.split('\n').filter((l) => l.trim() !== '');
-    if (cmds.length === 0) return Promise.resolve();
-    // One line = one batch. Our commands never hold ';' outside braces at top level except as
-    // a separator, and never a newline (addRule refuses both).
-    const line = cmds.join('; ');
-    const child = this.ensure();
-    this.used++;
-    const marker = `tandem_sync_${++this.seq}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // The outcome is unknown: drop the process so the next edit starts clean.
-        const c = this.child;
-        this.child = null;
-        this.failAll(new NftError('nft -i: timed out', '', input));
-        if (c) c.kill('SIGKILL');
-      }, this.opts.timeoutMs ?? 10_000);
-      this.pending.push({ marker, resolve, reject, timer, input });
-      child.stdin!.write(`${line}\n${marker}\n`);
-    });
+    if (input.trim() === '') return Promise.resolve();
+    return this.session.request(input);
   }
 
   close(): void {
-    this.failAll(new NftError('nft -i: closed', '', ''));
-    this.retire();
+    this.session.close();
   }
 }
 
@@ -276,7 +222,7 @@ export interface NftBackend {
 /** Inputs up to this size go through the nft -i session; larger ones (full applies) to a one-shot `nft -f -`. */
 const SESSION_MAX_BYTES = 256 * 1024;
 
-export function systemNft(opts: Omit<NftApplyOptions, 'check'> = {}): NftBackend {
+export function systemNft(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}): NftBackend {
   const session = new NftSession(opts);
   return {
     apply: (tx) => {

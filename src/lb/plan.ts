@@ -10,7 +10,8 @@
 //   sets rs_tcp/rs_udp + chain forward   the mid-stream guard
 import type { VirtualServer, RealServer } from '../config/model.ts';
 import { NftTransaction } from './nft.ts';
-import { slotTable, prefixMask, isNftScheduler } from './sched/index.ts';
+import { slotTable, isNftScheduler } from './sched/index.ts';
+import { formatIpv4, ipHex as addressHex, ipv4PrefixMask, parseIp } from '../util/ip.ts';
 import type { Backend, SlotTable } from './sched/index.ts';
 import { aliveWeight } from './quorum.ts';
 
@@ -257,7 +258,7 @@ function declareVs(tx: NftTransaction, vs: VirtualServer): void {
   tx.addChain(name);
   if (usesPersistSets(vs)) {
     tx.addMap(`${name}_s`, 'typeof numgen inc mod 2 : verdict;');
-    const mask = dotted(prefixMask(vs.persistenceGranularity));
+    const mask = formatIpv4(ipv4PrefixMask(vs.persistenceGranularity));
     const timeout = Math.max(1, Math.ceil(vs.persistenceTimeoutMs / 1000));
     vs.realServers.forEach((rs, j) => {
       tx.addSet(`${name}_p${j}`, `type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; size 65535;`);
@@ -293,7 +294,7 @@ function fillVs(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, opts: 
   }
   const expr = slotExpr(table);
   if (usesPersistSets(vs)) {
-    const mask = dotted(prefixMask(vs.persistenceGranularity));
+    const mask = formatIpv4(ipv4PrefixMask(vs.persistenceGranularity));
     const index = new Map(vs.realServers.map((rs, j) => [`${rs.address}:${rs.port}`, j]));
     // Clients already stuck to a real server that is up go back to it (and refresh the timeout).
     vs.realServers.forEach((rs, j) => {
@@ -328,7 +329,7 @@ export function slotExpr(t: SlotTable): string {
   const n = t.slots.length;
   if (t.key.kind === 'numgen') return `numgen inc mod ${n}`;
   const field = `ip ${t.key.field}`;
-  const keyed = t.key.mask === 0xffffffff ? field : `${field} & ${dotted(t.key.mask)}`;
+  const keyed = t.key.mask === 0xffffffff ? field : `${field} & ${formatIpv4(t.key.mask)}`;
   return `jhash ${keyed} mod ${n} seed 0x${t.key.seed.toString(16).padStart(8, '0')}`;
 }
 
@@ -336,16 +337,13 @@ function maskedSaddr(mask: string): string {
   return mask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${mask}`;
 }
 
-function dotted(n: number): string {
-  return [24, 16, 8, 0].map((s) => (n >>> s) & 0xff).join('.');
-}
-
 function checkPort(p: number): void {
   if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port ${p}`);
 }
 
+/** The address's hex for object names; throws on anything but an IPv4 address (the table is `ip`). */
 function ipHex(addr: string): string {
-  const parts = addr.split('.');
-  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) throw new Error(`bad IPv4 address ${addr}`);
-  return parts.map((p) => Number(p).toString(16).padStart(2, '0')).join('');
+  const a = parseIp(addr);
+  if (a?.family !== 4) throw new Error(`bad IPv4 address ${addr}`);
+  return addressHex(a);
 }

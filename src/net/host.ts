@@ -1,7 +1,7 @@
 // Host networking through iproute2 and arping (DESIGN.md: everything that touches the system
 // sits behind a small interface in one file). Used from the VRRP worker: every call is async.
 import { readFile } from 'node:fs/promises';
-import { run } from '../util/exec.ts';
+import { run } from '../util/spawn.ts';
 import { IpBatch } from './ip-batch.ts';
 
 export interface Vip {

@@ -1,78 +1,63 @@
 // A long-lived `ip -force -batch -` process for address changes. Spawning `ip` for every VIP
 // costs a fork and exec on the VRRP thread each time (several ms, measured as the difference
 // between our takeover and keepalived's, which speaks netlink directly); a batch process answers
-// in about 2 ms.
+// in about 2 ms. The process, its queue, timeout and restart are src/util/coprocess.ts; this
+// file is ip's protocol.
 //
 // Protocol: each command line is followed by a marker command that always fails
 // (`link show dev <missing>`), so every command ends with a "Command failed -:N" line on
 // stderr, in order. A failure of the command itself shows as its own "Command failed -:N"
 // (with the error text before it) ahead of the marker's. Everything we need is on one stream,
 // so no ordering between stdout and stderr is assumed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { CoprocessSession, type CoprocessParser, type CoprocessProtocol } from '../util/coprocess.ts';
 
 const MARKER_DEV = 'tandem-no-such-dev'; // 18 chars: longer than IFNAMSIZ, so never a real device
 
-interface Pending {
+interface IpMarker {
   cmdLine: number;
   markerLine: number;
+  /** The command's own failure, once seen (its marker line follows). */
   error: string | null;
-  resolve(): void;
-  reject(err: Error): void;
 }
 
-export class IpBatch {
-  private child: ChildProcess | null = null;
-  private line = 0;
-  private pending: Pending[] = [];
-  private errText: string[] = [];
-  private buf = '';
-
-  private ensure(): ChildProcess {
-    if (this.child) return this.child;
-    const child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    this.child = child;
-    this.line = 0;
-    this.buf = '';
-    this.errText = [];
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => this.onStderr(d));
-    const fail = (why: string): void => {
-      if (this.child !== child) return;
-      this.child = null;
-      const err = new Error(`ip -batch: ${why}`);
-      for (const p of this.pending.splice(0)) p.reject(err);
-    };
-    child.on('error', (e) => fail(e.message));
-    child.on('close', (code, sig) => fail(`exited (${code ?? sig})`));
-    child.stdin!.on('error', () => undefined); // reported through 'close'
-    return child;
-  }
-
-  private onStderr(d: string): void {
-    this.buf += d;
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const l = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
+/** Parses one `ip -batch` process's stderr; its line numbers count from 1 per process. */
+export function ipBatchParser(): CoprocessParser<IpMarker> {
+  let line = 0;
+  let errText: string[] = [];
+  return {
+    frame(command) {
+      const cmdLine = ++line;
+      const markerLine = ++line;
+      return { text: `${command}\nlink show dev ${MARKER_DEV}\n`, marker: { cmdLine, markerLine, error: null } };
+    },
+    line(l, head) {
       const m = /^Command failed -:(\d+)/.exec(l);
       if (!m) {
-        if (this.errText.length < 20) this.errText.push(l);
-        continue;
+        if (errText.length < 20) errText.push(l);
+        return null;
       }
       const n = Number(m[1]);
-      const text = this.errText.join(' ').trim();
-      this.errText = [];
-      const p = this.pending[0];
-      if (!p) continue;
-      if (n === p.cmdLine) {
-        p.error = text || 'failed';
-      } else if (n === p.markerLine) {
-        this.pending.shift();
-        if (p.error) p.reject(new Error(p.error));
-        else p.resolve();
-      }
-    }
-  }
+      const text = errText.join(' ').trim();
+      errText = [];
+      if (!head) return null;
+      if (n === head.cmdLine) head.error = text || 'failed';
+      else if (n === head.markerLine) return { error: head.error };
+      return null;
+    },
+  };
+}
+
+const IP_BATCH: CoprocessProtocol<IpMarker> = {
+  argv: ['ip', '-force', '-batch', '-'],
+  // Far beyond any address change; bounds a wedged ip so the VRRP engine is not left waiting.
+  timeoutMs: 10_000,
+  parser: ipBatchParser,
+  // ip's own message as it is ("RTNETLINK answers: File exists"): callers match on it.
+  error: (f) => new Error(f.kind === 'command' ? f.text : `ip -batch: ${f.text}`),
+};
+
+export class IpBatch {
+  private readonly session = new CoprocessSession(IP_BATCH);
 
   /** Runs one `ip` command (words after `ip`); rejects with ip's message when it fails. */
   run(words: readonly string[]): Promise<void> {
@@ -81,19 +66,10 @@ export class IpBatch {
       // that would change the command's meaning (values come from a validated configuration).
       if (w === '' || /[\s#"'\\]/.test(w)) return Promise.reject(new Error(`ip -batch: bad word ${JSON.stringify(w)}`));
     }
-    const child = this.ensure();
-    return new Promise((resolve, reject) => {
-      const cmdLine = ++this.line;
-      const markerLine = ++this.line;
-      this.pending.push({ cmdLine, markerLine, error: null, resolve, reject });
-      child.stdin!.write(`${words.join(' ')}\nlink show dev ${MARKER_DEV}\n`);
-    });
+    return this.session.request(words.join(' '));
   }
 
   close(): void {
-    const c = this.child;
-    this.child = null;
-    for (const p of this.pending.splice(0)) p.reject(new Error('ip -batch: closed'));
-    c?.stdin?.end();
+    this.session.close();
   }
 }

@@ -1,4 +1,5 @@
-// The Internet checksum (RFC 1071) as VRRP uses it.
+// The Internet checksum (RFC 1071): the one implementation, for the VRRP message and for the
+// IPv4 header the raw-socket transport builds (RFC 791 §3.1 "Header Checksum").
 // VRRPv2 (RFC 3768 §5.3.8): over the VRRP message alone, starting at the version field.
 // VRRPv3 over IPv4 (RFC 5798 §5.2.8): over the IPv4 pseudo-header (source, destination, zero,
 // protocol 112, VRRP length) followed by the VRRP message. keepalived (vrrp_check_packet) and FRR

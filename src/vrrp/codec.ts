@@ -13,7 +13,7 @@
 //   v3: ver|type, vrid, priority, count, rsvd(4)|max adver int (12 bits, cs), checksum, IPs...
 
 import { vrrpChecksum, vrrpChecksumOk } from './checksum.ts';
-import { ipv4ToUint32, isMulticast, parseIpv4, uint32ToIpv4 } from './ipv4.ts';
+import { formatIpv4, ipv4ToUint32, isMulticastIpv4, parseIpv4 } from '../util/ip.ts';
 
 export const IPPROTO_VRRP = 112;
 export const VRRP_MCAST_GROUP = '224.0.0.18';
@@ -137,7 +137,7 @@ export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): De
   const addresses: string[] = [];
   for (let i = 0; i < count; i++) {
     const o = v + VRRP_HDR_LEN + 4 * i;
-    addresses.push(`${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`);
+    addresses.push(formatIpv4(((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0));
   }
   const advert: Advert = {
     version,
@@ -150,8 +150,8 @@ export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): De
     advertIntRaw,
     checksum: (buf[v + 6]! << 8) | buf[v + 7]!,
     addresses,
-    srcIp: uint32ToIpv4(src),
-    dstIp: uint32ToIpv4(dst),
+    srcIp: formatIpv4(src),
+    dstIp: formatIpv4(dst),
     ttl,
   };
   if (version === 2) {
@@ -203,7 +203,7 @@ export function validateAdvert(advert: Advert, inst: InstanceCheck): DropReason 
   }
   // keepalived: a multicast destination on a unicast instance (or the reverse) is addr_list_err.
   const dst = parseIpv4(advert.dstIp);
-  if (dst !== null && isMulticast(dst) === inst.unicast) return 'addr_list_err';
+  if (dst !== null && isMulticastIpv4(dst) === inst.unicast) return 'addr_list_err';
   return null;
 }
 

@@ -56,7 +56,7 @@
 // Master_Down_Interval before taking over.
 
 import type { CounterName } from './counters.ts';
-import { compareIpv4, parseIpv4 } from './ipv4.ts';
+import { compareIpv4, parseIpv4 } from '../util/ip.ts';
 import { handoverBoundMs, masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';

@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { runCommand } from './command.ts';
 import { LabProcess } from './process.ts';
 import { waitFor } from './wait.ts';
-import { applyNft, listTableJson, systemNft, NftSession, NftError } from '../../src/lb/nft.ts';
+import { NftError, type NftBackend, type NftSession } from '../../src/lb/nft.ts';
 import { maglevSize } from '../../src/lb/sched/index.ts';
 import { renderFullTable, renderRsChange, renderStop, rsKey, vsObjectName } from '../../src/lb/plan.ts';
-import { deleteRealServerFlows } from '../../src/lb/conntrack.ts';
+import { ConntrackError } from '../../src/lb/conntrack.ts';
+import { startNetnsAgent, type NetnsAgent, type Remote } from './netns-agent.ts';
 import type { VirtualServer, RealServer, Pos } from '../../src/config/model.ts';
 
 const pos: Pos = { file: 'lab.conf', line: 1, col: 1 };
@@ -34,14 +35,32 @@ async function sh(argv: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-interface Ns { lb: string; client: string; server: string }
+/**
+ * tandem's nft and conntrack functions run inside a namespace (by the netns agent, as the
+ * daemon runs inside a board's namespace): `ns.inLb.nft.applyNft(tx)` is applyNft(tx) there.
+ */
+interface InNs {
+  agent: NetnsAgent;
+  nft: Remote<typeof import('../../src/lb/nft.ts')>;
+  conntrack: Remote<typeof import('../../src/lb/conntrack.ts')>;
+}
+
+async function inNamespace(ns: string): Promise<InNs> {
+  const agent = await startNetnsAgent(ns, { errors: { NftError, ConntrackError } });
+  return { agent, nft: agent.module('src/lb/nft.ts'), conntrack: agent.module('src/lb/conntrack.ts') };
+}
+
+interface Ns { lb: string; client: string; server: string; inLb: InNs }
 
 async function buildNamespaces(t: { after: (fn: () => Promise<void>) => void }): Promise<Ns> {
   const tag = `tdm-nft-${randomBytes(3).toString('hex')}`;
-  const ns: Ns = { lb: tag, client: `${tag}c`, server: `${tag}s` };
+  let inLb: InNs | undefined;
+  const names = { lb: tag, client: `${tag}c`, server: `${tag}s` };
   t.after(async () => {
-    for (const n of [ns.client, ns.server, ns.lb]) await runCommand('ip', ['netns', 'del', n]);
+    await inLb?.agent.close();
+    for (const n of [names.client, names.server, names.lb]) await runCommand('ip', ['netns', 'del', n]);
   });
+  const ns = names;
   for (const n of [ns.lb, ns.client, ns.server]) await sh(['ip', 'netns', 'add', n]);
   const inNs = (n: string, ...a: string[]): Promise<string> => sh(['ip', '-n', n, ...a]);
   await sh(['ip', 'link', 'add', 'pub0', 'netns', ns.lb, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.client]);
@@ -60,7 +79,8 @@ async function buildNamespaces(t: { after: (fn: () => Promise<void>) => void }):
   await inNs(ns.server, 'addr', 'add', '192.0.2.12/24', 'dev', 'eth0');
   await inNs(ns.server, 'link', 'set', 'eth0', 'up');
   await inNs(ns.server, 'route', 'add', 'default', 'via', '192.0.2.1');
-  return ns;
+  inLb = await inNamespace(ns.lb);
+  return { ...ns, inLb };
 }
 
 // Real server: greets with the address:port the client reached, echoes lines, and on "push"
@@ -125,9 +145,9 @@ test('nftables table: full apply, read back, small edit, TCP through the VIP, mi
   await server.waitForLog(/listening 8080/);
 
   // 1. Full apply, twice (idempotent), and read back.
-  await applyNft(renderFullTable([WEB, ALT], new Map()), { netns: ns.lb });
-  await applyNft(renderFullTable([WEB, ALT], new Map()), { netns: ns.lb });
-  const full = await listTableJson({ netns: ns.lb });
+  await ns.inLb.nft.applyNft(renderFullTable([WEB, ALT], new Map()));
+  await ns.inLb.nft.applyNft(renderFullTable([WEB, ALT], new Map()));
+  const full = await ns.inLb.nft.listTableJson();
   const webMap = `${vsObjectName(WEB)}_s`;
   assert.equal(findMap(full, webMap).length, maglevSize(WEB.realServers.length));
   assert.equal(findMap(full, `${vsObjectName(ALT)}_s`).length, 2);
@@ -177,20 +197,19 @@ test('nftables table: full apply, read back, small edit, TCP through the VIP, mi
   // 4. Small edit: the chosen real server goes down. Only that VS's map and chain change.
   const down = WEB.realServers.find((r) => r.address === chosen)!;
   const state = new Map([[rsKey(WEB, down), { up: false, weight: 1 }]]);
-  const beforeEdit = await listTableJson({ netns: ns.lb });
+  const beforeEdit = await ns.inLb.nft.listTableJson();
   // Through systemNft(), as the daemon does: a small edit goes to the long-lived `nft -i` session.
-  const nft = systemNft({ netns: ns.lb });
-  t.after(() => nft.close?.());
+  const nft = await ns.inLb.agent.create<NftBackend>('src/lb/nft.ts', 'systemNft'); // closed with the agent
   await nft.apply(renderRsChange(WEB, state));
-  const edited = await listTableJson({ netns: ns.lb });
+  const edited = await ns.inLb.nft.listTableJson();
   const elems = findMap(edited, webMap);
   assert.equal(elems.length, maglevSize(WEB.realServers.length));
   assert.ok(!JSON.stringify(elems).includes(`"${chosen}"`), 'the down real server is out of the map');
   assert.equal(withoutMap(edited, webMap, vsObjectName(WEB)), withoutMap(beforeEdit, webMap, vsObjectName(WEB)), 'nothing else changed');
   assert.match(JSON.stringify(edited), /"name":"v_cb00710a_t81_p\d".*"val":"203\.0\.113\.0"/, 'client /24 remembered by persistence');
   // Its conntrack entries go, so the client's next packet is scheduled afresh.
-  assert.ok((await deleteRealServerFlows(chosen, 8080, ['tcp', 'udp'], { netns: ns.lb })) >= 1);
-  assert.equal(await deleteRealServerFlows(chosen, 8080, ['tcp'], { netns: ns.lb }), 0, '"0 flow entries" is success');
+  assert.ok((await ns.inLb.conntrack.deleteRealServerFlows(chosen, 8080, ['tcp', 'udp'])) >= 1);
+  assert.equal(await ns.inLb.conntrack.deleteRealServerFlows(chosen, 8080, ['tcp']), 0, '"0 flow entries" is success');
 
   // A new connection now lands on the other real server.
   const other = chosen === '192.0.2.11' ? '192.0.2.12' : '192.0.2.11';
@@ -199,18 +218,18 @@ test('nftables table: full apply, read back, small edit, TCP through the VIP, mi
   await client.waitForLog(new RegExp(`^rx hello ${other.replace(/\./g, '\\.')}:8080$`), 10_000, { from: mark });
 
   // 5. Stop: the table goes, and stopping twice is fine.
-  await applyNft(renderStop(), { netns: ns.lb });
-  await applyNft(renderStop(), { netns: ns.lb });
-  assert.equal(await listTableJson({ netns: ns.lb }), null);
+  await ns.inLb.nft.applyNft(renderStop());
+  await ns.inLb.nft.applyNft(renderStop());
+  assert.equal(await ns.inLb.nft.listTableJson(), null);
 });
 
 test('a bad transaction is refused whole, with nft\'s message, leaving the table as it was', async (t) => {
   const ns = await buildNamespaces(t);
-  await applyNft(renderFullTable([WEB], new Map()), { netns: ns.lb });
-  const before = JSON.stringify(await listTableJson({ netns: ns.lb }));
+  await ns.inLb.nft.applyNft(renderFullTable([WEB], new Map()));
+  const before = JSON.stringify(await ns.inLb.nft.listTableJson());
   const bad = renderRsChange(WEB, new Map()).render() + 'add element ip tandem no_such_map { 1 : 192.0.2.1 . 80 }\n';
-  await assert.rejects(applyNft(bad, { netns: ns.lb }), /No such file or directory/);
-  assert.equal(JSON.stringify(await listTableJson({ netns: ns.lb })), before);
+  await assert.rejects(ns.inLb.nft.applyNft(bad), /No such file or directory/);
+  assert.equal(JSON.stringify(await ns.inLb.nft.listTableJson()), before);
 });
 
 test('control: without the guard the same failover sequence breaks the connection', async (t) => {
@@ -220,7 +239,7 @@ test('control: without the guard the same failover sequence breaks the connectio
   const client = new LabProcess(ns.client, [process.execPath, '-e', CLIENT_JS], { stdin: true, label: 'client' });
   t.after(async () => { await client.stop('SIGKILL'); await server.stop('SIGKILL'); });
   await server.waitForLog(/listening 8080/);
-  await applyNft(renderFullTable([WEB], new Map()), { netns: ns.lb });
+  await ns.inLb.nft.applyNft(renderFullTable([WEB], new Map()));
   await sh(['ip', 'netns', 'exec', ns.lb, 'nft', 'flush', 'chain', 'ip', 'tandem', 'forward']);
   client.child.stdin!.write('open 80\n');
   const hello = await client.waitForLog(/^rx hello /);
@@ -238,15 +257,17 @@ test('control: without the guard the same failover sequence breaks the connectio
 test('nft -i session: each transaction is atomic, errors are per transaction, the session carries on', async (t) => {
   const ns = `tdm-nfts-${randomBytes(3).toString('hex')}`;
   await sh(['ip', 'netns', 'add', ns]);
-  const session = new NftSession({ netns: ns });
-  t.after(async () => { session.close(); await runCommand('ip', ['netns', 'del', ns]); });
+  let inNs: InNs | undefined;
+  t.after(async () => { await inNs?.agent.close(); await runCommand('ip', ['netns', 'del', ns]); });
+  inNs = await inNamespace(ns);
+  const session = await inNs.agent.create<NftSession>('src/lb/nft.ts', 'NftSession');
   await session.apply(renderFullTable([WEB], new Map()));
   const chain = vsObjectName(WEB);
-  const before = JSON.stringify(await listTableJson({ netns: ns }));
+  const before = JSON.stringify(await inNs.nft.listTableJson());
   // A transaction whose last command fails leaves nothing applied, and says why.
   const bad = `flush chain ip tandem ${chain}\nadd rule ip tandem ${chain} counter drop\nadd rule ip tandem no_such_chain drop\n`;
   await assert.rejects(session.apply(bad), (e: unknown) => e instanceof NftError && /No such file or directory/.test(e.message));
-  assert.equal(JSON.stringify(await listTableJson({ netns: ns })), before, 'the failed transaction changed nothing');
+  assert.equal(JSON.stringify(await inNs.nft.listTableJson()), before, 'the failed transaction changed nothing');
   // Several in flight: each gets its own outcome, in order.
   const down = new Map([[rsKey(WEB, WEB.realServers[0]!), { up: false, weight: 1 }]]);
   const results = await Promise.allSettled([
@@ -255,10 +276,10 @@ test('nft -i session: each transaction is atomic, errors are per transaction, th
     session.apply(renderRsChange(WEB, new Map())),
   ]);
   assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
-  const elems = findMap(await listTableJson({ netns: ns }), `${chain}_s`);
+  const elems = findMap(await inNs.nft.listTableJson(), `${chain}_s`);
   assert.ok(JSON.stringify(elems).includes('"192.0.2.11"'), 'the last edit (all up) is in place');
   // A syntax error is an error too, not a hang.
   await assert.rejects(session.apply('add rule ip tandem {{\n'), NftError);
   await session.apply(renderStop());
-  assert.equal(await listTableJson({ netns: ns }), null);
+  assert.equal(await inNs.nft.listTableJson(), null);
 });

@@ -17,6 +17,7 @@ import { TcpForwarder } from './tcp.ts';
 import { UdpForwarder } from './udp.ts';
 import { enableNonlocalBind } from './system.ts';
 import type { ForwarderContext, ForwarderLimits, LogFn, VsCounters } from './types.ts';
+import { systemClock, type Clock } from '../../util/clock.ts';
 
 export type { ForwarderLimits, LogFn, VsCounters } from './types.ts';
 export { chooseDataPlane, type DataPlane } from './select.ts';
@@ -41,8 +42,8 @@ export interface UserspaceForwarderOptions {
   /** Global cap on TCP connections + UDP sessions. Default 16384. */
   maxConnections?: number;
   limits?: Partial<ForwarderLimits>;
-  /** Injected clock for persistence and sessions; default Date.now. */
-  now?: () => number;
+  /** Timers and time for idle timeouts, persistence and sessions (the one Clock); default the system clock. */
+  clock?: Clock;
   /** Sets ip_nonlocal_bind; tests swap it. Returns null or why it failed. */
   nonlocalBind?: () => Promise<string | null>;
 }
@@ -97,7 +98,7 @@ export class UserspaceForwarder {
       limits: this.limits,
       cap: this.cap,
       log,
-      now: opts.now ?? Date.now,
+      clock: opts.clock ?? systemClock,
       capEvent: (e: CapEvent) => {
         if (e === 'reached') log('warn', `forwarder: connection limit ${this.cap.max} reached; refusing new connections until some close`);
         else if (e === 'relieved') log('info', `forwarder: below the connection limit ${this.cap.max} again (${this.cap.refused} refused so far)`);

@@ -16,7 +16,8 @@
 // - persistence_timeout (rr, wrr, lc, wlc): a masked client address sticks to the server it got
 //   last, for the timeout after its last new connection (hash schedulers are sticky by hash).
 import type { Scheduler } from '../../config/model.ts';
-import { rrSequence, smoothWrrSequence, bucketTable, maglevTable, maglevSize, prefixMask, slotIndex } from '../sched/index.ts';
+import { rrSequence, smoothWrrSequence, bucketTable, maglevTable, maglevSize, slotIndex } from '../sched/index.ts';
+import { ipv4OfSocketAddress, ipv4PrefixMask } from '../../util/ip.ts';
 import type { Backend } from '../sched/index.ts';
 import { ExpiringMap } from './expiring-map.ts';
 
@@ -47,7 +48,7 @@ export class ForwarderScheduler {
   private readonly mask: number;
 
   constructor(private readonly opts: SchedulerOptions) {
-    this.mask = prefixMask(opts.persistenceGranularity);
+    this.mask = ipv4PrefixMask(opts.persistenceGranularity);
     const hashed = opts.scheduler === 'sh' || opts.scheduler === 'dh' || opts.scheduler === 'mh';
     this.persist = opts.persistenceTimeoutMs > 0 && !hashed
       ? new ExpiringMap<string>({ idleMs: opts.persistenceTimeoutMs, max: opts.maxPersistence ?? 65_536, whenFull: 'evict' })
@@ -169,19 +170,9 @@ function maskedKey(client: string, mask: number): string | null {
   return Number.isNaN(n) ? null : String((n & mask) >>> 0);
 }
 
-/** Dotted quad → unsigned 32-bit number; NaN for anything else (IPv6, mapped addresses are unwrapped). */
+/** A client's address as an unsigned 32-bit number (IPv4-mapped addresses unwrapped); NaN for anything else. */
 export function addrNumber(addr: string): number {
-  const a = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  const p = a.split('.');
-  if (p.length !== 4) return NaN;
-  let n = 0;
-  for (const s of p) {
-    if (!/^\d{1,3}$/.test(s)) return NaN;
-    const v = Number(s);
-    if (v > 255) return NaN;
-    n = n * 256 + v;
-  }
-  return n >>> 0;
+  return ipv4OfSocketAddress(addr) ?? NaN;
 }
 
 /** FNV-1a over the 4 bytes of `key`, started from the seed mixed into the offset basis. */

@@ -1,4 +1,4 @@
-// Which data plane serves a virtual server (DESIGN.md "Data plane"; issue 4):
+// Which data plane serves a virtual server (DESIGN.md "Data plane"):
 //   forwarder userspace → userspace;  lc / wlc → userspace (they need live connection counts,
 //   which the kernel's nat chain cannot see);  forwarder nftables → nftables;
 //   forwarder auto → nftables when `nft` works on this host (probed once), else userspace.

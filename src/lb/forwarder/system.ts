@@ -1,7 +1,7 @@
 // The userspace forwarder's edge to the host besides its sockets: the nft probe and the
 // ip_nonlocal_bind sysctl. One file, so a port or a test swaps it (DESIGN.md rule).
 import { writeFile, readFile } from 'node:fs/promises';
-import { run } from '../../util/exec.ts';
+import { run } from '../../util/spawn.ts';
 
 /** `nft list tables` exits 0: the kernel and the tool can run our table. */
 export async function probeNft(): Promise<boolean> {

@@ -11,9 +11,12 @@
 // its data is flushed (pipe calls end()), the other direction keeps flowing. A reset on one side
 // is passed on as a reset (resetAndDestroy), so the peer sees what the real server did.
 import net from 'node:net';
+import type { TimerHandle } from '../../util/clock.ts';
 import type { ForwarderScheduler, Backend } from './scheduler.ts';
 import type { ForwarderContext, VsCounters } from './types.ts';
 import { zeroCounters } from './types.ts';
+import { RetryingBind } from './listen.ts';
+import { Sweep, sweepPeriodMs } from './sweep.ts';
 
 interface Conn {
   client: net.Socket;
@@ -23,18 +26,16 @@ interface Conn {
   /** Bytes read on both sockets at the last sweep, and when that number last changed. */
   seenBytes: number;
   lastActive: number;
-  connectTimer: NodeJS.Timeout | null;
+  connectTimer: TimerHandle | null;
   connected: boolean;
   done: boolean;
 }
 
 export class TcpForwarder {
   readonly counters: VsCounters = zeroCounters();
-  private server: net.Server | null = null;
   private readonly conns = new Set<Conn>();
-  private bindTimer: NodeJS.Timeout | null = null;
-  private sweepTimer: NodeJS.Timeout | null = null;
-  private bindProblem: string | null = null;
+  private readonly listener: RetryingBind<net.Server>;
+  private readonly sweep: Sweep;
   private stopped = false;
 
   constructor(
@@ -42,7 +43,15 @@ export class TcpForwarder {
     readonly port: number,
     private scheduler: ForwarderScheduler,
     private readonly ctx: ForwarderContext,
-  ) {}
+  ) {
+    const hwm = ctx.limits.highWaterMark;
+    this.listener = new RetryingBind(`listen on ${vip}:${port}/tcp`, `${vip}:${port}/tcp`, ctx, (bound) => {
+      const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: hwm }, (s) => this.accept(s));
+      server.listen({ host: vip, port, backlog: 1024 }, bound);
+      return server;
+    });
+    this.sweep = new Sweep(ctx.clock, sweepPeriodMs(ctx.limits.tcpIdleTimeoutMs), (now) => this.sweepIdle(now));
+  }
 
   /** Swapped on reload; running connections release their counts on the scheduler they started with. */
   setScheduler(s: ForwarderScheduler): void {
@@ -50,7 +59,7 @@ export class TcpForwarder {
   }
 
   get listening(): boolean {
-    return this.server?.listening ?? false;
+    return this.listener.bound?.listening ?? false;
   }
 
   get activeConnections(): number {
@@ -59,38 +68,8 @@ export class TcpForwarder {
 
   /** Starts listening; resolves once bound, or after the first failure (it then retries in the background). */
   start(): Promise<void> {
-    // Idle detection by a sweep over the sockets' byte counters rather than a timer refreshed
-    // per chunk: nothing runs per chunk but the pipe itself. A connection is closed between
-    // idle and idle + period after its last byte.
-    const every = Math.max(50, Math.min(1_000, Math.floor(this.ctx.limits.tcpIdleTimeoutMs / 4)));
-    this.sweepTimer = setInterval(() => this.sweepIdle(), every);
-    this.sweepTimer.unref();
-    return new Promise((resolve) => this.bind(resolve));
-  }
-
-  private bind(done?: () => void): void {
-    if (this.stopped) return done?.();
-    const hwm = this.ctx.limits.highWaterMark;
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true, highWaterMark: hwm }, (s) => this.accept(s));
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      server.close();
-      // EADDRNOTAVAIL: the VIP is not here and ip_nonlocal_bind is off (it becomes bindable when
-      // VRRP adds it); EADDRINUSE: another listener. Said once, retried quietly.
-      const why = `cannot listen on ${this.vip}:${this.port}/tcp: ${err.code ?? err.message}; retrying every ${this.ctx.limits.bindRetryMs} ms`;
-      if (why !== this.bindProblem) this.ctx.log('warn', `forwarder: ${why}`);
-      this.bindProblem = why;
-      this.bindTimer = setTimeout(() => this.bind(), this.ctx.limits.bindRetryMs);
-      done?.();
-    });
-    server.listen({ host: this.vip, port: this.port, backlog: 1024 }, () => {
-      server.removeAllListeners('error');
-      server.on('error', (err) => this.ctx.log('warn', `forwarder ${this.vip}:${this.port}/tcp: ${err.message}`));
-      this.server = server;
-      if (this.bindProblem) this.ctx.log('info', `forwarder: listening on ${this.vip}:${this.port}/tcp`);
-      this.bindProblem = null;
-      if (this.stopped) server.close();
-      done?.();
-    });
+    this.sweep.start();
+    return this.listener.start();
   }
 
   private accept(client: net.Socket): void {
@@ -115,7 +94,7 @@ export class TcpForwarder {
   private connect(conn: Conn, retriesLeft: number, tried: Set<string>): void {
     const { client } = conn;
     if (conn.done) return;
-    let b = conn.scheduler.pick(client.remoteAddress ?? '', this.ctx.now());
+    let b = conn.scheduler.pick(client.remoteAddress ?? '', this.ctx.clock.monotonic());
     // Redispatch: a retry after a failed connect avoids the server that just failed when
     // another one is schedulable (hash schedulers would otherwise pick it again).
     if (b && tried.has(b.key)) b = conn.scheduler.schedulable.find((x) => !tried.has(x.key)) ?? null;
@@ -137,10 +116,10 @@ export class TcpForwarder {
     const up = net.connect(opts);
     relay.source = up;
     conn.upstream = up;
-    const timer = setTimeout(() => up.destroy(new Error('connect timeout')), this.ctx.limits.connectTimeoutMs);
+    const timer = this.ctx.clock.setTimer(() => up.destroy(new Error('connect timeout')), this.ctx.limits.connectTimeoutMs);
     conn.connectTimer = timer;
     const failed = (err: Error): void => {
-      clearTimeout(timer);
+      this.ctx.clock.clearTimer(timer);
       conn.scheduler.release(b.key);
       conn.backend = null;
       conn.upstream = null;
@@ -153,7 +132,7 @@ export class TcpForwarder {
     };
     up.once('error', failed);
     up.once('connect', () => {
-      clearTimeout(timer);
+      this.ctx.clock.clearTimer(timer);
       up.removeListener('error', failed);
       up.on('error', () => { /* 'close' (hadError) below */ });
       if (conn.done) {
@@ -163,15 +142,15 @@ export class TcpForwarder {
       this.counters.accepted++;
       conn.connected = true;
       up.on('close', (hadError) => this.sideClosed(conn, up, hadError));
-      conn.lastActive = this.ctx.now();
+      conn.lastActive = this.ctx.clock.monotonic();
       client.pipe(up);
       // server → client through ReadRelay (reused read buffers); 'end' still arrives as usual.
       up.on('end', () => client.end());
     });
   }
 
-  private sweepIdle(): void {
-    const now = this.ctx.now();
+  private sweepIdle(now: number): void {
+    this.scheduler.expire(now);
     for (const conn of this.conns) {
       if (!conn.connected || !conn.upstream) continue;
       const bytes = conn.client.bytesRead + conn.upstream.bytesRead;
@@ -216,7 +195,7 @@ export class TcpForwarder {
       this.counters.bytesFromClients += conn.client.bytesRead;
       this.counters.bytesFromServers += conn.upstream?.bytesRead ?? 0;
     }
-    if (conn.connectTimer) clearTimeout(conn.connectTimer);
+    if (conn.connectTimer) this.ctx.clock.clearTimer(conn.connectTimer);
     for (const s of [conn.client, conn.upstream]) {
       if (!s || s.destroyed) continue;
       if (reset) resetSocket(s);
@@ -240,10 +219,8 @@ export class TcpForwarder {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.bindTimer) clearTimeout(this.bindTimer);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    const server = this.server;
-    this.server = null;
+    this.sweep.stop();
+    const server = this.listener.stop();
     for (const c of [...this.conns]) this.finish(c, false);
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }

@@ -1,5 +1,6 @@
 // Shared types of the userspace forwarder's socket side.
 import type { ConnectionCap, CapEvent } from './cap.ts';
+import type { Clock } from '../../util/clock.ts';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
@@ -31,7 +32,8 @@ export interface ForwarderContext {
   /** Called with the cap's transitions, to log them once. */
   capEvent(e: CapEvent): void;
   log: LogFn;
-  now(): number;
+  /** Timers, and monotonic time for idle timeouts and persistence. */
+  clock: Clock;
 }
 
 export interface VsCounters {

@@ -14,6 +14,8 @@ import type { ForwarderScheduler, Backend } from './scheduler.ts';
 import type { ForwarderContext, VsCounters } from './types.ts';
 import { zeroCounters } from './types.ts';
 import { ExpiringMap } from './expiring-map.ts';
+import { RetryingBind } from './listen.ts';
+import { Sweep, sweepPeriodMs } from './sweep.ts';
 
 interface Session {
   clientAddress: string;
@@ -26,13 +28,10 @@ interface Session {
 
 export class UdpForwarder {
   readonly counters: VsCounters = zeroCounters();
-  private socket: dgram.Socket | null = null;
   private readonly sessions: ExpiringMap<Session>;
-  private sweep: NodeJS.Timeout | null = null;
-  private bindTimer: NodeJS.Timeout | null = null;
-  private bindProblem: string | null = null;
+  private readonly listener: RetryingBind<dgram.Socket>;
+  private readonly sweep: Sweep;
   private tableFullLogged = false;
-  private stopped = false;
 
   constructor(
     readonly vip: string,
@@ -41,6 +40,19 @@ export class UdpForwarder {
     private readonly ctx: ForwarderContext,
   ) {
     this.sessions = new ExpiringMap<Session>({ idleMs: ctx.limits.udpIdleTimeoutMs, max: ctx.limits.maxUdpSessions, whenFull: 'refuse' });
+    this.listener = new RetryingBind(`bind ${vip}:${port}/udp`, `${vip}:${port}/udp`, ctx, (bound) => {
+      const s = dgram.createSocket({ type: 'udp4' });
+      s.on('message', (msg, rinfo) => this.fromClient(msg, rinfo));
+      s.bind({ address: vip, port }, bound);
+      return s;
+    });
+    // A session lives at most ~1.25 × its idle timeout.
+    this.sweep = new Sweep(ctx.clock, sweepPeriodMs(ctx.limits.udpIdleTimeoutMs), (now) => this.expire(now));
+  }
+
+  /** The VIP-bound socket, once bound: clients' datagrams arrive and replies leave by it. */
+  private get socket(): dgram.Socket | null {
+    return this.listener.bound;
   }
 
   setScheduler(s: ForwarderScheduler): void {
@@ -56,38 +68,12 @@ export class UdpForwarder {
   }
 
   start(): Promise<void> {
-    // Sweep often enough that a session lives at most ~1.25 × its idle timeout.
-    const every = Math.max(50, Math.min(1_000, Math.floor(this.ctx.limits.udpIdleTimeoutMs / 4)));
-    this.sweep = setInterval(() => this.expire(), every);
-    this.sweep.unref();
-    return new Promise((resolve) => this.bind(resolve));
-  }
-
-  private bind(done?: () => void): void {
-    if (this.stopped) return done?.();
-    const s = dgram.createSocket({ type: 'udp4' });
-    s.once('error', (err: NodeJS.ErrnoException) => {
-      s.close();
-      const why = `cannot bind ${this.vip}:${this.port}/udp: ${err.code ?? err.message}; retrying every ${this.ctx.limits.bindRetryMs} ms`;
-      if (why !== this.bindProblem) this.ctx.log('warn', `forwarder: ${why}`);
-      this.bindProblem = why;
-      this.bindTimer = setTimeout(() => this.bind(), this.ctx.limits.bindRetryMs);
-      done?.();
-    });
-    s.bind({ address: this.vip, port: this.port }, () => {
-      s.removeAllListeners('error');
-      s.on('error', (err) => this.ctx.log('warn', `forwarder ${this.vip}:${this.port}/udp: ${err.message}`));
-      s.on('message', (msg, rinfo) => this.fromClient(msg, rinfo));
-      this.socket = s;
-      if (this.bindProblem) this.ctx.log('info', `forwarder: listening on ${this.vip}:${this.port}/udp`);
-      this.bindProblem = null;
-      if (this.stopped) s.close();
-      done?.();
-    });
+    this.sweep.start();
+    return this.listener.start();
   }
 
   private fromClient(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const now = this.ctx.now();
+    const now = this.ctx.clock.monotonic();
     const key = `${rinfo.address}:${rinfo.port}`;
     let sess = this.sessions.touch(key, now);
     if (!sess) {
@@ -141,7 +127,7 @@ export class UdpForwarder {
         this.counters.droppedDatagrams++;
         return;
       }
-      this.sessions.touch(key, this.ctx.now());
+      this.sessions.touch(key, this.ctx.clock.monotonic());
       this.counters.bytesFromServers += m.length;
       if (this.socket.getSendQueueCount() >= this.ctx.limits.maxUdpSendQueue) {
         this.counters.droppedDatagrams++;
@@ -164,8 +150,9 @@ export class UdpForwarder {
     this.ctx.capEvent(this.ctx.cap.release());
   }
 
-  private expire(): void {
-    for (const [, s] of this.sessions.expire(this.ctx.now())) this.close(s);
+  private expire(now: number): void {
+    this.scheduler.expire(now);
+    for (const [, s] of this.sessions.expire(now)) this.close(s);
   }
 
   /** Ends the sessions of one real server; the clients' next datagrams start new sessions elsewhere. */
@@ -177,13 +164,10 @@ export class UdpForwarder {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.sweep) clearInterval(this.sweep);
-    if (this.bindTimer) clearTimeout(this.bindTimer);
-    for (const s of this.sessions.values()) this.close(s);
+    this.sweep.stop();
+    const s = this.listener.stop();
+    for (const sess of this.sessions.values()) this.close(sess);
     this.sessions.clear();
-    const s = this.socket;
-    this.socket = null;
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 }

@@ -5,6 +5,7 @@ import { maglevTable, maglevSize } from './maglev.ts';
 import { bucketTable } from './bucket.ts';
 import { vsSeed } from './seed.ts';
 import type { Backend, SlotTable } from './types.ts';
+import { ipv4PrefixMask } from '../../util/ip.ts';
 
 export type { Backend, SlotKey, SlotTable } from './types.ts';
 export { vsSeed } from './seed.ts';
@@ -20,12 +21,6 @@ export function isNftScheduler(s: string): s is NftScheduler {
   return (NFT_SCHEDULERS as readonly string[]).includes(s);
 }
 
-/** 32-bit netmask (as an unsigned number) for a prefix length 0..32. */
-export function prefixMask(prefix: number): number {
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 32) throw new RangeError(`bad prefix length ${prefix}`);
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-}
-
 /**
  * The scheduler's table for `vs` over `backends` (the real servers that may get new flows now,
  * with their effective weights). The hash table size depends on the configured real-server
@@ -35,7 +30,7 @@ export function prefixMask(prefix: number): number {
  */
 export function slotTable(vs: VirtualServer, backends: readonly Backend[]): SlotTable {
   const seed = vsSeed(vs);
-  const mask = prefixMask(vs.persistenceGranularity);
+  const mask = ipv4PrefixMask(vs.persistenceGranularity);
   switch (vs.scheduler) {
     case 'rr':
       return { key: { kind: 'numgen' }, slots: rrSequence(backends.filter((b) => b.weight > 0)) };

@@ -8,6 +8,8 @@
 // it, and join 224.0.0.18 on that interface so the kernel delivers the group's packets to us.
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
+import { ipv4Bytes, ipv4ToUint32 } from '../../util/ip.ts';
+import { inetChecksum } from '../checksum.ts';
 
 export const VRRP_PROTO = 112;
 export const VRRP_GROUP = '224.0.0.18';
@@ -50,19 +52,6 @@ export async function ifIndex(dev: string): Promise<number> {
   return n;
 }
 
-function ipToBytes(ip: string): number[] {
-  return ip.split('.').map((x) => Number.parseInt(x, 10));
-}
-
-/** RFC 1071 ones'-complement checksum. */
-function inetChecksum(buf: Buffer): number {
-  let sum = 0;
-  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
-  if (buf.length % 2) sum += buf[buf.length - 1]! << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return ~sum & 0xffff;
-}
-
 /** Build the 20-byte IPv4 header for an advertisement (RFC 5798 §5.1.1). */
 export function ipv4Header(src: string, dst: string, payloadLen: number, id: number): Buffer {
   const h = Buffer.alloc(20);
@@ -73,8 +62,9 @@ export function ipv4Header(src: string, dst: string, payloadLen: number, id: num
   h.writeUInt16BE(0, 6); // no fragmentation flags
   h[8] = 255; // TTL 255: RFC 5798 §5.1.1.3
   h[9] = VRRP_PROTO;
-  Buffer.from(ipToBytes(src)).copy(h, 12);
-  Buffer.from(ipToBytes(dst)).copy(h, 16);
+  h.writeUInt32BE(ipv4ToUint32(src), 12);
+  h.writeUInt32BE(ipv4ToUint32(dst), 16);
+  // RFC 791 header checksum: RFC 1071's sum over the header with the field zero (it is, here).
   h.writeUInt16BE(inetChecksum(h), 10);
   return h;
 }
@@ -140,7 +130,7 @@ export class RawVrrpTransport implements VrrpTransport {
       // uninitialised index, so the join failed with ENODEV when the arm64 image ran under
       // qemu-aarch64 (test/lab/firmware-board.test.ts).
       const mreq = Buffer.alloc(16);
-      Buffer.from(ipToBytes(VRRP_GROUP)).copy(mreq, 0);
+      mreq.set(ipv4Bytes(ipv4ToUint32(VRRP_GROUP)), 0);
       mreq.writeInt32LE(index, 8);
       sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
     } catch (err) {
@@ -164,7 +154,12 @@ export class RawVrrpTransport implements VrrpTransport {
     const sock = this.sockets.get(dev);
     if (!sock) return Promise.reject(new Error(`no VRRP socket on ${dev}`));
     this.ipId = (this.ipId + 1) & 0xffff;
-    const pkt = Buffer.concat([ipv4Header(src, dst, payload.length, this.ipId), payload]);
+    let pkt: Buffer;
+    try {
+      pkt = Buffer.concat([ipv4Header(src, dst, payload.length, this.ipId), payload]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise((resolve, reject) => {
       sock.send(pkt, 0, pkt.length, dst, (err) => (err ? reject(err) : resolve()));
     });

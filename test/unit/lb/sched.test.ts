@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  smoothWrrSequence, rrSequence, maglevTable, maglevSize, bucketTable, slotTable, slotIndex, vsSeed, prefixMask, isPrime,
+  smoothWrrSequence, rrSequence, maglevTable, maglevSize, bucketTable, slotTable, slotIndex, vsSeed, isPrime,
 } from '../../../src/lb/sched/index.ts';
+import { ipv4PrefixMask as prefixMask } from '../../../src/util/ip.ts';
 import type { Backend } from '../../../src/lb/sched/index.ts';
 import { hash32 } from '../../../src/lb/sched/seed.ts';
 import { vs, rs } from './fixtures.ts';

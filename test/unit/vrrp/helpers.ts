@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { encodeAdvert, type EncodeParams } from '../../../src/vrrp/codec.ts';
 import { inetChecksum, pseudoHeaderSum } from '../../../src/vrrp/checksum.ts';
-import { ipv4ToUint32 } from '../../../src/vrrp/ipv4.ts';
+import { ipv4ToUint32 } from '../../../src/util/ip.ts';
 
 export interface CorpusEntry {
   name: string;
