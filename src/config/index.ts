@@ -10,6 +10,8 @@ import { writeConfig, writeTree } from './writer.ts';
 export type { ValidateOptions } from './validate.ts';
 export { writeConfig, writeTree };
 export { fieldPos } from './build.ts';
+/** keepalived's gratuitous-ARP defaults (global_defs vrrp_garp_master_*), for src/vrrp. */
+export { GARP_DEFAULTS } from './directives/global.ts';
 
 export interface LoadOptions {
   /** interface name → its "a.b.c.d/prefix" addresses, for the VIP-outside-subnet warning. */
