@@ -30,7 +30,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     if (!Number.isInteger(p) || p < 1 || p > 65535) error(pos, `${what}: port ${p} is out of range 1-65535`);
   };
   const top: Scope = { config, parent: null };
-  const inside = (parent: object): Scope => ({ config, parent });
+  const under = (parent: object): Scope => ({ config, parent });
 
   // ---- instances ----
   const instanceNames = new Map<string, VrrpInstance>();
@@ -130,10 +130,10 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       const prevRs = rsKeys.get(rs.name);
       if (prevRs) error(rs.pos, `real_server ${rs.name} appears twice in virtual_server ${v.name} (also at line ${prevRs.line})`);
       else rsKeys.set(rs.name, rs.pos);
-      out.push(...fieldChecks(REAL_SERVER, rs, inside(v)));
+      out.push(...fieldChecks(REAL_SERVER, rs, under(v)));
       if (validWeight(rs.weight)) weightSum += rs.weight;
       for (const c of rs.checkers) {
-        out.push(...fieldChecks(checkerBlock(c), c, inside(rs)));
+        out.push(...fieldChecks(checkerBlock(c), c, under(rs)));
         if (c.kind === 'MISC_CHECK') continue;
         if (c.connectIp !== null) addr(c.connectIp, c.pos, 'connect_ip');
         if (c.bindTo !== null) addr(c.bindTo, c.pos, 'bindto');
