@@ -7,7 +7,7 @@ import type { Config, Diagnostic, Pos, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
-import { checkerBlock } from './directives/checkers.ts';
+import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { INSTANCE, validVrid } from './directives/instance.ts';
 import { SCRIPT } from './directives/script.ts';
 import { MQTT } from './directives/tandem.ts';
@@ -134,6 +134,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       if (validWeight(rs.weight)) weightSum += rs.weight;
       for (const c of rs.checkers) {
         out.push(...fieldChecks(checkerBlock(c), c, under(rs)));
+        if (c.kind === 'HTTP_GET' || c.kind === 'SSL_GET') for (const u of c.urls) out.push(...fieldChecks(URL_BLOCK, u, under(c)));
         if (c.kind === 'MISC_CHECK') continue;
         if (c.connectIp !== null) addr(c.connectIp, c.pos, 'connect_ip');
         if (c.bindTo !== null) addr(c.bindTo, c.pos, 'bindto');

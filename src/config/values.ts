@@ -10,6 +10,46 @@ export class ConfError extends Error {
   }
 }
 
+/** Longest piece of a configuration word a message quotes. */
+export const SHOWN_MAX = 40;
+
+const CONTROL_NAMES: Readonly<Record<number, string>> = { 0x0a: 'LF', 0x0d: 'CR', 0x1b: 'ESC', 0x7f: 'DEL' };
+
+/**
+ * A word as a message may quote it: control characters escaped (\r, \n, \t, \xNN), cut to
+ * SHOWN_MAX characters. A message shows at most the offending word this way, never more of
+ * the file it came from.
+ */
+export function shown(text: string, max = SHOWN_MAX): string {
+  const chars = [...text];
+  const cut = chars.length > max ? chars.slice(0, max) : chars;
+  const esc = cut.map((c) => {
+    const code = c.codePointAt(0)!;
+    if (c === '\r') return '\\r';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) return '\\x' + code.toString(16).padStart(2, '0');
+    return c;
+  }).join('');
+  return chars.length > max ? esc + '…' : esc;
+}
+
+/**
+ * The first control character of a string value (C0 and DEL), as "0x0d (CR)"; null when there
+ * is none. TAB is not one: keepalived's lexer treats it as a blank, like a space
+ * (lib/parser.c WHITE_SPACE), so it may stand in a string where a space may.
+ */
+export function controlCharacter(text: string): string | null {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
+      const name = CONTROL_NAMES[code];
+      return `0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ''}`;
+    }
+  }
+  return null;
+}
+
 export function arg(node: Node, k: number): Token {
   const t = node.args[k];
   if (t === undefined) throw new ConfError(node.pos, `'${node.keyword.text}' needs ${k + 1} argument(s)`);

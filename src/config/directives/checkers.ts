@@ -4,9 +4,9 @@
 import type { Node } from '../ast.ts';
 import type { CheckTiming, Checker, HttpCheck, HttpUrl, MiscCheck, RealServer, TcpCheck, UdpCheck } from '../model.ts';
 import { mark } from '../positions.ts';
-import { ConfError } from '../values.ts';
+import { ConfError, controlCharacter, shown } from '../values.ts';
 import { create, dispatch, kids, writeBlock, type Block, type BuildCtx, type Directive } from './engine.ts';
-import { directivesOf, MANY, refused } from './entries.ts';
+import { directivesOf, MANY, refused, type Finding } from './entries.ts';
 import { hexBytes, IPV4, integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
 
 // ---- timing, shared by every checker (keepalived check_api.c) ----
@@ -42,6 +42,46 @@ function timing(delayBeforeRetryMs: number): Array<Directive<CheckTiming>> {
 export const TCP: Block<TcpCheck> = { name: 'TCP_CHECK', where: () => 'TCP_CHECK', entries: timing(1000) };
 
 // ---- HTTP_GET / SSL_GET ----
+// The parts of the request are checked as HTTP defines them, so the request line and the Host
+// header hold what they say. Checks on the stored value, so one mistake is one message (a
+// control character is reported by the build's own check, at its word).
+const PCHAR = /[A-Za-z0-9\-._~!$&'()*+,;=:@]/; // RFC 3986 section 3.3 pchar, less pct-encoded
+
+/** What is wrong with a `path` as an origin-form request target (RFC 9112 section 3.2.1), or null. */
+export function requestTargetProblem(p: string): string | null {
+  if (controlCharacter(p) !== null) return null;
+  if (!p.startsWith('/')) return "must start with '/' (an origin-form request target, RFC 9112 section 3.2.1)";
+  const chars = [...p];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '/' || c === '?' || PCHAR.test(c)) continue;
+    if (c === ' ' || c === '\t') return 'holds a blank: write a space as %20 (RFC 3986 section 2.1)';
+    if (c === '%') {
+      if (/^[0-9A-Fa-f]{2}$/.test((chars[i + 1] ?? '') + (chars[i + 2] ?? ''))) { i += 2; continue; }
+      return "is not a request target: '%' must start a %XX escape (RFC 3986 section 2.1)";
+    }
+    return `is not a request target: '${shown(c)}' is not allowed there; percent-encode it (RFC 3986 section 3.3)`;
+  }
+  return null;
+}
+
+const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/; // RFC 3986 section 3.2.2
+
+/** Whether a `virtualhost` is a Host header's host[:port] (RFC 9110 section 7.2). */
+export function validHostPort(h: string): boolean {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]]*)(?::(\d{1,5}))?$/.exec(h);
+  if (!m) return false;
+  const host = m[1]!;
+  const port = m[2];
+  const hostOk = host.startsWith('[') ? host.includes(':') : REG_NAME.test(host);
+  return hostOk && (port === undefined ? !h.endsWith(':') : Number(port) >= 1 && Number(port) <= 65535);
+}
+
+export function hostPortCheck(h: string | null): Finding[] {
+  if (h === null || controlCharacter(h) !== null || validHostPort(h)) return [];
+  return [{ severity: 'error', message: `virtualhost: '${shown(h)}' is not a host[:port] (RFC 9110 section 7.2)` }];
+}
+
 const U = directivesOf<HttpUrl>();
 
 const DIGEST: Value<string> = {
@@ -67,7 +107,13 @@ export const URL_BLOCK: Block<HttpUrl> = {
   name: 'url',
   where: () => 'url',
   entries: [
-    U.scalar('path', 'path', WORD, '', { example: 'path /health', always: true }),
+    U.scalar('path', 'path', WORD, '', {
+      example: 'path /health', always: true,
+      check: (p) => {
+        const why = requestTargetProblem(p);
+        return why === null ? [] : [{ severity: 'error', message: `path: '${shown(p)}' ${why}` }];
+      },
+    }),
     U.scalar('digest', 'digest', DIGEST, null, { example: 'digest 640205b7b0fc66c1ea91c463fac6334d' }),
     // Empty: 200-299 (keepalived's default). Repeated status_code lines add up.
     U.custom({
@@ -78,7 +124,7 @@ export const URL_BLOCK: Block<HttpUrl> = {
         if (u.statusCodes.length > 0) out.line('status_code', ...u.statusCodes.map(([a, b]) => (a === b ? String(a) : `${a}-${b}`)));
       },
     }),
-    U.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost h.example.com' }),
+    U.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost h.example.com', check: hostPortCheck }),
   ],
 };
 
@@ -100,7 +146,7 @@ export const HTTP: Block<HttpCheck> = {
       children: (h) => h.urls,
       head: () => ['url'],
     }),
-    H.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost www.example.com' }),
+    H.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost www.example.com', check: hostPortCheck }),
     H.optBool('enable_sni', 'enableSni', { example: 'enable_sni' }),
     H.scalar('http_protocol', 'httpProtocol', oneOfWords(['1.0', '1.0C', '1.1'] as const), '1.0', { example: 'http_protocol 1.1' }),
     // keepalived check_http.c: HTTP_GET/SSL_GET default delay_before_retry is 3 s.

@@ -9,7 +9,7 @@ import { ConfError, arg, int, ipv4, oneOf } from '../values.ts';
 import { prefixToMask } from '../words.ts';
 import { create, type Block, type Directive } from './engine.ts';
 import { directivesOf } from './entries.ts';
-import { CHECKERS, REFUSED_CHECKERS } from './checkers.ts';
+import { CHECKERS, hostPortCheck, REFUSED_CHECKERS } from './checkers.ts';
 import { integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
 
 export const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sh', 'dh', 'mh'];
@@ -134,7 +134,8 @@ export const VIRTUAL_SERVER: Block<VirtualServer> = {
     V.optBool('omega', 'omega', { example: 'omega' }),
     V.optBool('inhibit_on_failure', 'inhibitOnFailure', { example: 'inhibit_on_failure' }),
     V.optBool('ha_suspend', 'haSuspend', { example: 'ha_suspend' }),
-    V.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost www.example.com' }),
+    // The Host of the HTTP checks of its real servers, unless they name their own.
+    V.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost www.example.com', check: hostPortCheck }),
     V.custom({
       names: ['sorry_server'], args: [1, 2], shape: 'none', defaults: { sorryServer: null },
       example: 'sorry_server 198.51.100.250 8080',

@@ -191,7 +191,7 @@ virtual_server 192.0.2.100 80 {
         virtualhost h.example.com
       }
       url {
-        path "/a b"
+        path "/a!b"
       }
       nb_get_retry 2
       virtualhost www.example.com
