@@ -6,6 +6,7 @@
 import type { Config, Diagnostic, Pos, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
+import { shown } from './values.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { INSTANCE, validVrid } from './directives/instance.ts';
@@ -24,7 +25,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const warn = (pos: Pos, message: string): void => { out.push({ severity: 'warning', message, pos }); };
   const at = (obj: object & { pos: Pos }, field: string): Pos => fieldPos(obj, field) ?? obj.pos;
   const addr = (a: string, pos: Pos, what: string): void => {
-    if (!isIpv4(a)) error(pos, `${what}: '${a}' is not a valid IPv4 address`);
+    if (!isIpv4(a)) error(pos, `${what}: '${shown(a)}' is not a valid IPv4 address`);
   };
   const port = (p: number, pos: Pos, what: string): void => {
     if (!Number.isInteger(p) || p < 1 || p > 65535) error(pos, `${what}: port ${p} is out of range 1-65535`);
@@ -37,7 +38,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const byIfVrid = new Map<string, VrrpInstance>();
   for (const i of config.instances) {
     const prev = instanceNames.get(i.name);
-    if (prev) error(i.pos, `vrrp_instance ${i.name} is defined twice (also at line ${prev.pos.line})`);
+    if (prev) error(i.pos, `vrrp_instance ${shown(i.name)} is defined twice (also at line ${prev.pos.line})`);
     else instanceNames.set(i.name, i);
 
     // The instance's keyword ranges: virtual_router_id, priority, advert_int, preempt_delay.
@@ -47,7 +48,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       const other = byIfVrid.get(key);
       if (other) {
         const msg = (x: VrrpInstance, y: VrrpInstance): string =>
-          `virtual_router_id ${i.virtualRouterId} is used twice on ${i.interface}: by ${x.name} and by ${y.name} (${y.pos.file}:${y.pos.line})`;
+          `virtual_router_id ${i.virtualRouterId} is used twice on ${shown(i.interface)}: by ${shown(x.name)} and by ${shown(y.name)} (${y.pos.file}:${y.pos.line})`;
         error(at(other, 'virtualRouterId'), msg(other, i));
         error(at(i, 'virtualRouterId'), msg(i, other));
       } else byIfVrid.set(key, i);
@@ -62,12 +63,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       if (!Number.isInteger(v.prefix) || v.prefix < 0 || v.prefix > 32) error(v.pos, `virtual_ipaddress: prefix /${v.prefix} is out of range 0-32`);
       if (v.brd !== null) addr(v.brd, v.pos, 'virtual_ipaddress brd');
     }
-    if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${i.name} has no virtual_ipaddress`);
+    if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${shown(i.name)} has no virtual_ipaddress`);
     if (i.unicastSrcIp !== null) addr(i.unicastSrcIp, i.pos, 'unicast_src_ip');
     for (const p of i.unicastPeers) addr(p, i.pos, 'unicast_peer');
 
     if (opts.interfaces) {
-      if (!opts.interfaces.has(i.interface)) warn(at(i, 'interface'), `interface ${i.interface} does not exist on this host`);
+      if (!opts.interfaces.has(i.interface)) warn(at(i, 'interface'), `interface ${shown(i.interface)} does not exist on this host`);
       const subnets = [...opts.interfaces.values()].flat();
       for (const v of i.virtualIps) {
         const inside = subnets.some((s) => {
@@ -82,12 +83,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   // ---- scripts ----
   const scriptNames = new Set<string>();
   for (const s of config.scripts) {
-    if (scriptNames.has(s.name)) error(s.pos, `vrrp_script ${s.name} is defined twice`);
+    if (scriptNames.has(s.name)) error(s.pos, `vrrp_script ${shown(s.name)} is defined twice`);
     scriptNames.add(s.name);
     out.push(...fieldChecks(SCRIPT, s, top));
   }
   const trackRefs = (list: Array<{ name: string; pos: Pos }>): void => {
-    for (const t of list) if (!scriptNames.has(t.name)) error(t.pos, `track_script ${t.name}: no vrrp_script of that name`);
+    for (const t of list) if (!scriptNames.has(t.name)) error(t.pos, `track_script ${shown(t.name)}: no vrrp_script of that name`);
   };
   for (const i of config.instances) trackRefs(i.trackScripts);
 
@@ -95,13 +96,13 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const memberOf = new Map<string, string>();
   const groupNames = new Set<string>();
   for (const g of config.syncGroups) {
-    if (groupNames.has(g.name)) error(g.pos, `vrrp_sync_group ${g.name} is defined twice`);
+    if (groupNames.has(g.name)) error(g.pos, `vrrp_sync_group ${shown(g.name)} is defined twice`);
     groupNames.add(g.name);
     for (const m of g.group) {
       const pos = at(g, 'group');
-      if (!instanceNames.has(m)) error(pos, `vrrp_sync_group ${g.name}: no vrrp_instance named ${m}`);
+      if (!instanceNames.has(m)) error(pos, `vrrp_sync_group ${shown(g.name)}: no vrrp_instance named ${shown(m)}`);
       const other = memberOf.get(m);
-      if (other !== undefined) error(pos, `vrrp_instance ${m} is in two sync groups: ${other} and ${g.name}`);
+      if (other !== undefined) error(pos, `vrrp_instance ${shown(m)} is in two sync groups: ${shown(other)} and ${shown(g.name)}`);
       else memberOf.set(m, g.name);
     }
     trackRefs(g.trackScripts);

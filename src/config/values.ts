@@ -58,7 +58,7 @@ export function arg(node: Node, k: number): Token {
 
 /** A whole number (optionally signed); bounds here are only sanity bounds, ranges are validated. */
 export function int(t: Token, what: string, min = -(2 ** 31), max = 2 ** 31 - 1): number {
-  if (!/^[+-]?\d{1,10}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a whole number`);
+  if (!/^[+-]?\d{1,10}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a whole number`);
   const v = Number(t.text);
   if (v < min || v > max) throw new ConfError(t.pos, `${what}: ${v} is out of range ${min}..${max}`);
   return v;
@@ -66,19 +66,19 @@ export function int(t: Token, what: string, min = -(2 ** 31), max = 2 ** 31 - 1)
 
 /** Seconds, fractions allowed (keepalived reads timers as decimals), returned in milliseconds. */
 export function seconds(t: Token, what: string): number {
-  if (!/^\d{1,9}(\.\d{1,6})?$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a number of seconds`);
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a number of seconds`);
   return Math.round(Number(t.text) * 1000);
 }
 
 export function ipv4(t: Token, what: string): string {
   if (isIpv4(t.text)) return t.text;
-  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${t.text}' is not supported: tandem is IPv4 only`);
-  throw new ConfError(t.pos, `${what}: '${t.text}' is not a valid IPv4 address`);
+  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${shown(t.text)}' is not supported: tandem is IPv4 only`);
+  throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a valid IPv4 address`);
 }
 
 export function oneOf<T extends string>(t: Token, what: string, allowed: readonly T[]): T {
   const hit = allowed.find((a) => a === t.text);
-  if (hit === undefined) throw new ConfError(t.pos, `${what}: '${t.text}' is not one of ${allowed.join(', ')}`);
+  if (hit === undefined) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not one of ${allowed.join(', ')}`);
   return hit;
 }
 
@@ -87,7 +87,7 @@ export function bool(t: Token | undefined, what: string): boolean {
   const v = t.text.toLowerCase();
   if (['true', 'yes', 'on', '1'].includes(v)) return true;
   if (['false', 'no', 'off', '0'].includes(v)) return false;
-  throw new ConfError(t.pos, `${what}: '${t.text}' is not true or false`);
+  throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not true or false`);
 }
 
 /**

@@ -86,7 +86,7 @@ const U = directivesOf<HttpUrl>();
 
 const DIGEST: Value<string> = {
   read: (t, what) => {
-    if (!/^[0-9a-fA-F]{32}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not an MD5 hex digest`);
+    if (!/^[0-9a-fA-F]{32}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not an MD5 hex digest`);
     return t.text.toLowerCase();
   },
   write: (d) => d,
@@ -95,10 +95,10 @@ const DIGEST: Value<string> = {
 function statusCodes(n: Node): Array<[number, number]> {
   return n.args.map((t) => {
     const m = /^(\d{3})(?:-(\d{3}))?$/.exec(t.text);
-    if (!m) throw new ConfError(t.pos, `status_code: '${t.text}' is not a code (200) or a range (200-299)`);
+    if (!m) throw new ConfError(t.pos, `status_code: '${shown(t.text)}' is not a code (200) or a range (200-299)`);
     const lo = Number(m[1]);
     const hi = m[2] !== undefined ? Number(m[2]) : lo;
-    if (lo < 100 || hi > 599 || hi < lo) throw new ConfError(t.pos, `status_code: '${t.text}' is not within 100-599`);
+    if (lo < 100 || hi > 599 || hi < lo) throw new ConfError(t.pos, `status_code: '${shown(t.text)}' is not within 100-599`);
     return [lo, hi] as [number, number];
   });
 }

@@ -9,7 +9,7 @@
 import type { Node } from '../ast.ts';
 import type { Config, Diagnostic, Pos } from '../model.ts';
 import { fieldPos } from '../positions.ts';
-import { ConfError } from '../values.ts';
+import { ConfError, shown } from '../values.ts';
 
 export interface BuildCtx {
   diags: Diagnostic[];
@@ -94,13 +94,25 @@ export function entryFor<T>(block: Block<T>, keyword: string): Directive<T> | un
   return idx.get(keyword) as Directive<T> | undefined;
 }
 
+/**
+ * Whether a word looks like a keyword: keepalived's are lower_case or UPPER_CASE identifiers
+ * (vrrp_instance, TCP_CHECK), short, with few digits. Anything else that stands where a
+ * keyword should is not quoted back: it may be a line of a file that is no configuration
+ * (`include /etc/shadow`), a key, a token.
+ */
+function keywordLike(kw: string): boolean {
+  return kw.length <= 40 && /^(?:[a-z][a-z0-9_]*|[A-Z][A-Z0-9_]*)$/.test(kw) && (kw.match(/\d/g) ?? []).length <= 3;
+}
+
 export function unsupported(node: Node, where: string, refusals: ReadonlyMap<string, string>): string {
   const kw = node.keyword.text;
-  if (kw.startsWith('@')) return `conditional configuration '${kw}' is not supported`;
-  if (kw.startsWith('$')) return `configuration variables ('${kw}') are not supported`;
-  if (kw.startsWith('~')) return `configuration sequences ('${kw}') are not supported`;
+  if (kw.startsWith('@')) return `conditional configuration '${shown(kw)}' is not supported`;
+  // keepalived's `$NAME=value` defines a variable: the value is not shown.
+  if (kw.startsWith('$')) return `configuration variables ('${shown(kw.split('=')[0]!)}') are not supported`;
+  if (kw.startsWith('~')) return `configuration sequences ('${shown(kw)}') are not supported`;
+  if (!keywordLike(kw) && !refusals.has(kw)) return `unsupported directive in ${where}: the line does not start with a keyword`;
   const reason = refusals.get(kw);
-  return `unsupported directive '${kw}' in ${where}${reason ? `: ${reason}` : ''}`;
+  return `unsupported directive '${shown(kw)}' in ${where}${reason ? `: ${reason}` : ''}`;
 }
 
 /**

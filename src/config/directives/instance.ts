@@ -3,7 +3,7 @@
 import type { Node } from '../ast.ts';
 import type { Authentication, VirtualIp, VrrpInstance } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
-import { ConfError, ipv4, oneOf } from '../values.ts';
+import { ConfError, ipv4, oneOf, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import { create, type Block } from './engine.ts';
 import { directivesOf, refused, type Finding } from './entries.ts';
@@ -48,20 +48,20 @@ function virtualIp(c: Node, block: Node): VirtualIp {
   const address = ipv4({ ...c.keyword, text: addrText }, 'virtual_ipaddress');
   let prefix = 32; // keepalived: an address without a prefix is a /32
   if (prefixText !== undefined) {
-    if (!/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) throw new ConfError(c.pos, `virtual_ipaddress: bad prefix length '/${prefixText}'`);
+    if (!/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) throw new ConfError(c.pos, `virtual_ipaddress: bad prefix length '/${shown(prefixText)}'`);
     prefix = Number(prefixText);
   }
   const vip: VirtualIp = { address, prefix, dev: null, label: null, brd: null, scope: null, pos: c.pos };
   for (let k = 0; k < c.args.length; k++) {
     const opt = c.args[k]!;
     const val = c.args[k + 1];
-    if (val === undefined) throw new ConfError(opt.pos, `virtual_ipaddress: '${opt.text}' needs a value`);
+    if (val === undefined) throw new ConfError(opt.pos, `virtual_ipaddress: '${shown(opt.text)}' needs a value`);
     switch (opt.text) {
       case 'dev': vip.dev = val.text; break;
       case 'label': vip.label = val.text; break;
       case 'brd': case 'broadcast': vip.brd = ipv4(val, 'virtual_ipaddress brd'); break;
       case 'scope': vip.scope = oneOf(val, 'virtual_ipaddress scope', ['global', 'site', 'link', 'host', 'nowhere']); break;
-      default: throw new ConfError(opt.pos, `virtual_ipaddress option '${opt.text}' is not supported (dev, label, brd, scope are)`);
+      default: throw new ConfError(opt.pos, `virtual_ipaddress option '${shown(opt.text)}' is not supported (dev, label, brd, scope are)`);
     }
     k++;
   }
@@ -101,7 +101,7 @@ const E = directivesOf<VrrpInstance>();
 
 export const INSTANCE: Block<VrrpInstance> = {
   name: 'vrrp_instance',
-  where: (i) => `vrrp_instance ${i.name}`,
+  where: (i) => `vrrp_instance ${shown(i.name)}`,
   entries: [
     E.scalar('state', 'initialState', oneOfWords(['MASTER', 'BACKUP'] as const), 'BACKUP', { example: 'state MASTER', always: true }),
     E.scalar('interface', 'interface', WORD, '', { example: 'interface eth1', always: true }),

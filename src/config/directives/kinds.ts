@@ -1,7 +1,7 @@
 // Value kinds: how one argument is read (the readers of values.ts, which throw a located
 // ConfError) and written back (words.ts). A table entry names its kind instead of re-knowing it.
 import type { Token } from '../ast.ts';
-import { ConfError, bool, int, ipv4, oneOf, seconds } from '../values.ts';
+import { ConfError, bool, int, ipv4, oneOf, seconds, shown } from '../values.ts';
 import { quote, secs } from '../words.ts';
 
 export interface Value<V> {
@@ -43,6 +43,6 @@ export function numbered<V extends number>(map: Readonly<Record<string, V>>): Va
 /** Hex bytes, with or without 0x (UDP_CHECK payload and require_reply). */
 export function hexBytes(t: { text: string; pos: Token['pos'] }, what: string): string {
   const h = t.text.replace(/^0x/i, '');
-  if (!/^([0-9a-fA-F]{2})+$/.test(h)) throw new ConfError(t.pos, `${what}: '${t.text}' is not hex bytes`);
+  if (!/^([0-9a-fA-F]{2})+$/.test(h)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not hex bytes`);
   return h.toLowerCase();
 }

@@ -1,7 +1,7 @@
 // vrrp_script NAME { … } (keepalived.conf(5) "VRRP script(s)"; keepalived/vrrp/vrrp_parser.c).
 import type { VrrpScript } from '../model.ts';
 import { mark } from '../positions.ts';
-import { arg, int, oneOf } from '../values.ts';
+import { arg, int, oneOf, shown } from '../values.ts';
 import type { Block } from './engine.ts';
 import { directivesOf } from './entries.ts';
 import { integer, SECONDS } from './kinds.ts';
@@ -12,7 +12,7 @@ const positive = (what: string) => (v: number) => (v > 0 ? [] : [{ severity: 'er
 
 export const SCRIPT: Block<VrrpScript> = {
   name: 'vrrp_script',
-  where: (s) => `vrrp_script ${s.name}`,
+  where: (s) => `vrrp_script ${shown(s.name)}`,
   entries: [
     E.command('script', 'script', 'script "/usr/bin/pgrep -x \'nginx master\'"', { required: true }),
     E.scalar('interval', 'intervalMs', SECONDS, 1000, { example: 'interval 2', check: positive('interval') }),

@@ -1,6 +1,6 @@
 // vrrp_sync_group NAME { … } (keepalived.conf(5) "VRRP synchronization group(s)").
 import type { SyncGroup } from '../model.ts';
-import { ConfError } from '../values.ts';
+import { ConfError, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Block } from './engine.ts';
 import { directivesOf, ignored, refused } from './entries.ts';
@@ -10,7 +10,7 @@ const E = directivesOf<SyncGroup>();
 
 export const SYNC_GROUP: Block<SyncGroup> = {
   name: 'vrrp_sync_group',
-  where: (g) => `vrrp_sync_group ${g.name}`,
+  where: (g) => `vrrp_sync_group ${shown(g.name)}`,
   entries: [
     E.list('group', 'group', {
       example: 'group {\n VI_2\n}',

@@ -1,6 +1,7 @@
 // tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … } and
 // serial_console { … }.
 import type { MqttSettings, SerialConsoleSettings } from '../model.ts';
+import { shown } from '../values.ts';
 import type { Block } from './engine.ts';
 import { directivesOf } from './entries.ts';
 import { BOOL, integer, numbered, SECONDS, WORD } from './kinds.ts';
@@ -16,17 +17,17 @@ export const MQTT: Block<MqttSettings> = {
       check: (u) => {
         const scheme = /^([a-z]+):\/\/[^/\s]+/.exec(u);
         return scheme && ['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme[1]!) ? []
-          : [{ severity: 'error', message: `mqtt url '${u}' must be mqtt://, mqtts://, ws:// or wss:// followed by a host` }];
+          : [{ severity: 'error', message: `mqtt url '${shown(u)}' must be mqtt://, mqtts://, ws:// or wss:// followed by a host` }];
       },
     }),
     M.scalar('prefix', 'prefix', WORD, 'tandem', {
       example: 'prefix fleet',
-      check: (p) => (p === '' || /[#+]/.test(p) ? [{ severity: 'error', message: `mqtt prefix '${p}' must be non-empty and hold no MQTT wildcards`, field: null }] : []),
+      check: (p) => (p === '' || /[#+]/.test(p) ? [{ severity: 'error', message: `mqtt prefix '${shown(p)}' must be non-empty and hold no MQTT wildcards`, field: null }] : []),
     }),
     // null: global_defs router_id, else the host name.
     M.scalar('node', 'node', WORD, null, {
       example: 'node lb-a',
-      check: (n) => (n !== null && (n === '' || /[#+/]/.test(n)) ? [{ severity: 'error', message: `mqtt node '${n}' must be non-empty and hold no '/', '+' or '#'`, field: null }] : []),
+      check: (n) => (n !== null && (n === '' || /[#+/]/.test(n)) ? [{ severity: 'error', message: `mqtt node '${shown(n)}' must be non-empty and hold no '/', '+' or '#'`, field: null }] : []),
     }),
     M.scalar('username', 'username', WORD, null, { example: 'username tandem' }),
     M.scalar('password_file', 'passwordFile', WORD, null, { example: 'password_file /etc/tandem/mqtt.pass' }),

@@ -3,7 +3,7 @@
 import type { Node } from '../ast.ts';
 import type { Config, GlobalDefs, MqttSettings, SerialConsoleSettings, SyncGroup, VirtualServer, VrrpInstance, VrrpScript } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
-import { ConfError, arg } from '../values.ts';
+import { ConfError, arg, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import { blockIndex, create, refusalIndex, type Block } from './engine.ts';
 import { directivesOf, refused } from './entries.ts';
@@ -46,7 +46,7 @@ export const TOP: Block<Config> = {
       close: (c, s, n, ctx, refusedHere) => {
         // Kept (without a program) when refused lines may have held it, so track_script still resolves.
         if (fieldPos(s, 'script') === undefined && !refusedHere) {
-          ctx.diags.push({ severity: 'error', message: `vrrp_script ${s.name} needs 'script'`, pos: n.pos });
+          ctx.diags.push({ severity: 'error', message: `vrrp_script ${shown(s.name)} needs 'script'`, pos: n.pos });
           return;
         }
         c.scripts.push(s);
@@ -59,7 +59,7 @@ export const TOP: Block<Config> = {
       defaults: { syncGroups: [] },
       open: (_c, n) => create(SYNC_GROUP, { name: name(n, 'vrrp_sync_group'), pos: n.pos }),
       close: (c, g, n, ctx, refusedHere) => {
-        if (g.group.length === 0 && !refusedHere) ctx.diags.push({ severity: 'error', message: `vrrp_sync_group ${g.name} needs a group { } of vrrp_instance names`, pos: n.pos });
+        if (g.group.length === 0 && !refusedHere) ctx.diags.push({ severity: 'error', message: `vrrp_sync_group ${shown(g.name)} needs a group { } of vrrp_instance names`, pos: n.pos });
         c.syncGroups.push(g);
       },
       children: (c) => c.syncGroups,
@@ -76,7 +76,7 @@ export const TOP: Block<Config> = {
           if (fieldPos(i, field) !== undefined) continue;
           ok = false;
           // A refused line may have held it (keepalived `@host` conditionals): the refusal says enough.
-          if (!refusedHere) ctx.diags.push({ severity: 'error', message: `vrrp_instance ${i.name} needs '${kw}'`, pos: n.pos });
+          if (!refusedHere) ctx.diags.push({ severity: 'error', message: `vrrp_instance ${shown(i.name)} needs '${kw}'`, pos: n.pos });
         }
         if (ok) c.instances.push(i);
       },

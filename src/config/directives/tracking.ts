@@ -2,7 +2,7 @@
 // track_script; keepalived/vrrp/vrrp_parser.c). The keywords are written here once; each of
 // the two tables instantiates them for its own type.
 import type { TrackInterface, TrackScript } from '../model.ts';
-import { ConfError, int } from '../values.ts';
+import { ConfError, int, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Directive } from './engine.ts';
 import { directivesOf, refused } from './entries.ts';
@@ -15,7 +15,7 @@ export function trackInterface<T extends { trackInterfaces: TrackInterface[] }>(
       if (c.children !== null) throw new ConfError(c.pos, 'track_interface: no { } block expected');
       let weight = 0;
       if (c.args.length === 2 && c.args[0]!.text === 'weight') weight = int(c.args[1]!, 'track_interface weight', -254, 254);
-      else if (c.args.length > 0) throw new ConfError(c.args[0]!.pos, `track_interface: expected 'NAME [weight N]', got '${c.args[0]!.text}'`);
+      else if (c.args.length > 0) throw new ConfError(c.args[0]!.pos, `track_interface: expected 'NAME [weight N]', got '${shown(c.args[0]!.text)}'`);
       return { name: c.keyword.text, weight, pos: c.pos };
     },
     // weight 0 (the default) means a link down puts the instance in FAULT.
@@ -31,7 +31,7 @@ export function trackScript<T extends { trackScripts: TrackScript[] }>(): Direct
       if (c.children !== null) throw new ConfError(c.pos, 'track_script: no { } block expected');
       let weight: number | null = null;
       if (c.args.length === 2 && c.args[0]!.text === 'weight') weight = int(c.args[1]!, 'track_script weight', -254, 254);
-      else if (c.args.length > 0) throw new ConfError(c.args[0]!.pos, `track_script: expected 'NAME [weight N]', got '${c.args[0]!.text}'`);
+      else if (c.args.length > 0) throw new ConfError(c.args[0]!.pos, `track_script: expected 'NAME [weight N]', got '${shown(c.args[0]!.text)}'`);
       return { name: c.keyword.text, weight, pos: c.pos };
     },
     // weight null uses the vrrp_script's own weight.

@@ -5,7 +5,7 @@ import type { Node } from '../ast.ts';
 import type { Protocol, RealServer, Scheduler, VirtualServer } from '../model.ts';
 import { maskToPrefix } from '../net.ts';
 import { fieldPos, mark } from '../positions.ts';
-import { ConfError, arg, int, ipv4, oneOf } from '../values.ts';
+import { ConfError, arg, int, ipv4, oneOf, shown } from '../values.ts';
 import { prefixToMask } from '../words.ts';
 import { create, type Block, type Directive } from './engine.ts';
 import { directivesOf } from './entries.ts';
@@ -17,7 +17,7 @@ export const SCHEDULERS: readonly Scheduler[] = ['rr', 'wrr', 'lc', 'wlc', 'sh',
 const SCHEDULER: Value<Scheduler> = {
   read: (t, what) => {
     const s = SCHEDULERS.find((x) => x === t.text);
-    if (s === undefined) throw new ConfError(t.pos, `${what} ${t.text} is not supported: tandem schedules with ${SCHEDULERS.join(', ')}`);
+    if (s === undefined) throw new ConfError(t.pos, `${what} ${shown(t.text)} is not supported: tandem schedules with ${SCHEDULERS.join(', ')}`);
     return s;
   },
   write: (s) => s,
@@ -27,7 +27,7 @@ const METHOD: Value<'NAT'> = {
   read: (t, what) => {
     if (t.text === 'NAT') return 'NAT';
     if (t.text === 'DR' || t.text === 'TUN') throw new ConfError(t.pos, `${what} ${t.text} is not supported: tandem does NAT only`);
-    throw new ConfError(t.pos, `${what}: '${t.text}' is not a forwarding method (tandem does NAT only)`);
+    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a forwarding method (tandem does NAT only)`);
   },
   write: (m) => m,
 };
@@ -44,7 +44,7 @@ const PROTOCOL: Value<Protocol> = {
 const GRANULARITY: Value<number> = {
   read: (t, what) => {
     const p = /^\d{1,2}$/.test(t.text) ? Number(t.text) : maskToPrefix(t.text);
-    if (p === null || p > 32) throw new ConfError(t.pos, `${what}: '${t.text}' is not a netmask or prefix length`);
+    if (p === null || p > 32) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a netmask or prefix length`);
     return p;
   },
   write: prefixToMask,
@@ -70,7 +70,7 @@ const S = directivesOf<RealServer>();
 
 export const REAL_SERVER: Block<RealServer> = {
   name: 'real_server',
-  where: (rs) => `real_server ${rs.name}`,
+  where: (rs) => `real_server ${shown(rs.name)}`,
   entries: [
     S.scalar('weight', 'weight', integer(), 1, {
       example: 'weight 3',
@@ -108,7 +108,7 @@ const realServer: Directive<VirtualServer> = V.sub<RealServer>({
 
 export const VIRTUAL_SERVER: Block<VirtualServer> = {
   name: 'virtual_server',
-  where: (v) => `virtual_server ${v.name}`,
+  where: (v) => `virtual_server ${shown(v.name)}`,
   entries: [
     V.scalar('protocol', 'protocol', PROTOCOL, 'TCP', { example: 'protocol UDP', always: true }),
     V.scalar('lb_algo', 'scheduler', SCHEDULER, 'wlc', {
