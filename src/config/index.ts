@@ -14,8 +14,10 @@ export { fieldPos } from './build.ts';
 export { GARP_DEFAULTS } from './directives/global.ts';
 
 export interface LoadOptions {
-  /** interface name → its "a.b.c.d/prefix" addresses, for the VIP-outside-subnet warning. */
+  /** The host's interfaces → their "a.b.c.d/prefix" addresses: unknown-interface and VIP-subnet warnings. */
   interfaces?: Map<string, string[]>;
+  /** The board the configuration is for (`tandem check --board`): its NICs instead of the host's. */
+  board?: { name: string; nics: readonly string[] };
 }
 
 export interface LoadResult {
@@ -94,7 +96,10 @@ function buildAll(nodes: Node[], file: string, opts: LoadOptions): { config: Con
   if (!hasError(diags) && c.instances.length === 0 && c.virtualServers.length === 0) {
     diags.push({ severity: 'error', message: 'no vrrp_instance or virtual_server: nothing to run', pos: { file, line: 1, col: 1 } });
   }
-  const vopts: ValidateOptions = opts.interfaces ? { interfaces: opts.interfaces } : {};
+  const vopts: ValidateOptions = {
+    ...(opts.interfaces ? { interfaces: opts.interfaces } : {}),
+    ...(opts.board ? { board: opts.board } : {}),
+  };
   diags.push(...validate(c, vopts));
   return { config: c, diagnostics: sortDiags(diags) };
 }

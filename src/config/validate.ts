@@ -6,7 +6,8 @@
 import type { Config, Diagnostic, Pos, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
-import { shown } from './values.ts';
+import { controlCharacter, shown } from './values.ts';
+import { ifnameProblem, labelProblem } from './ifname.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { INSTANCE, validVrid } from './directives/instance.ts';
@@ -15,8 +16,10 @@ import { MQTT } from './directives/tandem.ts';
 import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
 
 export interface ValidateOptions {
-  /** interface name → its addresses as "a.b.c.d/prefix"; enables the VIP-subnet warning. */
+  /** interface name → its addresses as "a.b.c.d/prefix": the host's; enables the VIP-subnet warning. */
   interfaces?: Map<string, string[]>;
+  /** The board the configuration is for (its profile's NICs): checked instead of the host's. */
+  board?: { name: string; nics: readonly string[] };
 }
 
 export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic[] {
@@ -31,6 +34,21 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     if (!Number.isInteger(p) || p < 1 || p > 65535) error(pos, `${what}: port ${p} is out of range 1-65535`);
   };
   const top: Scope = { config, parent: null };
+  // Interface names: valid as the kernel takes them, and (when known) present on the host or board.
+  const board = opts.board;
+  const known = board ? new Set(board.nics) : opts.interfaces ? new Set(opts.interfaces.keys()) : null;
+  const ifname = (name: string, pos: Pos, what: string): void => {
+    if (controlCharacter(name) !== null) return; // reported by the build, at its word
+    const why = ifnameProblem(name);
+    if (why !== null) error(pos, `${what}: '${shown(name)}' is not a valid interface name: ${why}`);
+  };
+  const present = (name: string, pos: Pos, what: string): void => {
+    if (known === null || known.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
+    warn(pos, board ? `${what} ${shown(name)} is not a NIC of board ${board.name} (${board.nics.join(', ')})` : `${what} ${shown(name)} does not exist on this host`);
+  };
+  const tracked = (list: ReadonlyArray<{ name: string; pos: Pos }>): void => {
+    for (const t of list) { ifname(t.name, t.pos, 'track_interface'); present(t.name, t.pos, 'track_interface'); }
+  };
   const under = (parent: object): Scope => ({ config, parent });
 
   // ---- instances ----
@@ -62,13 +80,18 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       addr(v.address, v.pos, 'virtual_ipaddress');
       if (!Number.isInteger(v.prefix) || v.prefix < 0 || v.prefix > 32) error(v.pos, `virtual_ipaddress: prefix /${v.prefix} is out of range 0-32`);
       if (v.brd !== null) addr(v.brd, v.pos, 'virtual_ipaddress brd');
+      if (v.dev !== null) { ifname(v.dev, v.pos, 'virtual_ipaddress dev'); present(v.dev, v.pos, 'virtual_ipaddress dev'); }
+      const label = v.label !== null && controlCharacter(v.label) === null ? labelProblem(v.label, v.dev ?? i.interface) : null;
+      if (label !== null) error(v.pos, `virtual_ipaddress label '${shown(v.label!)}' ${label}`);
     }
+    tracked(i.trackInterfaces);
     if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${shown(i.name)} has no virtual_ipaddress`);
     if (i.unicastSrcIp !== null) addr(i.unicastSrcIp, i.pos, 'unicast_src_ip');
     for (const p of i.unicastPeers) addr(p, i.pos, 'unicast_peer');
 
-    if (opts.interfaces) {
-      if (!opts.interfaces.has(i.interface)) warn(at(i, 'interface'), `interface ${shown(i.interface)} does not exist on this host`);
+    present(i.interface, at(i, 'interface'), 'interface');
+    // The host's addresses: the board's are not known before it runs.
+    if (opts.interfaces && !board) {
       const subnets = [...opts.interfaces.values()].flat();
       for (const v of i.virtualIps) {
         const inside = subnets.some((s) => {
@@ -106,6 +129,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       else memberOf.set(m, g.name);
     }
     trackRefs(g.trackScripts);
+    tracked(g.trackInterfaces);
   }
 
   // ---- virtual servers ----

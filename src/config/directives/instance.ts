@@ -3,7 +3,8 @@
 import type { Node } from '../ast.ts';
 import type { Authentication, VirtualIp, VrrpInstance } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
-import { ConfError, ipv4, oneOf, shown } from '../values.ts';
+import { ifnameProblem } from '../ifname.ts';
+import { ConfError, controlCharacter, ipv4, oneOf, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import { create, type Block } from './engine.ts';
 import { directivesOf, refused, type Finding } from './entries.ts';
@@ -104,7 +105,13 @@ export const INSTANCE: Block<VrrpInstance> = {
   where: (i) => `vrrp_instance ${shown(i.name)}`,
   entries: [
     E.scalar('state', 'initialState', oneOfWords(['MASTER', 'BACKUP'] as const), 'BACKUP', { example: 'state MASTER', always: true }),
-    E.scalar('interface', 'interface', WORD, '', { example: 'interface eth1', always: true }),
+    E.scalar('interface', 'interface', WORD, '', {
+      example: 'interface eth1', always: true,
+      check: (name) => {
+        const why = controlCharacter(name) === null ? ifnameProblem(name) : null;
+        return why === null ? [] : [{ severity: 'error', message: `interface: '${shown(name)}' is not a valid interface name: ${why}` }];
+      },
+    }),
     E.scalar('virtual_router_id', 'virtualRouterId', integer(), 0, {
       example: 'virtual_router_id 52', always: true,
       check: (v) => (validVrid(v) ? [] : [{ severity: 'error', message: `virtual_router_id ${v} is out of range 1-255 (RFC 5798 section 5.2.3)` }]),
