@@ -1,6 +1,6 @@
 // tandem's command line (DESIGN.md "Command line"):
 //   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-//   tandem check -f FILE
+//   tandem check -f FILE [--board NAME]
 //   tandem ctl [--control-socket PATH] COMMAND…
 //   tandem fleet --mqtt URL [--prefix P] [--json]
 //   tandem version
@@ -14,7 +14,7 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 
 const USAGE = `usage:
   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-  tandem check -f FILE
+  tandem check -f FILE [--board NAME]
   tandem ctl [--control-socket PATH] COMMAND...
   tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
   tandem version`;
@@ -68,10 +68,18 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tandem ${VERSION} (commit ${COMMIT}) node ${process.version} ${process.arch}\n`);
       return 0;
     case 'check': {
-      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file' });
+      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board' });
       const file = opts.get('file') ?? rest[0] ?? DEFAULT_CONFIG;
       const { checkFile } = await import('./config/index.ts');
-      const r = checkFile(file);
+      // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
+      const boardName = opts.get('board');
+      let board: { name: string; nics: string[] } | undefined;
+      if (boardName !== undefined) {
+        const { loadBoardProfile } = await import('./board/profile.ts');
+        const p = loadBoardProfile(boardName);
+        board = { name: p.name, nics: [p.nics.public, p.nics.private] };
+      }
+      const r = checkFile(file, board ? { board } : {});
       for (const line of r.lines) process.stdout.write(line + '\n');
       if (r.ok) process.stdout.write(`${file}: configuration OK\n`);
       return r.ok ? 0 : 1;

@@ -8,7 +8,17 @@ export const MAX_HEAD_BYTES = 16 * 1024;
 /** Body cap for digest checks: a server streaming more than this fails the check. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The request text. A part holding a control character or a blank is refused rather than sent:
+ * a CR or LF would end the request line or the Host header early and let the rest of the part
+ * pose as headers of its own (RFC 9112 section 2.2); the configuration check refuses them
+ * first, this makes sure nothing else can put one on the wire.
+ */
 export function buildRequest(path: string, protocol: '1.0' | '1.0C' | '1.1', host: string): string {
+  for (const [what, part] of [['path', path], ['Host', host]] as const) {
+    const bad = /[\x00-\x20\x7f]/.exec(part);
+    if (bad) throw new Error(`refusing to send an HTTP request: its ${what} holds character 0x${bad[0].charCodeAt(0).toString(16).padStart(2, '0')}`);
+  }
   const minor = protocol === '1.1' ? 1 : 0;
   const close = protocol === '1.0' ? '' : 'Connection: close\r\n';
   return `GET ${path} HTTP/1.${minor}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;

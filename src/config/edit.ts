@@ -6,8 +6,8 @@
 //   - Walk the words from the left. At each level, a block node matches when its keyword equals
 //     the next word and each of its arguments equals the words after it; the walk descends into
 //     the first matching block.
-//   - `set`: when no block matches but the word names a known block (table below, with how many
-//     arguments it takes), the block is created at the end of the level and the walk descends.
+//   - `set`: when no block matches but the word names a known block (the directive tables say
+//     which keywords open blocks where, and how many arguments name them), the block is created at the end of the level and the walk descends.
 //     What is left is one directive: its keyword and values. An existing plain directive with
 //     that keyword in the block is replaced (keepalived keeps the last one anyway); otherwise it
 //     is appended. In list blocks (virtual_ipaddress, unicast_peer, track_interface, …) each
@@ -18,6 +18,8 @@
 //     start with those values is removed.
 import type { Node, Token } from './ast.ts';
 import type { Pos } from './model.ts';
+import { entryFor, type Block } from './directives/engine.ts';
+import { BLOCKS, TOP } from './directives/top.ts';
 
 /** A word of a console command; quoted words keep their quotes when written back. */
 export type EditWord = string | { text: string; quoted: boolean };
@@ -25,38 +27,14 @@ export type EditWord = string | { text: string; quoted: boolean };
 export type EditResult = { ok: true; nodes: Node[] } | { ok: false; error: string };
 
 /**
- * Blocks that `set` may create when missing: how many arguments name them and which blocks they
- * live in ('' = top level). From keepalived.conf(5): `vrrp_instance NAME {`, `virtual_server IP
- * PORT {` (also `virtual_server fwmark N` / `group NAME`: two words as well), `real_server IP
- * PORT {`; list blocks take none. The parent matters: `url` is a block in HTTP_GET but a plain
+ * Whether `keyword` names a block inside `parent` ('' = top level), and how many words after it
+ * name one (`vrrp_instance NAME {`, `virtual_server IP PORT {`, list blocks none); -1 when it
+ * is no block there. From the directive tables: `url` is a block in HTTP_GET but a plain
  * directive in `mqtt`.
  */
-export const KNOWN_BLOCKS: Readonly<Record<string, { arity: number; parents: readonly string[] }>> = {
-  global_defs: { arity: 0, parents: [''] },
-  vrrp_sync_group: { arity: 1, parents: [''] },
-  vrrp_instance: { arity: 1, parents: [''] },
-  vrrp_script: { arity: 1, parents: [''] },
-  virtual_server: { arity: 2, parents: [''] },
-  virtual_server_group: { arity: 1, parents: [''] },
-  mqtt: { arity: 0, parents: [''] },
-  serial_console: { arity: 0, parents: [''] },
-  real_server: { arity: 2, parents: ['virtual_server'] },
-  TCP_CHECK: { arity: 0, parents: ['real_server'] },
-  HTTP_GET: { arity: 0, parents: ['real_server'] },
-  SSL_GET: { arity: 0, parents: ['real_server'] },
-  MISC_CHECK: { arity: 0, parents: ['real_server'] },
-  UDP_CHECK: { arity: 0, parents: ['real_server'] },
-  url: { arity: 0, parents: ['HTTP_GET', 'SSL_GET'] },
-  authentication: { arity: 0, parents: ['vrrp_instance'] },
-  virtual_ipaddress: { arity: 0, parents: ['vrrp_instance'] },
-  virtual_ipaddress_excluded: { arity: 0, parents: ['vrrp_instance'] },
-  virtual_routes: { arity: 0, parents: ['vrrp_instance'] },
-  unicast_peer: { arity: 0, parents: ['vrrp_instance'] },
-  track_interface: { arity: 0, parents: ['vrrp_instance', 'vrrp_sync_group'] },
-  track_script: { arity: 0, parents: ['vrrp_instance', 'vrrp_sync_group'] },
-  group: { arity: 0, parents: ['vrrp_sync_group'] },
-  notification_email: { arity: 0, parents: ['global_defs'] },
-};
+export function blockArity(keyword: string, parent: string): number {
+  return BLOCKS.get(keyword)?.get(parent) ?? -1;
+}
 
 /** Position given to nodes the console creates: they have no line in any file yet. */
 const CONSOLE_POS: Pos = { file: '<console>', line: 0, col: 0 };
@@ -113,8 +91,7 @@ function setAt(level: readonly Node[], words: readonly EditWord[], i: number, pa
     return { ok: true, nodes: withChild(level, idx, { ...node, children: inner.nodes }) };
   }
   const kw = wordText(words[i]!);
-  const known = Object.hasOwn(KNOWN_BLOCKS, kw) ? KNOWN_BLOCKS[kw] : undefined;
-  const arity = known && known.parents.includes(parent) ? known.arity : -1;
+  const arity = blockArity(kw, parent);
   // Create a known block when the path goes on past its name: `set vrrp_instance VI_2 priority 90`.
   if (arity >= 0 && words.length > i + arity + 1) {
     const created: Node = {
@@ -204,4 +181,25 @@ export function pathCompletions(nodes: readonly Node[], words: readonly EditWord
     if (rest.length < names.length && rest.every((w, k) => names[k] === w)) out.add(names[rest.length]!);
   }
   return [...out];
+}
+
+/**
+ * Keywords the directive tables allow at the block a path names (whether or not the candidate
+ * holds that block yet), in the order the canonical writer uses: for `?` and completion of
+ * what could be set. Empty when the path ends inside a list block or on a directive's values.
+ */
+export function keywordChoices(words: readonly EditWord[]): string[] {
+  let block: Block<object> | null = TOP as unknown as Block<object>;
+  let i = 0;
+  while (i < words.length) {
+    if (block === null) return [];
+    const kw = wordText(words[i]!);
+    const sub: { arity: number; block: Block<object> | null } | undefined = entryFor(block, kw)?.subs?.find((s) => s.names.includes(kw));
+    if (sub === undefined) return [];
+    i += 1 + sub.arity;
+    if (i > words.length) return [];
+    block = sub.block;
+  }
+  if (block === null) return [];
+  return block.entries.filter((e) => e.refused === undefined && e.ignored === undefined).flatMap((e) => e.names);
 }

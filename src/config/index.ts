@@ -10,10 +10,14 @@ import { writeConfig, writeTree } from './writer.ts';
 export type { ValidateOptions } from './validate.ts';
 export { writeConfig, writeTree };
 export { fieldPos } from './build.ts';
+/** keepalived's gratuitous-ARP defaults (global_defs vrrp_garp_master_*), for src/vrrp. */
+export { GARP_DEFAULTS } from './directives/global.ts';
 
 export interface LoadOptions {
-  /** interface name → its "a.b.c.d/prefix" addresses, for the VIP-outside-subnet warning. */
+  /** The host's interfaces → their "a.b.c.d/prefix" addresses: unknown-interface and VIP-subnet warnings. */
   interfaces?: Map<string, string[]>;
+  /** The board the configuration is for (`tandem check --board`): its NICs instead of the host's. */
+  board?: { name: string; nics: readonly string[] };
 }
 
 export interface LoadResult {
@@ -25,7 +29,35 @@ export interface LoadResult {
 /** More than this many diagnostics is noise (binary garbage); the rest are summarised. */
 export const MAX_DIAGNOSTICS = 50;
 
-function cap(diags: Diagnostic[]): Diagnostic[] {
+/** Errors shown from one file; past this it is not configuration text (one summary instead). */
+export const MAX_FILE_ERRORS = 10;
+
+/**
+ * At most MAX_FILE_ERRORS errors from one file, then one summary at the next one's place: a
+ * file with an error on every line (binary, or not configuration at all) must not be printed
+ * out line by line.
+ */
+function capPerFile(diags: Diagnostic[]): Diagnostic[] {
+  const count = new Map<string, number>();
+  for (const d of diags) if (d.severity === 'error') count.set(d.pos.file, (count.get(d.pos.file) ?? 0) + 1);
+  if ([...count.values()].every((n) => n <= MAX_FILE_ERRORS)) return diags;
+  const seen = new Map<string, number>();
+  const out: Diagnostic[] = [];
+  for (const d of diags) {
+    if (d.severity !== 'error') { out.push(d); continue; }
+    const k = (seen.get(d.pos.file) ?? 0) + 1;
+    seen.set(d.pos.file, k);
+    if (k <= MAX_FILE_ERRORS) out.push(d);
+    else if (k === MAX_FILE_ERRORS + 1) {
+      const more = count.get(d.pos.file)! - MAX_FILE_ERRORS;
+      out.push({ severity: 'error', message: `too many errors in this file (${more} more not shown): it does not look like keepalived configuration text`, pos: d.pos });
+    }
+  }
+  return out;
+}
+
+function cap(all: Diagnostic[]): Diagnostic[] {
+  const diags = capPerFile(all);
   if (diags.length <= MAX_DIAGNOSTICS) return diags;
   const kept = diags.slice(0, MAX_DIAGNOSTICS);
   kept.push({ severity: 'error', message: `too many problems: ${diags.length - MAX_DIAGNOSTICS} more not shown`, pos: diags[MAX_DIAGNOSTICS]!.pos });
@@ -51,22 +83,31 @@ export function parseTree(text: string, file: string): { nodes: Node[]; diagnost
 
 /** Syntax tree → validated model. The console edits the tree and calls this again. */
 export function buildConfig(nodes: Node[], file: string, opts: LoadOptions = {}): LoadResult {
+  const b = buildAll(nodes, file, opts);
+  const diagnostics = cap(b.diagnostics);
+  return { config: hasError(diagnostics) ? null : b.config, diagnostics };
+}
+
+/** Built model and every diagnostic, sorted, not yet bounded. */
+function buildAll(nodes: Node[], file: string, opts: LoadOptions): { config: Config; diagnostics: Diagnostic[] } {
   const built = buildModel(nodes, file);
   const diags = [...built.diagnostics];
   const c = built.config;
   if (!hasError(diags) && c.instances.length === 0 && c.virtualServers.length === 0) {
     diags.push({ severity: 'error', message: 'no vrrp_instance or virtual_server: nothing to run', pos: { file, line: 1, col: 1 } });
   }
-  const vopts: ValidateOptions = opts.interfaces ? { interfaces: opts.interfaces } : {};
+  const vopts: ValidateOptions = {
+    ...(opts.interfaces ? { interfaces: opts.interfaces } : {}),
+    ...(opts.board ? { board: opts.board } : {}),
+  };
   diags.push(...validate(c, vopts));
-  const sorted = cap(sortDiags(diags));
-  return { config: hasError(sorted) ? null : c, diagnostics: sorted };
+  return { config: c, diagnostics: sortDiags(diags) };
 }
 
 function finish(tree: { nodes: Node[]; diagnostics: Diagnostic[] }, file: string, opts: LoadOptions): LoadResult {
   if (hasError(tree.diagnostics)) {
     // Still build, to report directive-level problems too, but the syntax errors come first.
-    const b = buildConfig(tree.nodes, file, opts);
+    const b = buildAll(tree.nodes, file, opts);
     const rest = b.diagnostics.filter((d) => d.message !== 'no vrrp_instance or virtual_server: nothing to run');
     return { config: null, diagnostics: cap([...tree.diagnostics, ...rest]) };
   }
@@ -85,7 +126,10 @@ export function loadConfigFile(path: string, opts: LoadOptions = {}): LoadResult
 
 /** `FILE:LINE:COL: error: message` (or `warning:`). */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.pos.file}:${d.pos.line}:${d.pos.col}: ${d.severity}: ${d.message}`;
+  // Messages quote words escaped already; this makes sure no control character reaches a
+  // terminal, whatever a message or a file name holds.
+  const esc = (s: string): string => s.replace(/[\u0000-\u001f\u007f]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
+  return `${esc(d.pos.file)}:${d.pos.line}:${d.pos.col}: ${d.severity}: ${esc(d.message)}`;
 }
 
 /** What `tandem check -f FILE` prints and whether it would run (warnings allowed). */

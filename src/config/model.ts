@@ -1,6 +1,7 @@
 // The typed configuration model. One model feeds every part of tandem (DESIGN.md: "nothing reads
 // configuration text except src/config/"). The parser fills it with keepalived's defaults
-// (keepalived.conf(5), keepalived 2.2.x); the canonical writer turns it back into text.
+// (keepalived.conf(5), keepalived 2.2.x), which live in the directive tables
+// (src/config/directives/, one entry per keyword); the canonical writer turns it back into text.
 //
 // Times are in milliseconds, whatever unit the file used (keepalived writes seconds, with
 // fractions for advert_int). Addresses are dotted-quad strings; prefixes are numbers.
@@ -27,22 +28,22 @@ export interface Config {
 export interface GlobalDefs {
   /** router_id; also the MQTT node name when set. */
   routerId: string | null;
-  /** vrrp_version: 2 (keepalived default) or 3. */
+  /** vrrp_version: 2 or 3. */
   vrrpVersion: 2 | 3;
   /** Kept so a configuration carried over from keepalived round-trips; tandem does not mail. */
   notificationEmail: string[];
   notificationEmailFrom: string | null;
   smtpServer: string | null;
   smtpConnectTimeoutMs: number | null;
-  /** vrrp_garp_master_delay (s → ms), default 5 s. */
+  /** vrrp_garp_master_delay (s → ms). */
   garpMasterDelayMs: number;
-  /** vrrp_garp_master_repeat, default 5. */
+  /** vrrp_garp_master_repeat. */
   garpMasterRepeat: number;
   /** vrrp_garp_master_refresh (0 = off). */
   garpMasterRefreshMs: number;
-  /** vrrp_garp_master_refresh_repeat, default 1. */
+  /** vrrp_garp_master_refresh_repeat. */
   garpMasterRefreshRepeat: number;
-  /** vrrp_garp_interval (ms between GARPs of one burst), default 0. */
+  /** vrrp_garp_interval (ms between GARPs of one burst). */
   garpIntervalMs: number;
   /** vrrp_skip_check_adv_addr, vrrp_strict: accepted for compatibility. */
   vrrpSkipCheckAdvAddr: boolean;
@@ -81,7 +82,7 @@ export interface Command {
 export interface VirtualIp {
   address: string;
   prefix: number;
-  /** dev NAME: the interface, default the instance's interface. */
+  /** dev NAME: the interface; null: the instance's interface. */
   dev: string | null;
   label: string | null;
   brd: string | null;
@@ -113,18 +114,18 @@ export interface Authentication {
 
 export interface VrrpInstance {
   name: string;
-  /** state MASTER|BACKUP: the initial state wish (keepalived: only a hint; default BACKUP). */
+  /** state MASTER|BACKUP: the initial state wish (keepalived: only a hint). */
   initialState: VrrpStateName;
   interface: string;
   virtualRouterId: number;
-  /** 1..255; 255 is the address owner. Default 100. */
+  /** 1..255; 255 is the address owner. */
   priority: number;
-  /** advert_int in ms (default 1000). v2 needs whole seconds; v3 centiseconds. */
+  /** advert_int in ms. v2 needs whole seconds; v3 centiseconds. */
   advertIntMs: number;
   /** vrrp_version per instance, else global_defs. */
   version: 2 | 3;
   nopreempt: boolean;
-  /** preempt_delay in ms (default 0). */
+  /** preempt_delay in ms. */
   preemptDelayMs: number;
   authentication: Authentication | null;
   virtualIps: VirtualIp[];
@@ -156,15 +157,15 @@ export interface VrrpInstance {
 export interface VrrpScript {
   name: string;
   script: Command;
-  /** interval in ms (default 1 s). */
+  /** interval in ms. */
   intervalMs: number;
-  /** timeout in ms (default: the interval). */
+  /** timeout in ms (when not given: the interval). */
   timeoutMs: number;
-  /** weight (default 0: failure means FAULT). */
+  /** weight (0: failure means FAULT). */
   weight: number;
   /** weight reverse. */
   weightReverse: boolean;
-  /** rise and fall (default 1). */
+  /** rise and fall. */
   rise: number;
   fall: number;
   user: string | null;
@@ -183,17 +184,17 @@ export interface VirtualServer {
   address: string;
   port: number;
   protocol: Protocol;
-  /** delay_loop in ms (default 60 s, keepalived's default). */
+  /** delay_loop in ms. */
   delayLoopMs: number;
-  /** lb_algo / lvs_sched (default wlc in keepalived; lc/wlc only on the userspace forwarder). */
+  /** lb_algo / lvs_sched (lc/wlc only on the userspace forwarder). */
   scheduler: Scheduler;
   /** lb_kind / lvs_method: only NAT is supported (DR and TUN are refused by name). */
   method: 'NAT';
-  /** persistence_timeout in ms (0 = off; keepalived's default when given without value is 360 s). */
+  /** persistence_timeout in ms (0 = off). */
   persistenceTimeoutMs: number;
-  /** persistence_granularity as a prefix length (default 32). */
+  /** persistence_granularity as a prefix length. */
   persistenceGranularity: number;
-  /** quorum (default 1), hysteresis (default 0). */
+  /** quorum, hysteresis. */
   quorum: number;
   hysteresis: number;
   quorumUp: Command | null;
@@ -222,7 +223,7 @@ export interface RealServer {
   name: string;
   address: string;
   port: number;
-  /** weight (default 1). */
+  /** weight. */
   weight: number;
   inhibitOnFailure: boolean;
   notifyUp: Command | null;
@@ -232,19 +233,19 @@ export interface RealServer {
   pos: Pos;
 }
 
-/** Timing common to every checker (keepalived: check_misc / check_api defaults). */
+/** Timing common to every checker (keepalived: check_api.c). */
 export interface CheckTiming {
-  /** connect_timeout (default 5 s). */
+  /** connect_timeout in ms. */
   connectTimeoutMs: number;
-  /** retry (default 1 for TCP_CHECK... keepalived 2.2: nb_get_retry/retry default 1). */
+  /** retry (alias nb_get_retry). */
   retry: number;
-  /** delay_before_retry (default 1 s). */
+  /** delay_before_retry in ms. */
   delayBeforeRetryMs: number;
   /** delay_loop per checker; null uses the virtual server's. */
   delayLoopMs: number | null;
   /** warmup (max random delay before the first check); null uses delay_loop. */
   warmupMs: number | null;
-  /** connect_ip / connect_port / bindto: where to connect, default the real server. */
+  /** connect_ip / connect_port / bindto: where to connect; null: the real server. */
   connectIp: string | null;
   connectPort: number | null;
   bindTo: string | null;
@@ -259,7 +260,7 @@ export interface HttpUrl {
   path: string;
   /** digest (MD5 hex of the body) or null. */
   digest: string | null;
-  /** status_code ranges; empty means 200-299 (keepalived's default). */
+  /** status_code ranges; empty means 200-299 (keepalived). */
   statusCodes: Array<[number, number]>;
   /** virtualhost per url. */
   virtualhost: string | null;
@@ -272,7 +273,7 @@ export interface HttpCheck extends CheckTiming {
   virtualhost: string | null;
   /** enable_sni (SSL_GET). */
   enableSni: boolean;
-  /** http_protocol: 1.0 (default), 1.0C, 1.1. */
+  /** http_protocol: 1.0, 1.0C, 1.1. */
   httpProtocol: '1.0' | '1.0C' | '1.1';
   pos: Pos;
 }
@@ -281,7 +282,7 @@ export interface MiscCheck {
   kind: 'MISC_CHECK';
   /** misc_path: the program and its arguments. */
   path: Command;
-  /** misc_timeout in ms (default delay_loop... keepalived: 5 s default misc_timeout when unset). */
+  /** misc_timeout in ms; null: the virtual server's delay_loop (keepalived check_misc.c). */
   miscTimeoutMs: number | null;
   /** misc_dynamic: exit codes 2..255 set weight = code - 2. */
   miscDynamic: boolean;
@@ -307,9 +308,9 @@ export type Checker = TcpCheck | HttpCheck | MiscCheck | UdpCheck;
 export interface MqttSettings {
   /** mqtt://host:port or mqtts://host:port */
   url: string;
-  /** topic prefix (default "tandem"). */
+  /** topic prefix. */
   prefix: string;
-  /** node name; default router_id, else the host name. */
+  /** node name; null: router_id, else the host name. */
   node: string | null;
   username: string | null;
   /** The password is read from this file at start (never written in the configuration). */
@@ -317,24 +318,24 @@ export interface MqttSettings {
   caFile: string | null;
   certFile: string | null;
   keyFile: string | null;
-  /** keepalive in s (default 30). */
+  /** keepalive in s. */
   keepaliveS: number;
-  /** health interval in ms (default 10 s). */
+  /** health interval in ms. */
   healthIntervalMs: number;
-  /** 5 or 4 (3.1.1). Default 5, falling back to 4 when the broker refuses 5. */
+  /** 5 or 4 (3.1.1); 5 falls back to 4 when the broker refuses it. */
   protocolVersion: 4 | 5;
-  /** offline buffer bound in messages (default 1000). */
+  /** offline buffer bound in messages. */
   offlineQueue: number;
   enabled: boolean;
   pos: Pos;
 }
 
 export interface SerialConsoleSettings {
-  /** device path; default from the board profile. */
+  /** device path; null: the board profile's. */
   device: string | null;
-  /** default 115200. */
+  /** baud rate. */
   baud: number;
-  /** idle logout in ms (default 15 min). */
+  /** idle logout in ms. */
   idleTimeoutMs: number;
   enabled: boolean;
   pos: Pos;

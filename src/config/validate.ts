@@ -1,13 +1,25 @@
 // Checks an operator wants before flashing a board: ranges, addresses, cross references.
-// Works on the model; positions of individual directives come from build.ts's fieldPos when the
-// model was built from text (else the enclosing block's position).
+// Works on the model; positions of individual directives come from fieldPos when the model was
+// built from text (else the enclosing block's position). A range that belongs to one keyword
+// is that keyword's check in its directive table; this file runs them per object, in place,
+// and does what spans keywords and objects.
 import type { Config, Diagnostic, Pos, VrrpInstance } from './model.ts';
-import { fieldPos } from './build.ts';
+import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
+import { controlCharacter, shown } from './values.ts';
+import { ifnameProblem, labelProblem } from './ifname.ts';
+import { fieldChecks, type Scope } from './directives/engine.ts';
+import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
+import { INSTANCE, validVrid } from './directives/instance.ts';
+import { SCRIPT } from './directives/script.ts';
+import { MQTT } from './directives/tandem.ts';
+import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
 
 export interface ValidateOptions {
-  /** interface name → its addresses as "a.b.c.d/prefix"; enables the VIP-subnet warning. */
+  /** interface name → its addresses as "a.b.c.d/prefix": the host's; enables the VIP-subnet warning. */
   interfaces?: Map<string, string[]>;
+  /** The board the configuration is for (its profile's NICs): checked instead of the host's. */
+  board?: { name: string; nics: readonly string[] };
 }
 
 export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic[] {
@@ -16,47 +28,48 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const warn = (pos: Pos, message: string): void => { out.push({ severity: 'warning', message, pos }); };
   const at = (obj: object & { pos: Pos }, field: string): Pos => fieldPos(obj, field) ?? obj.pos;
   const addr = (a: string, pos: Pos, what: string): void => {
-    if (!isIpv4(a)) error(pos, `${what}: '${a}' is not a valid IPv4 address`);
+    if (!isIpv4(a)) error(pos, `${what}: '${shown(a)}' is not a valid IPv4 address`);
   };
   const port = (p: number, pos: Pos, what: string): void => {
     if (!Number.isInteger(p) || p < 1 || p > 65535) error(pos, `${what}: port ${p} is out of range 1-65535`);
   };
+  const top: Scope = { config, parent: null };
+  // Interface names: valid as the kernel takes them, and (when known) present on the host or board.
+  const board = opts.board;
+  const known = board ? new Set(board.nics) : opts.interfaces ? new Set(opts.interfaces.keys()) : null;
+  const ifname = (name: string, pos: Pos, what: string): void => {
+    if (controlCharacter(name) !== null) return; // reported by the build, at its word
+    const why = ifnameProblem(name);
+    if (why !== null) error(pos, `${what}: '${shown(name)}' is not a valid interface name: ${why}`);
+  };
+  const present = (name: string, pos: Pos, what: string): void => {
+    if (known === null || known.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
+    warn(pos, board ? `${what} ${shown(name)} is not a NIC of board ${board.name} (${board.nics.join(', ')})` : `${what} ${shown(name)} does not exist on this host`);
+  };
+  const tracked = (list: ReadonlyArray<{ name: string; pos: Pos }>): void => {
+    for (const t of list) { ifname(t.name, t.pos, 'track_interface'); present(t.name, t.pos, 'track_interface'); }
+  };
+  const under = (parent: object): Scope => ({ config, parent });
 
   // ---- instances ----
   const instanceNames = new Map<string, VrrpInstance>();
   const byIfVrid = new Map<string, VrrpInstance>();
   for (const i of config.instances) {
     const prev = instanceNames.get(i.name);
-    if (prev) error(i.pos, `vrrp_instance ${i.name} is defined twice (also at line ${prev.pos.line})`);
+    if (prev) error(i.pos, `vrrp_instance ${shown(i.name)} is defined twice (also at line ${prev.pos.line})`);
     else instanceNames.set(i.name, i);
 
-    if (!Number.isInteger(i.virtualRouterId) || i.virtualRouterId < 1 || i.virtualRouterId > 255) {
-      error(at(i, 'virtualRouterId'), `virtual_router_id ${i.virtualRouterId} is out of range 1-255 (RFC 5798 section 5.2.3)`);
-    } else {
+    // The instance's keyword ranges: virtual_router_id, priority, advert_int, preempt_delay.
+    out.push(...fieldChecks(INSTANCE, i, top));
+    if (validVrid(i.virtualRouterId)) {
       const key = `${i.interface}\u0000${i.virtualRouterId}`;
       const other = byIfVrid.get(key);
       if (other) {
         const msg = (x: VrrpInstance, y: VrrpInstance): string =>
-          `virtual_router_id ${i.virtualRouterId} is used twice on ${i.interface}: by ${x.name} and by ${y.name} (${y.pos.file}:${y.pos.line})`;
+          `virtual_router_id ${i.virtualRouterId} is used twice on ${shown(i.interface)}: by ${shown(x.name)} and by ${shown(y.name)} (${y.pos.file}:${y.pos.line})`;
         error(at(other, 'virtualRouterId'), msg(other, i));
         error(at(i, 'virtualRouterId'), msg(i, other));
       } else byIfVrid.set(key, i);
-    }
-    if (!Number.isInteger(i.priority) || i.priority < 1 || i.priority > 255) {
-      error(at(i, 'priority'), `priority ${i.priority} is out of range 1-255 (0 is reserved for resigning, RFC 5798 section 5.2.4)`);
-    } else if (i.priority === 255) {
-      warn(at(i, 'priority'), 'priority 255 claims to own the virtual addresses (RFC 5798 section 5.2.4); keepalived reserves it for the address owner');
-    }
-    const adv = i.advertIntMs;
-    if (!(adv > 0)) error(at(i, 'advertIntMs'), 'advert_int must be greater than 0');
-    else if (i.version === 2) {
-      // RFC 3768 section 5.3.7: Adver Int is an 8-bit count of whole seconds.
-      if (adv % 1000 !== 0 || adv < 1000 || adv > 255000) {
-        error(at(i, 'advertIntMs'), `advert_int ${adv / 1000} s is not valid for VRRP v2: whole seconds 1-255 (RFC 3768 section 5.3.7); use vrrp_version 3 for fractions`);
-      }
-    } else if (adv % 10 !== 0 || adv < 10 || adv > 40950) {
-      // RFC 5798 section 5.2.7: 12-bit Max Adver Int in centiseconds.
-      error(at(i, 'advertIntMs'), `advert_int ${adv / 1000} s is not valid for VRRP v3: 0.01-40.95 s in hundredths (RFC 5798 section 5.2.7)`);
     }
     if (i.authentication) {
       if (i.authentication.type === 'AH') error(at(i.authentication, 'type'), 'authentication AH is not supported: use auth_type PASS or none');
@@ -67,14 +80,18 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       addr(v.address, v.pos, 'virtual_ipaddress');
       if (!Number.isInteger(v.prefix) || v.prefix < 0 || v.prefix > 32) error(v.pos, `virtual_ipaddress: prefix /${v.prefix} is out of range 0-32`);
       if (v.brd !== null) addr(v.brd, v.pos, 'virtual_ipaddress brd');
+      if (v.dev !== null) { ifname(v.dev, v.pos, 'virtual_ipaddress dev'); present(v.dev, v.pos, 'virtual_ipaddress dev'); }
+      const label = v.label !== null && controlCharacter(v.label) === null ? labelProblem(v.label, v.dev ?? i.interface) : null;
+      if (label !== null) error(v.pos, `virtual_ipaddress label '${shown(v.label!)}' ${label}`);
     }
-    if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${i.name} has no virtual_ipaddress`);
+    tracked(i.trackInterfaces);
+    if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${shown(i.name)} has no virtual_ipaddress`);
     if (i.unicastSrcIp !== null) addr(i.unicastSrcIp, i.pos, 'unicast_src_ip');
     for (const p of i.unicastPeers) addr(p, i.pos, 'unicast_peer');
-    if (i.preemptDelayMs < 0 || i.preemptDelayMs > 1000000) error(at(i, 'preemptDelayMs'), 'preempt_delay is out of range 0-1000 s');
 
-    if (opts.interfaces) {
-      if (!opts.interfaces.has(i.interface)) warn(at(i, 'interface'), `interface ${i.interface} does not exist on this host`);
+    present(i.interface, at(i, 'interface'), 'interface');
+    // The host's addresses: the board's are not known before it runs.
+    if (opts.interfaces && !board) {
       const subnets = [...opts.interfaces.values()].flat();
       for (const v of i.virtualIps) {
         const inside = subnets.some((s) => {
@@ -89,13 +106,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   // ---- scripts ----
   const scriptNames = new Set<string>();
   for (const s of config.scripts) {
-    if (scriptNames.has(s.name)) error(s.pos, `vrrp_script ${s.name} is defined twice`);
+    if (scriptNames.has(s.name)) error(s.pos, `vrrp_script ${shown(s.name)} is defined twice`);
     scriptNames.add(s.name);
-    if (!(s.intervalMs > 0)) error(at(s, 'intervalMs'), 'interval must be greater than 0');
-    if (!(s.timeoutMs > 0)) error(at(s, 'timeoutMs'), 'timeout must be greater than 0');
+    out.push(...fieldChecks(SCRIPT, s, top));
   }
   const trackRefs = (list: Array<{ name: string; pos: Pos }>): void => {
-    for (const t of list) if (!scriptNames.has(t.name)) error(t.pos, `track_script ${t.name}: no vrrp_script of that name`);
+    for (const t of list) if (!scriptNames.has(t.name)) error(t.pos, `track_script ${shown(t.name)}: no vrrp_script of that name`);
   };
   for (const i of config.instances) trackRefs(i.trackScripts);
 
@@ -103,16 +119,17 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const memberOf = new Map<string, string>();
   const groupNames = new Set<string>();
   for (const g of config.syncGroups) {
-    if (groupNames.has(g.name)) error(g.pos, `vrrp_sync_group ${g.name} is defined twice`);
+    if (groupNames.has(g.name)) error(g.pos, `vrrp_sync_group ${shown(g.name)} is defined twice`);
     groupNames.add(g.name);
     for (const m of g.group) {
       const pos = at(g, 'group');
-      if (!instanceNames.has(m)) error(pos, `vrrp_sync_group ${g.name}: no vrrp_instance named ${m}`);
+      if (!instanceNames.has(m)) error(pos, `vrrp_sync_group ${shown(g.name)}: no vrrp_instance named ${shown(m)}`);
       const other = memberOf.get(m);
-      if (other !== undefined) error(pos, `vrrp_instance ${m} is in two sync groups: ${other} and ${g.name}`);
+      if (other !== undefined) error(pos, `vrrp_instance ${shown(m)} is in two sync groups: ${shown(other)} and ${shown(g.name)}`);
       else memberOf.set(m, g.name);
     }
     trackRefs(g.trackScripts);
+    tracked(g.trackInterfaces);
   }
 
   // ---- virtual servers ----
@@ -124,10 +141,8 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     const prev = vsKeys.get(key);
     if (prev) error(v.pos, `virtual_server ${v.name} ${v.protocol} is defined twice (also at line ${prev.line})`);
     else vsKeys.set(key, v.pos);
-    if ((v.scheduler === 'lc' || v.scheduler === 'wlc') && v.forwarder !== 'userspace') {
-      error(at(v, 'scheduler'), `scheduler ${v.scheduler}${fieldPos(v, 'scheduler') ? '' : " (keepalived's default when lb_algo is not given)"} needs connection counts that only 'forwarder userspace' keeps; with nftables use rr, wrr, sh, dh or mh`);
-    }
-    if (v.persistenceGranularity < 0 || v.persistenceGranularity > 32) error(v.pos, 'persistence_granularity is out of range 0-32');
+    // lb_algo against the forwarder, persistence_granularity.
+    out.push(...fieldChecks(VIRTUAL_SERVER, v, top));
     if (v.sorryServer) {
       addr(v.sorryServer.address, v.sorryServer.pos, 'sorry_server');
       port(v.sorryServer.port, v.sorryServer.pos, 'sorry_server');
@@ -140,11 +155,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       const prevRs = rsKeys.get(rs.name);
       if (prevRs) error(rs.pos, `real_server ${rs.name} appears twice in virtual_server ${v.name} (also at line ${prevRs.line})`);
       else rsKeys.set(rs.name, rs.pos);
-      if (!Number.isInteger(rs.weight) || rs.weight < 0 || rs.weight > 65535) error(at(rs, 'weight'), `weight ${rs.weight} is out of range 0-65535`);
-      else weightSum += rs.weight;
+      out.push(...fieldChecks(REAL_SERVER, rs, under(v)));
+      if (validWeight(rs.weight)) weightSum += rs.weight;
       for (const c of rs.checkers) {
+        out.push(...fieldChecks(checkerBlock(c), c, under(rs)));
+        if (c.kind === 'HTTP_GET' || c.kind === 'SSL_GET') for (const u of c.urls) out.push(...fieldChecks(URL_BLOCK, u, under(c)));
         if (c.kind === 'MISC_CHECK') continue;
-        if (c.connectPort !== null) port(c.connectPort, at(c, 'connectPort'), 'connect_port');
         if (c.connectIp !== null) addr(c.connectIp, c.pos, 'connect_ip');
         if (c.bindTo !== null) addr(c.bindTo, c.pos, 'bindto');
         if (c.kind === 'UDP_CHECK' && v.protocol !== 'UDP') warn(c.pos, `UDP_CHECK on a ${v.protocol} virtual server`);
@@ -158,14 +174,8 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
 
   // ---- tandem blocks ----
   if (config.mqtt) {
-    const m = config.mqtt;
-    const scheme = /^([a-z]+):\/\/[^/\s]+/.exec(m.url);
-    if (!scheme || !['mqtt', 'mqtts', 'ws', 'wss'].includes(scheme[1]!)) {
-      error(at(m, 'url'), `mqtt url '${m.url}' must be mqtt://, mqtts://, ws:// or wss:// followed by a host`);
-    }
-    if (!(m.healthIntervalMs > 0)) error(at(m, 'healthIntervalMs'), 'health_interval must be greater than 0');
-    if (m.prefix === '' || /[#+]/.test(m.prefix)) error(m.pos, `mqtt prefix '${m.prefix}' must be non-empty and hold no MQTT wildcards`);
-    if (m.node !== null && (m.node === '' || /[#+/]/.test(m.node))) error(m.pos, `mqtt node '${m.node}' must be non-empty and hold no '/', '+' or '#'`);
+    // url scheme, prefix and node names, health_interval.
+    out.push(...fieldChecks(MQTT, config.mqtt, top));
   }
   return out;
 }

@@ -10,6 +10,46 @@ export class ConfError extends Error {
   }
 }
 
+/** Longest piece of a configuration word a message quotes. */
+export const SHOWN_MAX = 40;
+
+const CONTROL_NAMES: Readonly<Record<number, string>> = { 0x0a: 'LF', 0x0d: 'CR', 0x1b: 'ESC', 0x7f: 'DEL' };
+
+/**
+ * A word as a message may quote it: control characters escaped (\r, \n, \t, \xNN), cut to
+ * SHOWN_MAX characters. A message shows at most the offending word this way, never more of
+ * the file it came from.
+ */
+export function shown(text: string, max = SHOWN_MAX): string {
+  const chars = [...text];
+  const cut = chars.length > max ? chars.slice(0, max) : chars;
+  const esc = cut.map((c) => {
+    const code = c.codePointAt(0)!;
+    if (c === '\r') return '\\r';
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) return '\\x' + code.toString(16).padStart(2, '0');
+    return c;
+  }).join('');
+  return chars.length > max ? esc + '…' : esc;
+}
+
+/**
+ * The first control character of a string value (C0 and DEL), as "0x0d (CR)"; null when there
+ * is none. TAB is not one: keepalived's lexer treats it as a blank, like a space
+ * (lib/parser.c WHITE_SPACE), so it may stand in a string where a space may.
+ */
+export function controlCharacter(text: string): string | null {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
+      const name = CONTROL_NAMES[code];
+      return `0x${code.toString(16).padStart(2, '0')}${name ? ` (${name})` : ''}`;
+    }
+  }
+  return null;
+}
+
 export function arg(node: Node, k: number): Token {
   const t = node.args[k];
   if (t === undefined) throw new ConfError(node.pos, `'${node.keyword.text}' needs ${k + 1} argument(s)`);
@@ -18,7 +58,7 @@ export function arg(node: Node, k: number): Token {
 
 /** A whole number (optionally signed); bounds here are only sanity bounds, ranges are validated. */
 export function int(t: Token, what: string, min = -(2 ** 31), max = 2 ** 31 - 1): number {
-  if (!/^[+-]?\d{1,10}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a whole number`);
+  if (!/^[+-]?\d{1,10}$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a whole number`);
   const v = Number(t.text);
   if (v < min || v > max) throw new ConfError(t.pos, `${what}: ${v} is out of range ${min}..${max}`);
   return v;
@@ -26,19 +66,19 @@ export function int(t: Token, what: string, min = -(2 ** 31), max = 2 ** 31 - 1)
 
 /** Seconds, fractions allowed (keepalived reads timers as decimals), returned in milliseconds. */
 export function seconds(t: Token, what: string): number {
-  if (!/^\d{1,9}(\.\d{1,6})?$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${t.text}' is not a number of seconds`);
+  if (!/^\d{1,9}(\.\d{1,6})?$/.test(t.text)) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a number of seconds`);
   return Math.round(Number(t.text) * 1000);
 }
 
 export function ipv4(t: Token, what: string): string {
   if (isIpv4(t.text)) return t.text;
-  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${t.text}' is not supported: tandem is IPv4 only`);
-  throw new ConfError(t.pos, `${what}: '${t.text}' is not a valid IPv4 address`);
+  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${shown(t.text)}' is not supported: tandem is IPv4 only`);
+  throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a valid IPv4 address`);
 }
 
 export function oneOf<T extends string>(t: Token, what: string, allowed: readonly T[]): T {
   const hit = allowed.find((a) => a === t.text);
-  if (hit === undefined) throw new ConfError(t.pos, `${what}: '${t.text}' is not one of ${allowed.join(', ')}`);
+  if (hit === undefined) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not one of ${allowed.join(', ')}`);
   return hit;
 }
 
@@ -47,7 +87,7 @@ export function bool(t: Token | undefined, what: string): boolean {
   const v = t.text.toLowerCase();
   if (['true', 'yes', 'on', '1'].includes(v)) return true;
   if (['false', 'no', 'off', '0'].includes(v)) return false;
-  throw new ConfError(t.pos, `${what}: '${t.text}' is not true or false`);
+  throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not true or false`);
 }
 
 /**

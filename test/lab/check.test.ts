@@ -203,6 +203,22 @@ test('HTTP_GET: Host header = url virtualhost, else checker, else VS, else ADDRE
   assert.deepEqual(hostsSeen, ['url.example', 'chk.example', 'vs.example', `${LO}:${httpPort}`]);
 });
 
+test('HTTP_GET: a path or Host holding CR/LF is never sent: the check fails and no request reaches the server', async () => {
+  hostsSeen.length = 0;
+  const probe = makeProbe();
+  const rs = realServer(LO, httpPort);
+  const viaPath = await probe(httpCheck({ urls: [url({ path: '/ok\r\nHost: evil.example' })] }), rs, virtualServer([rs]), never);
+  const viaHost = await probe(httpCheck({ virtualhost: 'a.example\r\nX-Evil: 1', urls: [url({ path: '/ok' })] }), rs, virtualServer([rs]), never);
+  const viaVs = await probe(httpCheck({ urls: [url({ path: '/ok' })] }), rs, virtualServer([rs], { virtualhost: 'vs.example\rX: 1' }), never);
+  for (const r of [viaPath, viaHost, viaVs]) {
+    assert.equal(r.ok, false);
+    assert.match(r.detail, /refusing to send an HTTP request/);
+  }
+  const ok = await probe(httpCheck({ urls: [url({ path: '/ok' })] }), rs, virtualServer([rs]), never);
+  assert.equal(ok.ok, true, ok.detail);
+  assert.deepEqual(hostsSeen, [`${LO}:${httpPort}`], 'only the clean request reached the server');
+});
+
 test('HTTP_GET bad servers: garbage, reset, accept-then-hang, slow, 50 MB body: all bounded failures', async () => {
   const cfg = (path: string, digest: string | null = null) => httpCheck({ connectTimeoutMs: 800, urls: [url({ path, digest })] });
   const [garbage, reset, hang, slow, big] = await Promise.all([

@@ -48,3 +48,10 @@ test('UDP require_reply: hex, any reply, prefix match', () => {
   assert.equal(replyMatches(Buffer.from([0xde, 0xad]), Buffer.from([0xde, 0xad, 0xbe])), true);
   assert.equal(replyMatches(Buffer.from([0xde, 0xae]), Buffer.from([0xde, 0xad])), false);
 });
+
+test('buildRequest refuses a path or host holding CR, LF, another control or a blank: nothing can reach the wire', () => {
+  for (const [path, host] of [['/x\r\nHost: evil.example', 'h'], ['/x', 'h\r\nX-Evil: 1'], ['/x\n', 'h'], ['/x y', 'h'], ['/x', 'h\u0000'], ['/x\u007f', 'h'], ['/x\ty', 'h']] as const) {
+    assert.throws(() => buildRequest(path, '1.1', host), /refusing to send an HTTP request/, JSON.stringify([path, host]));
+  }
+  assert.equal(buildRequest('/a%20b?x=1', '1.1', '[2001:db8::1]:8080').split('\r\n')[0], 'GET /a%20b?x=1 HTTP/1.1');
+});

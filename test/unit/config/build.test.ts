@@ -121,7 +121,7 @@ test('rich configuration: every supported directive lands in the model', () => {
   assert.ok(http.kind === 'HTTP_GET');
   assert.deepEqual(http.urls[0]!.statusCodes, [[200, 299], [301, 301], [503, 503]]);
   assert.equal(http.urls[0]!.digest, '640205b7b0fc66c1ea91c463fac6334d');
-  assert.equal(http.urls[1]!.path, '/a b');
+  assert.equal(http.urls[1]!.path, '/a!b', 'a quoted path (! would start a comment)');
   assert.deepEqual([http.retry, http.httpProtocol, http.virtualhost], [2, '1.1', 'www.example.com']);
   const misc = rs2!.checkers[1]!;
   assert.ok(misc.kind === 'MISC_CHECK');

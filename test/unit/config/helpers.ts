@@ -1,10 +1,20 @@
 // Shared helpers for the configuration tests (not a test file itself).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CORPUS = fileURLToPath(new URL('../../../../shared/corpus/keepalived-samples/', import.meta.url));
+/** The shared corpus sits beside the checkout (../shared); from a worktree it is further up. */
+function findCorpus(): string {
+  let dir = fileURLToPath(new URL('../../../', import.meta.url));
+  for (;;) {
+    const candidate = join(dir, '..', 'shared', 'corpus', 'keepalived-samples') + '/';
+    if (existsSync(candidate) || dirname(dir) === dir) return candidate;
+    dir = dirname(dir);
+  }
+}
+
+export const CORPUS = findCorpus();
 
 /** Deep copy without `pos` fields, for comparing models built from different texts. */
 export function noPos(x: unknown): unknown {
@@ -181,7 +191,7 @@ virtual_server 192.0.2.100 80 {
         virtualhost h.example.com
       }
       url {
-        path "/a b"
+        path "/a!b"
       }
       nb_get_retry 2
       virtualhost www.example.com

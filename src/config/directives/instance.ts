@@ -1,0 +1,191 @@
+// vrrp_instance NAME { … } (keepalived.conf(5) "VRRP instance(s)"; keepalived/vrrp/vrrp_parser.c).
+// Defaults are keepalived 2.2's; version and accept follow global_defs when not given.
+import type { Node } from '../ast.ts';
+import type { Authentication, VirtualIp, VrrpInstance } from '../model.ts';
+import { fieldPos, mark } from '../positions.ts';
+import { ifnameProblem } from '../ifname.ts';
+import { ConfError, controlCharacter, ipv4, oneOf, shown } from '../values.ts';
+import { quote } from '../words.ts';
+import { create, type Block } from './engine.ts';
+import { directivesOf, refused, type Finding } from './entries.ts';
+import { IPV4, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
+import { VRRP_VERSION } from './global.ts';
+import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
+
+// ---- authentication { auth_type PASS; auth_pass … } ----
+// Read as one unit, as keepalived does: the first bad line fails the whole block.
+const A = directivesOf<Authentication>();
+
+function authValue(kw: 'auth_type' | 'auth_pass'): Parameters<typeof A.custom>[0] {
+  return {
+    names: [kw], args: null, shape: 'any',
+    // Placeholders: authentication has no default; its closer says what is missing.
+    defaults: kw === 'auth_type' ? { type: 'PASS' } : { pass: '' },
+    example: kw === 'auth_type' ? 'auth_type PASS' : 'auth_pass s3cret',
+    read(a, n) {
+      if (n.args.length !== 1 || n.children !== null) throw new ConfError(n.pos, `'${kw}' takes one argument`);
+      if (kw === 'auth_type') a.type = oneOf<'PASS' | 'AH'>(n.args[0]!, 'auth_type', ['PASS', 'AH']);
+      else a.pass = n.args[0]!.text;
+      mark(a, kw === 'auth_type' ? 'type' : 'pass', n.pos);
+    },
+    write(a, out) {
+      if (kw === 'auth_type') out.line('auth_type', a.type);
+      else out.line('auth_pass', quote(a.pass));
+    },
+  };
+}
+
+export const AUTHENTICATION: Block<Authentication> = {
+  name: 'authentication',
+  where: () => 'authentication',
+  onError: 'stop',
+  entries: [A.custom(authValue('auth_type')), A.custom(authValue('auth_pass'))],
+};
+
+// ---- virtual_ipaddress lines: ADDRESS[/PREFIX] [dev D] [label L] [brd B] [scope S] ----
+function virtualIp(c: Node, block: Node): VirtualIp {
+  if (c.children !== null) throw new ConfError(c.pos, `${block.keyword.text}: no { } block expected`);
+  const [addrText, prefixText] = c.keyword.text.split('/', 2) as [string, string | undefined];
+  const address = ipv4({ ...c.keyword, text: addrText }, 'virtual_ipaddress');
+  let prefix = 32; // keepalived: an address without a prefix is a /32
+  if (prefixText !== undefined) {
+    if (!/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) throw new ConfError(c.pos, `virtual_ipaddress: bad prefix length '/${shown(prefixText)}'`);
+    prefix = Number(prefixText);
+  }
+  const vip: VirtualIp = { address, prefix, dev: null, label: null, brd: null, scope: null, pos: c.pos };
+  for (let k = 0; k < c.args.length; k++) {
+    const opt = c.args[k]!;
+    const val = c.args[k + 1];
+    if (val === undefined) throw new ConfError(opt.pos, `virtual_ipaddress: '${shown(opt.text)}' needs a value`);
+    switch (opt.text) {
+      case 'dev': vip.dev = val.text; break;
+      case 'label': vip.label = val.text; break;
+      case 'brd': case 'broadcast': vip.brd = ipv4(val, 'virtual_ipaddress brd'); break;
+      case 'scope': vip.scope = oneOf(val, 'virtual_ipaddress scope', ['global', 'site', 'link', 'host', 'nowhere']); break;
+      default: throw new ConfError(opt.pos, `virtual_ipaddress option '${shown(opt.text)}' is not supported (dev, label, brd, scope are)`);
+    }
+    k++;
+  }
+  return vip;
+}
+
+function writeVirtualIp(v: VirtualIp): string[] {
+  const w = [`${v.address}/${v.prefix}`];
+  if (v.dev !== null) w.push('dev', quote(v.dev));
+  if (v.label !== null) w.push('label', quote(v.label));
+  if (v.brd !== null) w.push('brd', v.brd);
+  if (v.scope !== null) w.push('scope', v.scope);
+  return w;
+}
+
+// ---- ranges that belong to the keywords ----
+/** RFC 5798 section 5.2.3: the VRID is 1-255. */
+export function validVrid(v: number): boolean {
+  return Number.isInteger(v) && v >= 1 && v <= 255;
+}
+
+function advertIntProblems(adv: number, i: VrrpInstance): Finding[] {
+  if (!(adv > 0)) return [{ severity: 'error', message: 'advert_int must be greater than 0' }];
+  if (i.version === 2) {
+    // RFC 3768 section 5.3.7: Adver Int is an 8-bit count of whole seconds.
+    if (adv % 1000 !== 0 || adv < 1000 || adv > 255000) {
+      return [{ severity: 'error', message: `advert_int ${adv / 1000} s is not valid for VRRP v2: whole seconds 1-255 (RFC 3768 section 5.3.7); use vrrp_version 3 for fractions` }];
+    }
+  } else if (adv % 10 !== 0 || adv < 10 || adv > 40950) {
+    // RFC 5798 section 5.2.7: 12-bit Max Adver Int in centiseconds.
+    return [{ severity: 'error', message: `advert_int ${adv / 1000} s is not valid for VRRP v3: 0.01-40.95 s in hundredths (RFC 5798 section 5.2.7)` }];
+  }
+  return [];
+}
+
+const E = directivesOf<VrrpInstance>();
+
+export const INSTANCE: Block<VrrpInstance> = {
+  name: 'vrrp_instance',
+  where: (i) => `vrrp_instance ${shown(i.name)}`,
+  entries: [
+    E.scalar('state', 'initialState', oneOfWords(['MASTER', 'BACKUP'] as const), 'BACKUP', { example: 'state MASTER', always: true }),
+    E.scalar('interface', 'interface', WORD, '', {
+      example: 'interface eth1', always: true,
+      check: (name) => {
+        const why = controlCharacter(name) === null ? ifnameProblem(name) : null;
+        return why === null ? [] : [{ severity: 'error', message: `interface: '${shown(name)}' is not a valid interface name: ${why}` }];
+      },
+    }),
+    E.scalar('virtual_router_id', 'virtualRouterId', integer(), 0, {
+      example: 'virtual_router_id 52', always: true,
+      check: (v) => (validVrid(v) ? [] : [{ severity: 'error', message: `virtual_router_id ${v} is out of range 1-255 (RFC 5798 section 5.2.3)` }]),
+    }),
+    E.scalar('priority', 'priority', integer(), 100, {
+      example: 'priority 150', always: true,
+      check: (v) => {
+        if (!Number.isInteger(v) || v < 1 || v > 255) return [{ severity: 'error', message: `priority ${v} is out of range 1-255 (0 is reserved for resigning, RFC 5798 section 5.2.4)` }];
+        if (v === 255) return [{ severity: 'warning', message: 'priority 255 claims to own the virtual addresses (RFC 5798 section 5.2.4); keepalived reserves it for the address owner' }];
+        return [];
+      },
+    }),
+    E.scalar('advert_int', 'advertIntMs', SECONDS, 1000, { example: 'advert_int 2', always: true, check: advertIntProblems }),
+    E.scalar('version', 'version', VRRP_VERSION, 2, {
+      aliases: ['vrrp_version'], example: 'version 3',
+      inherit: (_i, scope) => scope.config.global.vrrpVersion,
+    }),
+    E.flag('nopreempt', 'nopreempt', { off: 'preempt', example: 'nopreempt' }),
+    E.scalar('preempt_delay', 'preemptDelayMs', SECONDS, 0, {
+      example: 'preempt_delay 5',
+      check: (v) => (v < 0 || v > 1000000 ? [{ severity: 'error', message: 'preempt_delay is out of range 0-1000 s' }] : []),
+    }),
+    // keepalived: accept mode is on unless vrrp_strict (RFC 5798 section 6.1 default is off).
+    E.flag('accept', 'accept', { off: 'no_accept', default: true, inherit: (_i, scope) => !scope.config.global.vrrpStrict, example: 'no_accept' }),
+    E.flag('dont_track_primary', 'dontTrackPrimary', { example: 'dont_track_primary' }),
+    E.optBool('smtp_alert', 'smtpAlert', { example: 'smtp_alert' }),
+    E.sub<Authentication>({
+      names: ['authentication'], args: [0, 0], arity: 0, block: AUTHENTICATION,
+      example: 'authentication {\n auth_type PASS\n auth_pass s3cret\n}',
+      defaults: { authentication: null },
+      open: (_i, n) => create(AUTHENTICATION, { pos: n.pos }),
+      close: (i, a, n) => {
+        if (fieldPos(a, 'type') === undefined) throw new ConfError(n.pos, 'authentication needs auth_type PASS');
+        if (fieldPos(a, 'pass') === undefined) throw new ConfError(n.pos, 'authentication needs auth_pass');
+        i.authentication = a;
+      },
+      children: (i) => (i.authentication ? [i.authentication] : []),
+      head: () => ['authentication'],
+    }),
+    E.scalar('unicast_src_ip', 'unicastSrcIp', IPV4, null, { example: 'unicast_src_ip 192.0.2.1' }),
+    E.list('unicast_peer', 'unicastPeers', {
+      example: 'unicast_peer {\n 192.0.2.2\n}',
+      item: (c) => {
+        if (c.args.length > 0 || c.children !== null) throw new ConfError(c.pos, 'unicast_peer: one address per line (peer options are not supported)');
+        return ipv4(c.keyword, 'unicast_peer');
+      },
+      write: (p) => [p],
+    }),
+    E.list('virtual_ipaddress', 'virtualIps', {
+      example: 'virtual_ipaddress {\n 192.0.2.100/24 dev eth0 label eth0:vip brd 192.0.2.255 scope global\n}',
+      atomic: true, item: virtualIp, write: writeVirtualIp,
+    }),
+    E.list('virtual_ipaddress_excluded', 'virtualIpsExcluded', {
+      example: 'virtual_ipaddress_excluded {\n 192.0.2.200/32\n}',
+      atomic: true, item: virtualIp, write: writeVirtualIp,
+    }),
+    trackInterface<VrrpInstance>(),
+    trackScript<VrrpInstance>(),
+    // null: global_defs' vrrp_garp_master_* apply.
+    E.scalar('garp_master_delay', 'garpMasterDelayMs', SECONDS, null, { example: 'garp_master_delay 1' }),
+    E.scalar('garp_master_repeat', 'garpMasterRepeat', integer(0, 10000), null, { example: 'garp_master_repeat 2' }),
+    E.scalar('garp_master_refresh', 'garpMasterRefreshMs', SECONDS, null, { example: 'garp_master_refresh 30' }),
+    E.scalar('garp_master_refresh_repeat', 'garpMasterRefreshRepeat', integer(0, 10000), null, { example: 'garp_master_refresh_repeat 3' }),
+    E.command('notify', 'notify', 'notify "/etc/tandem/n.sh"'),
+    E.command('notify_master', 'notifyMaster', 'notify_master /etc/tandem/n.sh master'),
+    E.command('notify_backup', 'notifyBackup', 'notify_backup /etc/tandem/n.sh backup'),
+    E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/n.sh fault'),
+    E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/n.sh stop'),
+    ...REFUSED_TRACKING,
+    refused('virtual_routes', 'tandem moves VIPs, not routes', { block: 0 }),
+    refused('virtual_rules', 'tandem moves VIPs, not policy-routing rules', { block: 0 }),
+    refused('lvs_sync_daemon_interface', 'tandem has no IPVS connection sync daemon'),
+    refused('use_vmac', 'tandem does not create VRRP MAC interfaces'),
+    refused('vmac_xmit_base', 'tandem does not create VRRP MAC interfaces'),
+    refused('mcast_src_ip', 'use unicast_src_ip, or let tandem use the interface\'s primary address'),
+  ],
+};

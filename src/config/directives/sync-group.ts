@@ -1,0 +1,36 @@
+// vrrp_sync_group NAME { … } (keepalived.conf(5) "VRRP synchronization group(s)").
+import type { SyncGroup } from '../model.ts';
+import { ConfError, shown } from '../values.ts';
+import { quote } from '../words.ts';
+import type { Block } from './engine.ts';
+import { directivesOf, ignored, refused } from './entries.ts';
+import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
+
+const E = directivesOf<SyncGroup>();
+
+export const SYNC_GROUP: Block<SyncGroup> = {
+  name: 'vrrp_sync_group',
+  where: (g) => `vrrp_sync_group ${shown(g.name)}`,
+  entries: [
+    E.list('group', 'group', {
+      example: 'group {\n VI_2\n}',
+      always: true,
+      item: (c) => {
+        if (c.args.length > 0 || c.children !== null) throw new ConfError(c.pos, 'group: one vrrp_instance name per line');
+        return c.keyword.text;
+      },
+      write: (m) => [quote(m)],
+    }),
+    trackInterface<SyncGroup>(),
+    trackScript<SyncGroup>(),
+    E.command('notify', 'notify', 'notify /etc/tandem/notify.sh'),
+    E.command('notify_master', 'notifyMaster', 'notify_master "/etc/tandem/notify.sh MASTER"'),
+    E.command('notify_backup', 'notifyBackup', 'notify_backup /etc/tandem/notify.sh BACKUP'),
+    E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/notify.sh FAULT'),
+    E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/notify.sh STOP'),
+    ignored('smtp_alert', [0, 1], 'tandem sends no mail', 'smtp_alert'),
+    ...REFUSED_TRACKING,
+    refused('sync_group_tracking_weight', 'sync groups track with track_interface and track_script only'),
+    refused('global_tracking', 'sync groups track with track_interface and track_script only'),
+  ],
+};
