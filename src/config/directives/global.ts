@@ -1,5 +1,6 @@
 // global_defs (keepalived.conf(5) "GLOBAL CONFIGURATION"; keepalived/core/global_parser.c).
 // Defaults are keepalived 2.2's.
+import { DEFAULT_GARP } from '../../vrrp/machine.ts';
 import type { GlobalDefs } from '../model.ts';
 import { ConfError } from '../values.ts';
 import { quote } from '../words.ts';
@@ -9,8 +10,10 @@ import { integer, numbered, SECONDS, WORD } from './kinds.ts';
 
 const E = directivesOf<GlobalDefs>();
 
-/** Gratuitous ARP after becoming MASTER (keepalived: vrrp_garp_master_*), for src/vrrp to share. */
-export const GARP_DEFAULTS = Object.freeze({ delayMs: 5000, repeat: 5, refreshMs: 0, refreshRepeat: 1, intervalMs: 0 });
+/** Gratuitous ARP after becoming MASTER (keepalived: vrrp_garp_master_*). keepalived's gratuitous ARP defaults are the state machine's (src/vrrp/machine.ts DEFAULT_GARP,
+ * the protocol part, which the VRRP worker loads without the configuration); the burst spacing
+ * vrrp_garp_interval is the sender's. */
+export const GARP_DEFAULTS = Object.freeze({ ...DEFAULT_GARP, intervalMs: 0 });
 
 /** The VRRP version keyword's words (global_defs vrrp_version, vrrp_instance version). */
 export const VRRP_VERSION = numbered<2 | 3>({ '2': 2, '3': 3 });
