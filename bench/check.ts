@@ -1,4 +1,4 @@
-// Figures for issue 2: `tandem check` (checkFile) on a 1,000-virtual-server configuration with
+// Figures: `tandem check` (checkFile) on a 1,000-virtual-server configuration with
 // 8 real servers each (TCP_CHECK), plus parse and canonical write on their own.
 // Prints one JSON object, then a one-line summary. Figures, not a test.
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Figures for issue 6: the serial console of a running lab board (dist/tandem.js, build first).
+// Figures: the serial console of a running lab board (dist/tandem.js, build first).
 //  - command round trip over a socat pty pair: `show version` typed on the far end, timed until
 //    the next prompt has arrived (N times; median, p99, max);
 //  - the daemon's idle CPU with the serial console enabled vs disabled: utime+stime from

@@ -1,4 +1,4 @@
-// Figures for issue 3 (VRRP): client-seen outage on failover, tandem pair vs keepalived pair, in
+// Figures for VRRP: client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
 //   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived]

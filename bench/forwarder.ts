@@ -1,4 +1,4 @@
-// Figure for issue 4: TCP throughput through the userspace forwarder against HAProxy (mode tcp)
+// Figures: TCP throughput through the userspace forwarder against HAProxy (mode tcp)
 // on the same path, with plain routing through the same namespace as the reference, measured
 // with iperf3. Namespaces of its own (tdm-fwd-bench-<random>-*), removed at the end even on
 // failure; processes it starts are stopped by PID. Needs root, iperf3 and haproxy
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       forwarderRssMb: fwdRss === null ? null : round(fwdRss / 1048576),
       ratioForwarderToHaproxy: f !== null && h !== null && h > 0 ? round(f / h) : null,
       ratioForwarderToRouted: f !== null && r !== null && r > 0 ? round(f / r) : null,
-      target: 'forwarder >= haproxy (issue 4)',
+      target: 'forwarder >= haproxy',
     };
     console.log(JSON.stringify(result, null, 2));
     const dirs = (p: string): string => rows.filter((x) => x.path === p).map((x) => `${x.gbps ?? '-'}`).join('/');

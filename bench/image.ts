@@ -1,4 +1,4 @@
-// Image figures (issue 7): bundle size, image size per board (tarball and unpacked), cold start
+// Image figures: bundle size, image size per board (tarball and unpacked), cold start
 // of `tandem version` with the image's own node on x86_64 (native) and arm64 (qemu-user), and
 // cold start of the daemon to BACKUP state with the RSS it then has.
 // Prints one JSON document, then one summary line.

@@ -1,4 +1,4 @@
-// Figures for issue 4: time from a real server's death to its removal by the running daemon,
+// Figures: time from a real server's death to its removal by the running daemon,
 // against keepalived's bound (delay_loop + (1 + retry) × connect_timeout + retry ×
 // delay_before_retry), and the time the daemon takes to apply that one real server's change to
 // nftables (its own "edit applied … in X ms" debug line; target under 20 ms). Also the time

@@ -1,4 +1,4 @@
-// Figures for issue 5 (MQTT reporting), in the two-board lab with a real mosquitto inside it:
+// Figures for MQTT reporting, in the two-board lab with a real mosquitto inside it:
 //
 // 1. Latency from a VRRP transition to a subscriber receiving the retained vrrp/INSTANCE
 //    message: the subscriber's receive time minus the payload's `since` (the time the VRRP

@@ -1,4 +1,4 @@
-// Figures for issue 4: throughput through the VIP (nftables DNAT on the MASTER) against plain
+// Figures: throughput through the VIP (nftables DNAT on the MASTER) against plain
 // routing through the same board, with iperf3; and new TCP connections per second through the
 // VIP against the same server addressed directly. Builds its own lab (one board, one real
 // server), removed at the end even on failure. Needs root and iperf3.

@@ -259,7 +259,7 @@ export class LbController {
     try {
       const t0 = performance.now();
       await this.deps.nft.apply(text);
-      // Measured by bench/lb-failover.ts (issue 4: one real server's change under 20 ms).
+      // Measured by bench/lb-failover.ts (one real server's change under 20 ms).
       this.hooks.log('debug', `nftables: edit applied (${keys.length} virtual server${keys.length === 1 ? '' : 's'}) in ${(performance.now() - t0).toFixed(1)} ms`);
     } catch (err) {
       this.tableKnown = false;

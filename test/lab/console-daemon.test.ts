@@ -1,4 +1,4 @@
-// The serial console and `tandem ctl` against a running lab board, end to end (issue 6, "Tests"):
+// The serial console and `tandem ctl` against a running lab board, end to end:
 // the daemon (dist/tandem.js, run by the lab) opens the console port DIR/ttyA of a socat pty
 // pair, and this test types on the other end, DIR/ttyB, like a technician on the bench.
 // Proofs come from outside the daemon: advertisements captured with tcpdump in the peer's

@@ -1,5 +1,5 @@
 // One board of the pair runs from the arm64 firmware image under qemu-user, the other from the
-// x86_64 bundle (issue 7, "Tests"): they elect each other over real raw sockets in the lab.
+// x86_64 bundle: they elect each other over real raw sockets in the lab.
 // Board a: the image's own Node.js 24 and its cross-compiled raw-socket, under
 // `qemu-aarch64-static -L /usr/aarch64-linux-gnu`, priority 150, with the image's board profile.
 // Board b: this machine's node and the same bundle, priority 100.

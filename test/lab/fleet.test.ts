@@ -1,4 +1,4 @@
-// `tandem fleet --mqtt URL --json` over two lab boards (issue 5, "Tests"): run inside the lab
+// `tandem fleet --mqtt URL --json` over two lab boards: run inside the lab
 // (client host, the broker's own namespace) against a real mosquitto, it must show a healthy
 // pair, flag split brain when the boards cannot hear each other, and clear it when they can again.
 //

@@ -1,5 +1,5 @@
 // Real keepalived (2.2.7, /usr/sbin/keepalived) as one of the lab's boards, so tandem can be
-// tested against the reference implementation (issue 3: "Mixed pairs with real keepalived as the
+// tested against the reference implementation ("Mixed pairs with real keepalived as the
 // other board"). It takes the same keepalived.conf text a tandem board takes.
 //
 //   const k = await startKeepalived(lab, 'b', pairConfig({ … }), { waitForLog: /Entering BACKUP STATE/ });

@@ -1,4 +1,4 @@
-// Load balancing through the real daemon (issue 4, "Tests (lab)"): client traffic through the
+// Load balancing through the real daemon: client traffic through the
 // public VIP reaches the real servers in the configured wrr proportions with the port
 // rewritten; a killed real server is removed within keepalived's bound, new requests avoid it
 // and its flows' conntrack entries are deleted; revived, it comes back. Quorum loss switches to

@@ -1,5 +1,5 @@
-// `tandem check` refuses load-balancing configurations the nftables data plane cannot serve
-// (issue 4, "Tests (lab)"), naming the line and column, and accepts the ones it can. Runs the
+// `tandem check` refuses load-balancing configurations the nftables data plane cannot serve,
+// naming the line and column, and accepts the ones it can. Runs the
 // bundle as a user would (`node dist/tandem.js check -f FILE`); no namespaces needed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Connections survive a power loss of the MASTER (issue 4, "Tests (lab)"; DESIGN.md "Data
+// Connections survive a power loss of the MASTER (DESIGN.md "Data
 // plane": shared hash seed + mid-stream guard). Both boards run the same virtual_server
 // configuration: 50 long-lived TCP connections through an mh virtual server and 50 through an
 // sh one, each sending a line every 100 ms to a line-echo service on the real servers, and a

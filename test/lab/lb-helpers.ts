@@ -1,4 +1,4 @@
-// Helpers of the load-balancing lab tests and benches (issue 4): virtual_server text for
+// Helpers of the load-balancing lab tests and benches: virtual_server text for
 // pairConfig's `extra`, small programs run inside the lab's namespaces (a many-request HTTP
 // client, a line-echo TCP server, long-lived TCP and UDP session clients), and conntrack /
 // nft look-ups on a board. The programs are CommonJS for `node -e`; values reach them through

@@ -1,4 +1,4 @@
-// MQTT reporting through the real daemon (issue 5, "Tests"): two lab boards report to a real
+// MQTT reporting through the real daemon: two lab boards report to a real
 // mosquitto that runs inside the lab (client host, 203.0.113.10:1883, reached over the public
 // segment); the test subscribes over the broker's unix socket (see mosquitto.ts).
 //

@@ -1,4 +1,4 @@
-// Gratuitous ARP on becoming MASTER (issue 3: "Gratuitous ARP on becoming master with
+// Gratuitous ARP on becoming MASTER ("Gratuitous ARP on becoming master with
 // keepalived's defaults (5 at once, 5 more after 5 s …), so switches and clients learn the new
 // MAC at once"). keepalived.conf(5): vrrp_garp_master_repeat 5 (GARPs per VIP per burst),
 // vrrp_garp_master_delay 5 (the second burst, 5 s after the transition); pairConfig sets the

@@ -1,4 +1,4 @@
-// Mixed pairs (issue 3, "Tests"): tandem and real keepalived 2.2.7 on the same two segments,
+// Mixed pairs: tandem and real keepalived 2.2.7 on the same two segments,
 // both ways round, VRRPv2 (advert_int 1) and VRRPv3 (advert_int 0.2). Each elects the right
 // master, takes over from the other on a crash and on a graceful stop (priority 0, RFC 5798
 // §6.4.3 / RFC 3768 §6.4.3), and the higher-priority board preempts back when it returns.

@@ -1,5 +1,4 @@
-// Notify programs (issue 3, "Sync groups … notify, notify_master/backup/fault/stop with
-// keepalived's argument conventions, run without a shell and with a timeout").
+// Notify programs: keepalived's argument conventions, run without a shell and with a timeout.
 // keepalived.conf(5): notify_master/backup/fault/stop run exactly as written; the generic
 // `notify` gets "INSTANCE" NAME STATE PRIORITY appended for a vrrp_instance, and "GROUP" NAME
 // STATE 0 for a vrrp_sync_group (keepalived passes 0 as a group's priority).

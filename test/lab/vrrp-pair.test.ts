@@ -1,4 +1,4 @@
-// Two tandem boards elect each other (issue 3, "Tests"): election by priority, the sync group's
+// Two tandem boards elect each other: election by priority, the sync group's
 // two VIPs moving as one, failover on SIGKILL, on SIGTERM (priority 0) and on cut links,
 // preemption back, nopreempt.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Tracking and authentication between two tandem boards (issue 3, "Tests"): track_interface
+// Tracking and authentication between two tandem boards: track_interface
 // and a failing vrrp_script demote the master (weight 0: FAULT; negative weight: a lower
 // priority, so the peer preempts), recovery brings it back; a v2 authentication mismatch keeps
 // the boards apart (each drops the other's adverts, so both are MASTER), the same password

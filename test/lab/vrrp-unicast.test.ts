@@ -1,4 +1,4 @@
-// Unicast VRRP (issue 3, "Transport": "or unicast to unicast_peer with unicast_src_ip"):
+// Unicast VRRP (DESIGN.md "VRRP on the wire": unicast to unicast_peer from unicast_src_ip):
 // keepalived's `unicast_src_ip` + `unicast_peer { … }` on both boards, VI_PUB peering over the
 // eth0 addresses and VI_PRIV over the eth1 addresses.
 //  - two tandem boards elect, fail over on SIGKILL and preempt back; tcpdump on board b sees

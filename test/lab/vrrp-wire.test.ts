@@ -1,4 +1,4 @@
-// tandem's VRRP on the wire (issue 3, "Tests" and "Bad input"):
+// tandem's VRRP on the wire, and what it does with bad input:
 //  - tcpdump captures a board's advertisements (v2, v2 with PASS, v3, and the priority-0 ones a
 //    graceful stop sends) and tshark, an independent decoder, must read them as VRRP with the
 //    right fields, a good checksum and no malformed or expert warnings; IP TTL 255, destination

@@ -16,7 +16,7 @@ export const MAGLEV_MAX_SIZE = 65521;
  * change with health, or every flow would move). Smallest prime ≥ 13·N, capped at 65521.
  * The paper wants M ≫ N (it uses M ≥ 100·N); every slot is a kernel map element, and nft's
  * parse of 1,000 virtual servers × 8 real servers × M elements is what the full apply costs
- * (issue 4: under 1 s). At 13·N (107 for 8) equal shares stay within one slot, and removing one
+ * (under 1 s). At 13·N (107 for 8) equal shares stay within one slot, and removing one
  * of 8 backends moves on average ~8 % of the survivors' slots (5 % at 251; measured over 200
  * seeds). IPVS's own mh uses a fixed 251 whatever N, so for N ≥ 20 we are larger than IPVS.
  */

@@ -1,4 +1,4 @@
-// Issue 2, "Bad input": broken configurations each give a located diagnostic, never a throw.
+// Bad input: broken configurations each give a located diagnostic, never a throw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // tshark, an independent decoder, must read tandem's advertisements as valid VRRP with good
-// checksums (the interoperability check, here offline: a pcap file, no network).
+// checksums (the interoperability check, here offline: a pcap file, no network).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
