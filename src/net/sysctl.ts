@@ -24,3 +24,6 @@ export const FORWARDING_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
   ['/proc/sys/net/ipv4/ip_forward', '1'],
   ['/proc/sys/net/netfilter/nf_conntrack_tcp_loose', '1'],
 ];
+
+/** The userspace forwarder binds VIPs this board does not hold yet (src/lb/forwarder/system.ts). */
+export const NONLOCAL_BIND_SYSCTLS: ReadonlyArray<readonly [string, string]> = [['/proc/sys/net/ipv4/ip_nonlocal_bind', '1']];

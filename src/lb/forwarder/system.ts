@@ -1,7 +1,7 @@
 // The userspace forwarder's edge to the host besides its sockets: the nft probe and the
-// ip_nonlocal_bind sysctl. One file, so a port or a test swaps it (DESIGN.md rule).
-import { writeFile, readFile } from 'node:fs/promises';
+// ip_nonlocal_bind sysctl (written through src/net/sysctl.ts, which owns kernel settings).
 import { run } from '../../util/spawn.ts';
+import { NONLOCAL_BIND_SYSCTLS, setSysctls } from '../../net/sysctl.ts';
 
 /** `nft list tables` exits 0: the kernel and the tool can run our table. */
 export async function probeNft(): Promise<boolean> {
@@ -13,20 +13,16 @@ export async function probeNft(): Promise<boolean> {
   }
 }
 
-const NONLOCAL_BIND = '/proc/sys/net/ipv4/ip_nonlocal_bind';
-
 /**
  * Lets the forwarder bind the VIP while it is absent (this board BACKUP): the listener then
  * exists on both boards and starts receiving the moment VRRP adds the VIP, like HAProxy with
- * `transparent`/nonlocal bind behind keepalived. Per network namespace. Returns null when set
- * (or already 1), else the reason it could not be.
+ * `transparent`/nonlocal bind behind keepalived. Per network namespace (src/net/sysctl.ts).
+ * Returns null when set, else the reason it could not be.
  */
 export async function enableNonlocalBind(): Promise<string | null> {
-  try {
-    if ((await readFile(NONLOCAL_BIND, 'utf8')).trim() === '1') return null;
-    await writeFile(NONLOCAL_BIND, '1');
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
+  let why: string | null = null;
+  await setSysctls(NONLOCAL_BIND_SYSCTLS, (_level, msg) => {
+    why = msg;
+  });
+  return why;
 }
