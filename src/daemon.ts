@@ -13,7 +13,9 @@ import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient } from './vrrp/client.ts';
 import { ScriptRunner } from './vrrp/scripts.ts';
-import { runNotify } from './util/notify.ts';
+import { VrrpNotifier } from './vrrp/notify.ts';
+import { scriptPolicy } from './util/script-user.ts';
+import { auditScripts } from './script-audit.ts';
 import type { InstanceStatus } from './vrrp/worker/engine.ts';
 import type { VrrpState } from './vrrp/machine.ts';
 import { LbController, type RsView } from './lb/controller.ts';
@@ -51,6 +53,11 @@ export class Daemon {
   board: BoardProfile | null = null;
   private leds: LedDriver | null = null;
   private scripts: ScriptRunner | null = null;
+  private readonly notifier = new VrrpNotifier({
+    config: () => this.config,
+    snapshot: () => this.vrrp?.snapshot() ?? [],
+    log: (level, msg) => this.log.log(level, msg),
+  });
   private consoleEngine: ConsoleEngine | null = null;
   private closers: Array<() => Promise<void> | void> = [];
   private stopping: Promise<void> | null = null;
@@ -70,6 +77,7 @@ export class Daemon {
     const r = loadConfigFile(this.opts.file);
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
+    if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
     this.config = r.config;
     this.runningText = configApi.writeConfig(r.config);
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
@@ -104,25 +112,20 @@ export class Daemon {
     this.scripts = new ScriptRunner(cfg.scripts, {
       result: (name, up) => vrrp.scriptResult(name, up),
       log: (level, msg) => this.log.log(level, msg),
-    });
+    }, () => scriptPolicy(this.config.global));
     this.scripts.start();
+  }
+
+  /** Logs what src/script-audit.ts finds in the programs `cfg` would run; returns the refusals. */
+  private async refusedPrograms(cfg: Config): Promise<string[]> {
+    const found = await auditScripts(cfg);
+    for (const d of found) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
+    return found.filter((d) => d.severity === 'error').map(formatDiagnostic);
   }
 
   private onVrrpState(status: InstanceStatus, from: VrrpState, reason: string): void {
     this.log.debug(`(${status.name}) ${from} -> ${status.state}: ${reason}`);
-    const inst = this.config.instances.find((i) => i.name === status.name);
-    if (inst) {
-      const notifyLog = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `(${inst.name}) ${msg}`);
-      const specific = { MASTER: inst.notifyMaster, BACKUP: inst.notifyBackup, FAULT: inst.notifyFault, STOP: inst.notifyStop }[
-        status.state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
-      ];
-      if (specific) void runNotify(specific, [], notifyLog);
-      // keepalived's generic notify: "INSTANCE" NAME STATE PRIORITY.
-      if (inst.notify && status.state !== 'INIT') {
-        void runNotify(inst.notify, ['INSTANCE', inst.name, status.state, String(status.effectivePriority)], notifyLog);
-      }
-    }
-    if (status.syncGroup) this.onGroupMaybeChanged(status.syncGroup);
+    this.notifier.stateChanged(status);
     if (from === 'MASTER' && status.state !== 'MASTER') {
       void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
       // We keep answering for the VIPs until the new master announces itself (make before
@@ -138,32 +141,6 @@ export class Daemon {
       const led = all.some((s) => s.state === 'FAULT') ? 'FAULT' : all.some((s) => s.state === 'MASTER') ? 'MASTER' : 'BACKUP';
       void this.leds.show(led);
     }
-  }
-
-  private groupStates = new Map<string, string>();
-
-  /**
-   * vrrp_sync_group notify programs run when the group as a whole changes state (keepalived
-   * vrrp_sync.c): all members MASTER, all BACKUP, or any in FAULT. The generic `notify` gets
-   * "GROUP" NAME STATE 0, as keepalived passes it.
-   */
-  private onGroupMaybeChanged(name: string): void {
-    const group = this.config.syncGroups.find((g) => g.name === name);
-    if (!group) return;
-    const members = (this.vrrp?.snapshot() ?? []).filter((s) => s.syncGroup === name);
-    let state: string | null = null;
-    if (members.some((m) => m.state === 'FAULT')) state = 'FAULT';
-    else if (members.length > 0 && members.every((m) => m.state === 'MASTER')) state = 'MASTER';
-    else if (members.length > 0 && members.every((m) => m.state === 'BACKUP')) state = 'BACKUP';
-    else if (members.length > 0 && members.every((m) => m.state === 'STOP')) state = 'STOP';
-    if (!state || this.groupStates.get(name) === state) return;
-    this.groupStates.set(name, state);
-    const log = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `VRRP_Group(${name}) ${msg}`);
-    const specific = { MASTER: group.notifyMaster, BACKUP: group.notifyBackup, FAULT: group.notifyFault, STOP: group.notifyStop }[
-      state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
-    ];
-    if (specific) void runNotify(specific, [], log);
-    if (group.notify) void runNotify(group.notify, ['GROUP', name, state, '0'], log);
   }
 
   // ---- load balancing -----------------------------------------------------------------------
@@ -183,7 +160,7 @@ export class Daemon {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
       },
-      cfg.global.scriptUser,
+      () => scriptPolicy(this.config.global),
     );
     this.lb = lb;
     await lb.start();
@@ -337,6 +314,13 @@ export class Daemon {
       return { ok: false, errors };
     }
     const next = r.config;
+    const refused = await this.refusedPrograms(next);
+    if (refused.length > 0) {
+      this.log.error('Reload refused, keeping the running configuration: configured programs refused');
+      this.lastReload = { at: Date.now(), ok: false, message: refused.join('; ') };
+      this.reporter?.event({ type: 'reload', ok: false, errors: refused });
+      return { ok: false, errors: refused };
+    }
     const prev = this.config;
     const prevText = this.runningText;
     this.config = next;
@@ -386,7 +370,7 @@ export class Daemon {
       this.scripts = new ScriptRunner(next.scripts, {
         result: (name, up) => vrrp.scriptResult(name, up),
         log: (level, msg) => this.log.log(level, msg),
-      });
+      }, () => scriptPolicy(this.config.global));
       this.scripts.start();
     }
     if (this.lb) await this.lb.reload(next.virtualServers);
