@@ -236,7 +236,8 @@ export class Daemon {
       const sock = await startControlSocket(engine, this.opts.controlSocket);
       this.closers.push(() => sock.close());
     } catch (err) {
-      this.log.error(`control socket ${this.opts.controlSocket}: ${(err as Error).message}`);
+      // startControlSocket's messages name the socket already.
+      this.log.error(`${(err as Error).message}; running without the control socket`);
     }
     const sc = cfg.serialConsole;
     const device = sc?.device ?? (sc ? this.board?.console.device : null);
