@@ -81,8 +81,13 @@ async function main(argv: string[]): Promise<number> {
       }
       const r = checkFile(file, board ? { board } : {});
       for (const line of r.lines) process.stdout.write(line + '\n');
-      if (r.ok) process.stdout.write(`${file}: configuration OK\n`);
-      return r.ok ? 0 : 1;
+      // The programs it would run, as the daemon examines them at start (src/script-audit.ts).
+      const { auditConfigFile } = await import('./script-audit.ts');
+      const programs = r.ok ? await auditConfigFile(file) : { ok: true, lines: [] };
+      for (const line of programs.lines) process.stdout.write(line + '\n');
+      const ok = r.ok && programs.ok;
+      if (ok) process.stdout.write(`${file}: configuration OK\n`);
+      return ok ? 0 : 1;
     }
     case 'run': {
       const { opts } = parseOptions(args, {

@@ -13,7 +13,9 @@ import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient } from './vrrp/client.ts';
 import { ScriptRunner } from './vrrp/scripts.ts';
-import { runNotify } from './util/notify.ts';
+import { VrrpNotifier } from './vrrp/notify.ts';
+import { scriptPolicy } from './util/script-user.ts';
+import { auditScripts } from './script-audit.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
 import { LbController } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
@@ -53,6 +55,10 @@ export class Daemon {
   board: BoardProfile | null = null;
   private leds: LedDriver | null = null;
   private scripts: ScriptRunner | null = null;
+  private readonly notifier = new VrrpNotifier({
+    config: () => this.config,
+    log: (level, msg) => this.log.log(level, msg),
+  });
   private consoleEngine: ConsoleEngine | null = null;
   private closers: Array<() => Promise<void> | void> = [];
   private stopping: Promise<void> | null = null;
@@ -72,6 +78,7 @@ export class Daemon {
     const r = loadConfigFile(this.opts.file);
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
+    if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
     this.config = r.config;
     this.runningText = configApi.writeConfig(r.config);
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
@@ -107,24 +114,20 @@ export class Daemon {
     this.scripts = new ScriptRunner(cfg.scripts, {
       result: (name, up) => vrrp.scriptResult(name, up),
       log: (level, msg) => this.log.log(level, msg),
-    });
+    }, () => scriptPolicy(this.config.global));
     this.scripts.start();
+  }
+
+  /** Logs what src/script-audit.ts finds in the programs `cfg` would run; returns the refusals. */
+  private async refusedPrograms(cfg: Config): Promise<string[]> {
+    const found = await auditScripts(cfg);
+    for (const d of found) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
+    return found.filter((d) => d.severity === 'error').map(formatDiagnostic);
   }
 
   private onVrrpState(status: VrrpInstanceStatus, from: VrrpState, reason: string): void {
     this.log.debug(`(${status.name}) ${from} -> ${status.state}: ${reason}`);
-    const inst = this.config.instances.find((i) => i.name === status.name);
-    if (inst) {
-      const notifyLog = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `(${inst.name}) ${msg}`);
-      const specific = { MASTER: inst.notifyMaster, BACKUP: inst.notifyBackup, FAULT: inst.notifyFault, STOP: inst.notifyStop }[
-        status.state as 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
-      ];
-      if (specific) void runNotify(specific, [], notifyLog);
-      // keepalived's generic notify: "INSTANCE" NAME STATE PRIORITY.
-      if (inst.notify && status.state !== 'INIT') {
-        void runNotify(inst.notify, ['INSTANCE', inst.name, status.state, String(status.effectivePriority)], notifyLog);
-      }
-    }
+    this.notifier.stateChanged(status);
     if (from === 'MASTER' && status.state !== 'MASTER') {
       void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
       // We keep answering for the VIPs until the new master announces itself (make before
@@ -138,20 +141,9 @@ export class Daemon {
     if (this.leds) void this.leds.show(ledStateFor(this.vrrp?.snapshot() ?? [status]));
   }
 
-  /**
-   * vrrp_sync_group notify programs run when the group as a whole changes state (keepalived
-   * vrrp_sync.c; the worker reports it). The generic `notify` gets "GROUP" NAME STATE 0, as
-   * keepalived passes it.
-   */
+  /** vrrp_sync_group notify programs run when the group as a whole changes state (keepalived vrrp_sync.c). */
   private onGroupChanged(status: SyncGroupStatus, _from: SyncGroupState): void {
-    const group = this.config.syncGroups.find((g) => g.name === status.name);
-    if (!group || status.state === 'INIT') return;
-    const name = status.name;
-    const state = status.state;
-    const log = (level: 'warn' | 'debug', msg: string): void => this.log.log(level, `VRRP_Group(${name}) ${msg}`);
-    const specific = { MASTER: group.notifyMaster, BACKUP: group.notifyBackup, FAULT: group.notifyFault, STOP: group.notifyStop }[state];
-    if (specific) void runNotify(specific, [], log);
-    if (group.notify) void runNotify(group.notify, ['GROUP', name, state, '0'], log);
+    this.notifier.groupChanged(status);
   }
 
   // ---- load balancing -----------------------------------------------------------------------
@@ -171,7 +163,7 @@ export class Daemon {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
       },
-      cfg.global.scriptUser,
+      () => scriptPolicy(this.config.global),
     );
     this.lb = lb;
     await lb.start();
@@ -247,7 +239,8 @@ export class Daemon {
       const sock = await startControlSocket(engine, this.opts.controlSocket);
       this.closers.push(() => sock.close());
     } catch (err) {
-      this.log.error(`control socket ${this.opts.controlSocket}: ${(err as Error).message}`);
+      // startControlSocket's messages name the socket already.
+      this.log.error(`${(err as Error).message}; running without the control socket`);
     }
     const sc = cfg.serialConsole;
     const device = sc?.device ?? (sc ? this.board?.console.device : null);
@@ -328,6 +321,13 @@ export class Daemon {
       return { ok: false, errors };
     }
     const next = r.config;
+    const refused = await this.refusedPrograms(next);
+    if (refused.length > 0) {
+      this.log.error('Reload refused, keeping the running configuration: configured programs refused');
+      this.lastReload = { at: Date.now(), ok: false, message: refused.join('; ') };
+      this.reporter?.event({ type: 'reload', ok: false, errors: refused });
+      return { ok: false, errors: refused };
+    }
     const prev = this.config;
     const prevText = this.runningText;
     this.config = next;
@@ -382,7 +382,7 @@ export class Daemon {
       this.scripts = new ScriptRunner(next.scripts, {
         result: (name, up) => vrrp.scriptResult(name, up),
         log: (level, msg) => this.log.log(level, msg),
-      });
+      }, () => scriptPolicy(this.config.global));
       this.scripts.start();
     }
     if (this.lb) await this.lb.reload(next.virtualServers);

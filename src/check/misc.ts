@@ -3,7 +3,7 @@
 // with weight code − 2. A script killed at misc_timeout or by a signal is a failure.
 
 import type { MiscCheck } from '../config/model.ts';
-import { runBounded, resolveCredentials } from '../util/spawn.ts';
+import { runScript } from '../util/run-script.ts';
 import { miscExitToResult } from './timing.ts';
 import type { CheckResult } from './types.ts';
 
@@ -13,19 +13,16 @@ export interface MiscOptions {
   /** global_defs script_user/script_group, used when the checker names no user. */
   defaultUser?: string | null;
   defaultGroup?: string | null;
+  /** global_defs enable_script_security: a script run as root that others can change is refused. */
+  enableScriptSecurity?: boolean;
 }
 
 export async function checkMisc(cfg: MiscCheck, opts: MiscOptions, signal: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
-  const user = cfg.user ?? opts.defaultUser ?? null;
-  const group = cfg.user ? cfg.group : cfg.group ?? opts.defaultGroup ?? null;
-  let creds: { uid?: number; gid?: number };
-  try {
-    creds = await resolveCredentials(user, group);
-  } catch (e) {
-    return { ok: false, latencyMs: Date.now() - started, detail: `misc_check: ${(e as Error).message}` };
-  }
-  const r = await runBounded(cfg.path.argv, { timeoutMs: opts.timeoutMs, signal, ...creds });
+  // Its user, else script_user, else keepalived's defaults (src/util/script-user.ts).
+  const policy = { scriptUser: opts.defaultUser ?? null, scriptGroup: opts.defaultGroup ?? null, enableScriptSecurity: opts.enableScriptSecurity ?? false };
+  const r = await runScript(cfg.path.argv, { user: cfg.user, group: cfg.group }, policy, { timeoutMs: opts.timeoutMs, signal });
+  if (r.refused) return { ok: false, latencyMs: Date.now() - started, detail: `misc_check: ${r.refused}` };
   const latencyMs = Date.now() - started;
   const name = cfg.path.argv[0] ?? '';
   if (r.error) return { ok: false, latencyMs, detail: `misc_check ${name}: cannot run (${r.error})` };

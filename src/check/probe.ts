@@ -13,6 +13,7 @@ export interface ProbeContext {
   /** global_defs script_user / script_group: the default user of MISC_CHECK scripts. */
   scriptUser?: string | null;
   scriptGroup?: string | null;
+  enableScriptSecurity?: boolean;
 }
 
 /** Runs one check. The scheduler's default is runProbe; unit tests pass a fake. */
@@ -62,6 +63,7 @@ export function makeProbe(ctx: ProbeContext = {}): ProbeFn {
             timeoutMs: miscTimeoutMs(checker, vs),
             defaultUser: ctx.scriptUser ?? null,
             defaultGroup: ctx.scriptGroup ?? null,
+            enableScriptSecurity: ctx.enableScriptSecurity ?? false,
           }, signal);
       }
     } catch (e) {

@@ -9,7 +9,7 @@
 
 import type { Checker, Command, RealServer, VirtualServer } from '../config/model.ts';
 import { makeProbe, probeBoundMs, type ProbeContext, type ProbeFn } from './probe.ts';
-import { resolveCredentials, runBounded } from '../util/spawn.ts';
+import { runScript } from '../util/run-script.ts';
 import {
   aggregateRs,
   applyResult,
@@ -255,11 +255,11 @@ export class HealthChecker {
   }
 }
 
-/** notify_up / notify_down: argv as configured, as script_user, bounded, output discarded. */
+/** notify_up / notify_down: argv as configured, as script_user (src/util/script-user.ts), bounded, output discarded. */
 function defaultNotify(opts: HealthCheckerOptions): NotifyFn {
   return async (cmd, ev, signal) => {
-    const creds = await resolveCredentials(opts.scriptUser ?? null, opts.scriptGroup ?? null);
-    const r = await runBounded(cmd.argv, { timeoutMs: opts.notifyTimeoutMs ?? 10_000, signal, ...creds });
+    const policy = { scriptUser: opts.scriptUser ?? null, scriptGroup: opts.scriptGroup ?? null, enableScriptSecurity: opts.enableScriptSecurity ?? false };
+    const r = await runScript(cmd.argv, null, policy, { timeoutMs: opts.notifyTimeoutMs ?? 10_000, signal });
     if (r.error || r.timedOut || r.code !== 0) {
       opts.log?.('warn', `notify ${cmd.argv[0] ?? ''} for ${ev.vs} / ${ev.rs}: ${r.error ?? (r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`)}`);
     }

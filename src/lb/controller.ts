@@ -10,6 +10,7 @@ import type { NftBackend } from './nft.ts';
 import type { NftTransaction } from './nft.ts';
 import { QuorumTracker } from './quorum.ts';
 import { runNotify } from '../util/notify.ts';
+import { scriptPolicy, type ScriptPolicy } from '../util/script-user.ts';
 import { UserspaceForwarder, chooseDataPlane, probeNft, backendOf, type DataPlane } from './forwarder/index.ts';
 import type { Backend } from './sched/index.ts';
 import type { RealServerStatus, VirtualServerStatus } from '../status.ts';
@@ -65,7 +66,8 @@ export class LbController {
     private vss: VirtualServer[],
     private readonly deps: LbDeps,
     private readonly hooks: LbHooks,
-    private readonly scriptUser: string | null = null,
+    /** global_defs' script_user and enable_script_security as they are now (they change on reload). */
+    private readonly scripts: () => ScriptPolicy = () => scriptPolicy({ scriptUser: null, scriptGroup: null, enableScriptSecurity: false }),
   ) {
     this.forwarder = deps.forwarder ?? new UserspaceForwarder({ log: (level, msg) => this.hooks.log(level, msg) });
   }
@@ -130,9 +132,26 @@ export class LbController {
     if (!this.nftWorks) this.hooks.log('warn', 'nftables is not usable here (`nft list tables` failed): virtual servers with `forwarder auto` use the userspace forwarder');
     if (this.usesNft()) await this.applyFull();
     await this.startUserspace();
-    const make = this.deps.makeChecker ?? ((vss, onChange) => new HealthChecker(vss, { onChange, scriptUser: this.scriptUser }));
+    const make = this.deps.makeChecker ?? ((vss, onChange) => new HealthChecker(vss, this.checkerOptions(onChange)));
     this.checker = make(this.vss, (ev) => this.onCheck(ev));
     this.checker.start();
+  }
+
+  /**
+   * The health checker's options: MISC_CHECK's default user read at each check (a reload may
+   * change script_user), and notify_up/notify_down run here, once per up/down change, as
+   * script_user (keepalived check_api.c: notify_up/down on the transition only).
+   */
+  private checkerOptions(onChange: (ev: RsStateEvent) => void): ConstructorParameters<typeof HealthChecker>[1] {
+    const scripts = this.scripts;
+    const log = (level: 'warn' | 'debug', msg: string): void => this.hooks.log(level, msg);
+    return {
+      onChange,
+      get scriptUser() { return scripts().scriptUser; },
+      get scriptGroup() { return scripts().scriptGroup; },
+      get enableScriptSecurity() { return scripts().enableScriptSecurity; },
+      notify: (cmd, _ev, signal) => runNotify(cmd, [], scripts(), log, { signal }),
+    };
   }
 
   private async applyFull(): Promise<void> {
@@ -201,8 +220,7 @@ export class LbController {
     if (prev) {
       // keepalived's wording (check_api / ipvswrapper): "Removing service [ADDR]:PORT … from VS"
       this.hooks.log('info', ev.up ? `Adding service [${rs.address}]:${rs.port} to VS [${vs.address}]:${vs.port} (${ev.reason})` : `Removing service [${rs.address}]:${rs.port} from VS [${vs.address}]:${vs.port} (${ev.reason})`);
-      const cmd = ev.up ? rs.notifyUp : rs.notifyDown;
-      if (cmd) void runNotify(cmd, [], (level, msg) => this.hooks.log(level, msg));
+      // notify_up/notify_down: run by the health checker on the transition (checkerOptions).
     }
     this.updateQuorum(vs);
     this.schedule(vs);
@@ -230,7 +248,7 @@ export class LbController {
     if (!r.changed) return;
     this.hooks.log('info', r.up ? `Gained quorum ${vs.quorum}+${vs.hysteresis} for VS [${vs.address}]:${vs.port}` : `Lost quorum ${vs.quorum}-${vs.hysteresis} for VS [${vs.address}]:${vs.port}`);
     const cmd: Command | null = r.up ? vs.quorumUp : vs.quorumDown;
-    if (cmd) void runNotify(cmd, [], (level, msg) => this.hooks.log(level, msg));
+    if (cmd) void runNotify(cmd, [], this.scripts(), (level, msg) => this.hooks.log(level, msg));
     this.hooks.quorumChanged?.(vs, r.up);
   }
 

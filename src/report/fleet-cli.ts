@@ -2,11 +2,19 @@
 // fleet model. Live mode redraws every second (ANSI clear + home); --json waits for the
 // retained messages (until 300 ms pass without one, at most `settleMs`) and prints one snapshot.
 // Returns the exit code: 0 ok, 2 cannot connect within timeoutMs.
+//
+// Everything shown comes from whoever may publish under the prefix: the table and the JSON are
+// escaped for the terminal (src/report/escape.ts), and packets are bounded (MAX_PACKET_BYTES:
+// MQTT 5 Maximum Packet Size, and src/report/packet-guard.ts under both versions). MQTT 5 is
+// asked for first, for the bdSeq user property on `status` that tells an older session's late
+// will apart (src/report/fleet.ts); a broker that refuses it gets 3.1.1 (the demo's aedes).
 
 import mqtt from 'mqtt';
 import type { IClientOptions } from 'mqtt';
 import { readFile } from 'node:fs/promises';
-import { applyMessage, fleetSnapshot, newFleet, renderFleetTable } from './fleet.ts';
+import { applyMessage, fleetSnapshot, newFleet, renderFleetTable, type MessageMeta } from './fleet.ts';
+import { escapeTerminal, jsonForTerminal } from './escape.ts';
+import { guardClient } from './packet-guard.ts';
 import { fleetFilter, sanitizePrefix } from './topics.ts';
 
 export interface FleetCliOptions {
@@ -32,6 +40,21 @@ export interface FleetCliOptions {
 }
 
 const QUIET_MS = 300;
+/** The largest packet the fleet view accepts: a board's largest payload (health, birth) is a few KiB. */
+export const FLEET_MAX_PACKET_BYTES = 1024 * 1024;
+
+/** MQTT 3.1.1 §3.2.2.3 return code 1, MQTT 5 §3.2.2.2 reason code 0x84. */
+function isProtocolRefusal(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 1 || code === 0x84;
+}
+
+/** The bdSeq user property of a message (MQTT 5), if it has a usable one. */
+function metaOf(packet: { properties?: { userProperties?: Record<string, string | string[]> } }): MessageMeta {
+  const raw = packet.properties?.userProperties?.bdSeq;
+  const v = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return typeof v === 'string' && /^\d{1,15}$/u.test(v) ? { bdSeq: Number(v) } : {};
+}
 
 export async function runFleet(o: FleetCliOptions): Promise<number> {
   const out = o.out ?? process.stdout;
@@ -40,9 +63,8 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
   const prefix = sanitizePrefix(o.prefix ?? 'tandem');
   const timeoutMs = o.timeoutMs ?? 5000;
   const opts: IClientOptions = {
-    // A subscriber needs nothing of MQTT 5: 3.1.1 works with every broker (the demo's
-    // embedded aedes speaks only 3.1.1).
-    protocolVersion: 4,
+    protocolVersion: 5,
+    properties: { maximumPacketSize: FLEET_MAX_PACKET_BYTES },
     clean: true,
     reconnectPeriod: o.json || o.once ? 0 : 2000,
     connectTimeout: timeoutMs,
@@ -61,34 +83,49 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
 
   const model = newFleet(prefix, now());
   let lastMsgAt = now();
-  let client: mqtt.MqttClient;
-  try {
-    client = mqtt.connect(o.url, opts);
-  } catch (e) {
-    err.write(`fleet: cannot connect to ${o.url}: ${(e as Error).message}\n`);
-    return 2;
-  }
-  client.on('message', (topic, payload) => {
-    lastMsgAt = now();
-    applyMessage(model, topic, payload.toString('utf8'), lastMsgAt);
-  });
   let lastErr = '';
-  client.on('error', (e) => {
-    lastErr = e.message;
-  });
-
-  const subscribed = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    client.once('connect', () => {
-      client.subscribe(fleetFilter(prefix), { qos: 1 }, (e) => {
-        clearTimeout(timer);
-        resolve(!e);
+  /** Connects and subscribes; 'refused' when the broker does not speak this protocol version. */
+  const open = async (version: 4 | 5): Promise<{ client: mqtt.MqttClient | null; result: 'ok' | 'failed' | 'refused' }> => {
+    const vopts: IClientOptions = { ...opts, protocolVersion: version };
+    if (version === 4) delete vopts.properties;
+    let c: mqtt.MqttClient;
+    try {
+      c = mqtt.connect(o.url, vopts);
+    } catch (e) {
+      lastErr = (e as Error).message;
+      return { client: null, result: 'failed' };
+    }
+    guardClient(c, FLEET_MAX_PACKET_BYTES, (bytes) => {
+      lastErr = `a ${bytes}-byte packet exceeds the limit of ${FLEET_MAX_PACKET_BYTES} bytes`;
+    });
+    c.on('message', (topic, payload, packet) => {
+      lastMsgAt = now();
+      applyMessage(model, topic, payload.toString('utf8'), lastMsgAt, metaOf(packet));
+    });
+    const result = await new Promise<'ok' | 'failed' | 'refused'>((resolve) => {
+      const timer = setTimeout(() => resolve('failed'), timeoutMs);
+      c.on('error', (e) => {
+        lastErr = e.message;
+        if (version === 5 && isProtocolRefusal(e)) {
+          clearTimeout(timer);
+          resolve('refused');
+        }
+      });
+      c.once('connect', () => {
+        c.subscribe(fleetFilter(prefix), { qos: 1 }, (e) => {
+          clearTimeout(timer);
+          resolve(e ? 'failed' : 'ok');
+        });
       });
     });
-  });
-  if (!subscribed) {
-    err.write(`fleet: cannot subscribe at ${o.url}${lastErr ? `: ${lastErr}` : ''}\n`);
-    client.end(true);
+    if (result !== 'ok') c.end(true);
+    return { client: result === 'ok' ? c : null, result };
+  };
+  let attempt = await open(5);
+  if (attempt.result === 'refused') attempt = await open(4);
+  const client = attempt.client;
+  if (!client) {
+    err.write(`fleet: cannot subscribe at ${o.url}${lastErr ? `: ${escapeTerminal(lastErr)}` : ''}\n`);
     return 2;
   }
 
@@ -106,7 +143,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
         }
       }, 50);
     });
-    out.write(o.json ? JSON.stringify(fleetSnapshot(model, now()), null, 2) + '\n' : renderFleetTable(model, now()));
+    out.write(o.json ? jsonForTerminal(fleetSnapshot(model, now()), 2) + '\n' : renderFleetTable(model, now()));
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     return 0;
   }
@@ -119,7 +156,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
     process.once('SIGTERM', onSig);
   }
   const draw = (): void => {
-    out.write('\x1b[2J\x1b[H' + renderFleetTable(model, now()) + (client.connected ? '' : `(disconnected${lastErr ? `: ${lastErr}` : ''})\n`));
+    out.write('\x1b[2J\x1b[H' + renderFleetTable(model, now()) + (client.connected ? '' : `(disconnected${lastErr ? `: ${escapeTerminal(lastErr)}` : ''})\n`));
   };
   draw();
   await new Promise<void>((resolve) => {

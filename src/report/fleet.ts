@@ -7,6 +7,14 @@
 // Flags, counting only boards that are online (a lost board's retained state is history):
 // - split brain: two or more MASTERs in one pair (the boards cannot hear each other);
 // - no master: members online, none MASTER.
+//
+// Stale wills. A board's `status` carries the bdSeq of its session (MQTT 5 user property
+// "bdSeq", also on the will, src/report/session.ts). A session the broker has not yet noticed
+// dead (after a power cut and a reboot, say) publishes its `lost` will late, over the `online`
+// of the session that replaced it: a `lost` whose bdSeq is below the board's newest known one
+// (its birth's, or an accepted status's) is such a stale will and is ignored (counted).
+//
+// Everything here is data from the broker; what displays it escapes it (src/report/escape.ts).
 
 import {
   readBirth,
@@ -20,6 +28,7 @@ import {
   type VrrpPayload,
 } from './payloads.ts';
 import { parseTopic } from './topics.ts';
+import { escapeTerminal } from './escape.ts';
 
 export interface BoardState {
   node: string;
@@ -29,6 +38,8 @@ export interface BoardState {
   lastHealthAt: number | null;
   /** intervalMs from the last health payload. */
   healthIntervalMs: number | null;
+  /** bdSeq of the session that published `status`, when it said (MQTT 5). */
+  statusBdSeq: number | null;
   vrrp: Map<string, VrrpPayload>;
   /** "VS/RS" (topic levels) → payload. */
   lb: Map<string, RealServerPayload>;
@@ -41,6 +52,8 @@ export interface FleetModel {
   boards: Map<string, BoardState>;
   /** Messages the model could not use, by reason. */
   rejected: { topic: number; payload: number };
+  /** `lost` wills of sessions older than the board's newest (ignored, see above). */
+  staleWills: number;
   lastEvents: Array<{ node: string; at: number; event: Record<string, unknown> }>;
 }
 
@@ -53,21 +66,32 @@ export const DEFAULT_STALE_MS = 30_000;
 const MAX_EVENTS = 20;
 
 export function newFleet(prefix: string, now: number): FleetModel {
-  return { prefix, startedAt: now, boards: new Map(), rejected: { topic: 0, payload: 0 }, lastEvents: [] };
+  return { prefix, startedAt: now, boards: new Map(), rejected: { topic: 0, payload: 0 }, staleWills: 0, lastEvents: [] };
 }
 
 function board(m: FleetModel, node: string, now: number): BoardState {
   let b = m.boards.get(node);
   if (!b) {
-    b = { node, status: null, birth: null, health: null, lastHealthAt: null, healthIntervalMs: null, vrrp: new Map(), lb: new Map(), lastSeenAt: now };
+    b = { node, status: null, statusBdSeq: null, birth: null, health: null, lastHealthAt: null, healthIntervalMs: null, vrrp: new Map(), lb: new Map(), lastSeenAt: now };
     m.boards.set(node, b);
   }
   b.lastSeenAt = now;
   return b;
 }
 
+/** What the message's MQTT 5 properties say (user property "bdSeq"). */
+export interface MessageMeta {
+  bdSeq?: number | null;
+}
+
+/** The newest session of the board we know of: its birth's bdSeq or the last accepted status's. */
+function newestSeq(b: BoardState): number | null {
+  const seqs = [b.birth?.bdSeq, b.statusBdSeq].filter((x): x is number => typeof x === 'number');
+  return seqs.length ? Math.max(...seqs) : null;
+}
+
 /** Folds one message into the model. Returns false (and counts it) when it was not usable. */
-export function applyMessage(m: FleetModel, topic: string, payload: string, now: number): boolean {
+export function applyMessage(m: FleetModel, topic: string, payload: string, now: number, meta: MessageMeta = {}): boolean {
   const t = parseTopic(m.prefix, topic);
   if (!t) {
     m.rejected.topic++;
@@ -81,7 +105,17 @@ export function applyMessage(m: FleetModel, topic: string, payload: string, now:
     case 'status': {
       const s = readStatus(payload);
       if (!s) return reject();
-      board(m, t.node, now).status = s;
+      const b = board(m, t.node, now);
+      const seq = typeof meta.bdSeq === 'number' && Number.isSafeInteger(meta.bdSeq) ? meta.bdSeq : null;
+      const newest = newestSeq(b);
+      if (s === 'lost' && seq !== null && newest !== null && seq < newest) {
+        m.staleWills++;
+        // Keep what the newer session said; with nothing yet, keep the will: boardCondition
+        // sees the newer birth and does not believe it.
+        if (b.status !== null) return true;
+      }
+      b.status = s;
+      b.statusBdSeq = seq;
       return true;
     }
     case 'birth': {
@@ -133,10 +167,17 @@ export function applyMessage(m: FleetModel, topic: string, payload: string, now:
   }
 }
 
+/** A `lost` from a session older than the board's birth (the birth came after it). */
+function staleLost(b: BoardState): boolean {
+  return b.status === 'lost' && b.statusBdSeq !== null && b.birth !== null && b.birth.bdSeq > b.statusBdSeq;
+}
+
 export function boardCondition(b: BoardState, m: FleetModel, now: number): BoardCondition {
-  if (b.status === 'lost') return 'lost';
+  // A newer session was born after the one whose will this is, and has said nothing since:
+  // as far as anyone knows, it is online.
+  if (b.status === 'lost' && !staleLost(b)) return 'lost';
   if (b.status === 'offline') return 'offline';
-  if (b.status !== 'online') return 'unknown';
+  if (b.status !== 'online' && !staleLost(b)) return 'unknown';
   const staleMs = b.healthIntervalMs ? STALE_INTERVALS * b.healthIntervalMs : DEFAULT_STALE_MS;
   const since = b.lastHealthAt ?? m.startedAt; // health is not retained: count from when we started listening
   return now - since > staleMs ? 'stale' : 'online';
@@ -254,6 +295,7 @@ export function fleetSnapshot(m: FleetModel, now: number): object {
       ...boards.filter((b) => b.condition === 'lost' || b.condition === 'stale').map((b) => ({ kind: b.condition, node: b.node })),
     ],
     rejected: { ...m.rejected },
+    staleWills: m.staleWills,
   };
 }
 
@@ -261,7 +303,9 @@ function num(v: unknown, digits = 0, unit = ''): string {
   return typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(digits)}${unit}` : '-';
 }
 
-function table(head: string[], rows: string[][]): string {
+/** A table for the terminal; every cell is escaped (they hold names and fields from MQTT). */
+function table(head: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(escapeTerminal));
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ').trimEnd();
   return [line(head), ...rows.map(line)].join('\n');

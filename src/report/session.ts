@@ -15,6 +15,20 @@
 // Timing. Retained changes are coalesced for `coalesceMs` (default 25 ms) from the first change,
 // never re-armed by later ones, so a change is handed to the socket within that bound (< 100 ms).
 // All of this runs on the main thread; the VRRP engine has its own worker and is never waited on.
+//
+// Identity. The client id has a random part, new at each boot (src/report/client-id.ts), so
+// nobody can take the board's session over by guessing it. A takeover that happens anyway
+// (MQTT 5 DISCONNECT 0x8E "Session taken over"; under 3.1.1, and by mosquitto 2.0 under 5 too,
+// the broker just closes, so a close without an error soon after connecting counts) is reported as an `events` message once we
+// are connected again. Under MQTT 5 every `status` we publish and the will carry the
+// session's bdSeq as the user property "bdSeq" (the payloads stay online/offline/lost), so a
+// late `lost` of an older session is recognisable (src/report/fleet.ts ignores it); and since
+// we subscribe to our own `status`, we put `online` back when such a will overwrites it.
+//
+// Bounds. Inbound packets are limited to MAX_PACKET_BYTES: announced to the broker under
+// MQTT 5 (CONNECT Maximum Packet Size), and enforced under both versions by reading each
+// packet's header as it arrives (src/report/packet-guard.ts), so a 32 MB message never sits
+// in our memory.
 
 import mqtt from 'mqtt';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
@@ -23,6 +37,8 @@ import { uptime } from 'node:os';
 import type { MqttSettings } from '../config/model.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.ts';
 import { loadBdSeq, saveBdSeq } from './bdseq.ts';
+import { clientIdOf, clientIdSuffix, readBootId } from './client-id.ts';
+import { guardClient } from './packet-guard.ts';
 import { Outbox, type OutboxStats } from './outbox.ts';
 import {
   birthPayload,
@@ -52,7 +68,19 @@ export interface ReporterInfo {
   interfaces(): BirthInterface[] | Promise<BirthInterface[]>;
   /** Boot time in ms since the epoch; default from os.uptime(). */
   bootTimeMs?: number;
+  /** The boot's id (keys the client id's random part); default /proc/sys/kernel/random/boot_id. */
+  bootId?: string | null;
 }
+
+/** The largest MQTT packet a board accepts (what it receives is cmd/rebirth and its own status). */
+export const MAX_PACKET_BYTES = 256 * 1024;
+/** A close without an error or a reason this soon after CONNACK is reported as a takeover. */
+export const TAKEOVER_WINDOW_MS = 10_000;
+/** A will of an older session overwriting our `status`: put `online` back at most this often. */
+const STATUS_REPAIR_MS = 1000;
+
+/** MQTT 5 DISCONNECT reason code 0x8E, "Session taken over" (§3.14.2.1). */
+const SESSION_TAKEN_OVER = 0x8e;
 
 export interface ReporterOptions {
   log?: Logger;
@@ -89,6 +117,13 @@ export interface ReporterStats extends OutboxStats {
   inboundMalformed: number;
   inboundOversized: number;
   inboundUnexpected: number;
+  /** Connections closed because the broker announced a packet over MAX_PACKET_BYTES. */
+  oversizedPackets: number;
+  /** Sessions taken over (or, under 3.1.1, closed by the broker soon after connecting). */
+  takeovers: number;
+  /** Times `online` was put back over an older session's will. */
+  statusRepairs: number;
+  clientId: string | null;
   lastError: string | null;
 }
 
@@ -135,6 +170,17 @@ export class Reporter {
   private attempt = 0;
   private bdSeq = 0;
   private bdSeqSave: Promise<void> = Promise.resolve();
+  private clientId: string | null = null;
+  /** The bdSeq the connection being made will have (the will carries it). */
+  private nextSeq = 1;
+  /** A takeover seen on the last connection, reported once connected again. */
+  private takeover: { reason: string; at: number } | null = null;
+  /**
+   * A close that looks like a takeover (see onGone). It counts only if the next attempt
+   * connects at once: after a broker crash or restart the next attempt fails instead.
+   */
+  private suspect: { reason: string; at: number } | null = null;
+  private repairTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
@@ -153,6 +199,9 @@ export class Reporter {
     inboundMalformed: 0,
     inboundOversized: 0,
     inboundUnexpected: 0,
+    oversizedPackets: 0,
+    takeovers: 0,
+    statusRepairs: 0,
   };
   private lastError: string | null = null;
 
@@ -188,6 +237,9 @@ export class Reporter {
     const { value, problem } = await loadBdSeq(this.info.stateDir);
     if (problem) this.log('warn', problem);
     this.bdSeq = value;
+    const id = await clientIdSuffix(this.info.stateDir, this.info.bootId !== undefined ? this.info.bootId : await readBootId());
+    if (id.problem) this.log('warn', id.problem);
+    this.clientId = clientIdOf(this.topics.base.split('/').pop() ?? 'node', id.suffix);
     // status first, birth second: insertion order is publish order after every (re)connect.
     this.outbox.setRetained(this.topics.status, STATUS_ONLINE);
     await this.refreshBirth(this.bdSeq + 1);
@@ -203,15 +255,15 @@ export class Reporter {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const t of [this.reconnectTimer, this.flushTimer, this.watchdog]) if (t) clearTimeout(t);
+    for (const t of [this.reconnectTimer, this.flushTimer, this.watchdog, this.repairTimer]) if (t) clearTimeout(t);
     if (this.healthTimer) clearInterval(this.healthTimer);
-    this.reconnectTimer = this.flushTimer = this.healthTimer = this.watchdog = null;
+    this.reconnectTimer = this.flushTimer = this.healthTimer = this.watchdog = this.repairTimer = null;
     this.outbox.setRetained(this.topics.status, STATUS_OFFLINE);
     const c = this.client;
     if (c && this.connected) {
       this.flush();
       const offline = new Promise<void>((resolve) => {
-        c.publish(this.topics.status, STATUS_OFFLINE, { qos: 1, retain: true }, (err) => {
+        c.publish(this.topics.status, STATUS_OFFLINE, this.publishOptions(this.topics.status, true), (err) => {
           if (err) this.log('warn', `offline not acknowledged: ${errText(err)}`);
           resolve();
         });
@@ -270,6 +322,7 @@ export class Reporter {
       connected: this.connected,
       protocolVersion: this.protocol,
       bdSeq: this.bdSeq,
+      clientId: this.clientId,
       inflight: this.pending.size,
       lastError: this.lastError,
     };
@@ -279,9 +332,12 @@ export class Reporter {
 
   private async buildOptions(): Promise<IClientOptions> {
     const s = this.settings;
+    // The will belongs to the connection about to be made: its bdSeq is the one that
+    // connection will announce in `birth` (Sparkplug B's pairing of NBIRTH and NDEATH).
+    this.nextSeq = this.bdSeq + 1;
     const o: IClientOptions = {
       protocolVersion: this.protocol,
-      clientId: `tandem-${this.topics.base.split('/').pop() ?? 'node'}`,
+      clientId: this.clientId ?? `tandem-${this.topics.base.split('/').pop() ?? 'node'}`,
       clean: true,
       keepalive: s.keepaliveS,
       connectTimeout: this.connectTimeoutMs,
@@ -290,7 +346,10 @@ export class Reporter {
       resubscribe: false,
       will: { topic: this.topics.status, payload: Buffer.from(STATUS_LOST), qos: 1, retain: true },
     };
-    if (this.protocol === 5) o.properties = { sessionExpiryInterval: 0 };
+    if (this.protocol === 5) {
+      o.properties = { sessionExpiryInterval: 0, maximumPacketSize: MAX_PACKET_BYTES };
+      o.will!.properties = { userProperties: { bdSeq: String(this.nextSeq) } };
+    }
     if (s.username !== null) o.username = s.username;
     // Files are read on every attempt: a rotated certificate or password needs no restart.
     if (s.passwordFile !== null) o.password = (await readFile(s.passwordFile, 'utf8')).replace(/\r?\n$/u, '');
@@ -308,6 +367,7 @@ export class Reporter {
     try {
       opts = await this.buildOptions();
     } catch (err) {
+      this.suspect = null;
       this.fail(`cannot prepare connection: ${errText(err)}`);
       this.scheduleReconnect();
       return;
@@ -318,12 +378,22 @@ export class Reporter {
     try {
       client = mqtt.connect(this.settings.url, opts);
     } catch (err) {
+      this.suspect = null;
       this.fail(`cannot connect to ${this.settings.url}: ${errText(err)}`);
       this.scheduleReconnect();
       return;
     }
     this.client = client;
+    guardClient(client, MAX_PACKET_BYTES, (bytes) => {
+      if (gen !== this.generation) return;
+      this.counters.oversizedPackets++;
+      this.log('warn', `the broker sent a ${bytes}-byte packet (limit ${MAX_PACKET_BYTES}); closing the connection`);
+    });
     let closed = false;
+    let connectedAt: number | null = null;
+    let sawError = false;
+    let takenOver = false;
+    let explained = false;
     const onGone = (why: string): void => {
       if (closed || gen !== this.generation) return;
       closed = true;
@@ -331,6 +401,19 @@ export class Reporter {
       this.dropClient();
       if (this.stopping) return;
       if (wasConnected) this.log('warn', `connection lost: ${why}`);
+      const soon = connectedAt !== null && this.now() - connectedAt < TAKEOVER_WINDOW_MS;
+      if (!wasConnected) this.suspect = null; // the attempt after a suspect close failed: not a takeover
+      if (takenOver) this.noteTakeover('the broker gave our session to another connection with our client id (MQTT 5 DISCONNECT 0x8E "Session taken over")');
+      else if (wasConnected && !sawError && !explained && soon && connectedAt !== null) {
+        // MQTT 3.1.1 has no DISCONNECT from the broker, and mosquitto 2.0 does not send 0x8E
+        // under MQTT 5 either: it closes the old connection ("already connected, closing old
+        // connection"). A close without an error or a reason soon after connecting, followed
+        // by a reconnect that succeeds at once, is how that looks.
+        this.suspect = {
+          reason: `the broker closed the connection ${this.now() - connectedAt} ms after accepting it, without an error or a reason, and let us straight back in (MQTT ${this.protocol === 5 ? '5' : '3.1.1'}): how a takeover by another connection with our client id looks`,
+          at: this.now(),
+        };
+      }
       this.scheduleReconnect();
     };
     // Our own bound on CONNECT → CONNACK, on top of mqtt.js's: whatever mqtt.js does, an attempt ends.
@@ -342,7 +425,14 @@ export class Reporter {
     }, this.connectTimeoutMs + 1000);
     client.on('connect', () => {
       if (gen !== this.generation) return;
+      connectedAt = this.now();
       void this.onConnect(client, gen);
+    });
+    client.on('disconnect', (packet) => {
+      if (gen !== this.generation) return;
+      explained = true;
+      if (packet.reasonCode === SESSION_TAKEN_OVER) takenOver = true;
+      else this.log('warn', `the broker disconnects us: reason ${packet.reasonCode ?? '?'}${packet.properties?.reasonString ? ` (${packet.properties.reasonString})` : ''}`);
     });
     client.on('message', (topic, payload) => {
       if (gen !== this.generation) return;
@@ -350,6 +440,7 @@ export class Reporter {
     });
     client.on('error', (err) => {
       if (gen !== this.generation) return;
+      sawError = true;
       if (this.protocol === 5 && isProtocolRefusal(err)) {
         this.log('info', 'broker refuses MQTT 5; falling back to 3.1.1');
         this.protocol = 4;
@@ -368,7 +459,7 @@ export class Reporter {
     this.attempt = 0;
     this.counters.connects++;
     this.log('info', `connected to ${this.settings.url} (MQTT ${this.protocol === 5 ? '5' : '3.1.1'})`);
-    const seq = this.bdSeq + 1;
+    const seq = this.nextSeq;
     this.bdSeq = seq;
     this.bdSeqSave = this.bdSeqSave
       .then(() => saveBdSeq(this.info.stateDir, seq))
@@ -377,10 +468,35 @@ export class Reporter {
     this.outbox.markAllDirty();
     await this.refreshBirth(seq);
     if (gen !== this.generation || !this.connected) return;
-    client.subscribe(this.topics.cmdRebirth, { qos: 1 }, (err) => {
+    // Our own status too: to see an older session's will overwrite it (handled in onMessage).
+    client.subscribe([this.topics.cmdRebirth, this.topics.status], { qos: 1 }, (err) => {
       if (err && gen === this.generation) this.fail(`subscribe ${this.topics.cmdRebirth}: ${errText(err)}`);
     });
+    if (this.suspect) {
+      const t = this.suspect;
+      this.suspect = null;
+      this.noteTakeover(t.reason);
+      this.takeover = t;
+    }
+    if (this.takeover) {
+      const t = this.takeover;
+      this.takeover = null;
+      this.event({ type: 'mqtt-session-taken-over', at: new Date(t.at).toISOString(), reason: t.reason, clientId: this.clientId });
+    }
     this.flush();
+  }
+
+  private noteTakeover(reason: string): void {
+    this.counters.takeovers++;
+    this.takeover = { reason, at: this.now() };
+    this.log('warn', `session taken over: ${reason}`);
+  }
+
+  /** Publish options of a topic: a status carries the session's bdSeq (MQTT 5 user property). */
+  private publishOptions(topic: string, retain: boolean): IClientPublishOptions {
+    const o: IClientPublishOptions = { qos: 1, retain };
+    if (topic === this.topics.status && this.protocol === 5) o.properties = { userProperties: { bdSeq: String(this.bdSeq) } };
+    return o;
   }
 
   private scheduleReconnect(): void {
@@ -453,7 +569,7 @@ export class Reporter {
     const room = (): number => this.maxInflight - this.pending.size;
     if (room() > 0 && this.outbox.hasDirty) {
       for (const [topic, payload] of this.outbox.takeDirty(room())) {
-        this.publishTracked(topic, payload, { qos: 1, retain: true }, () => this.outbox.failed(topic, payload));
+        this.publishTracked(topic, payload, this.publishOptions(topic, true), () => this.outbox.failed(topic, payload));
       }
     }
     while (room() > 0) {
@@ -540,6 +656,10 @@ export class Reporter {
       this.log('warn', `dropped ${payload.length}-byte message on ${topic} (limit ${this.maxInboundBytes})`);
       return;
     }
+    if (topic === this.topics.status) {
+      this.onOwnStatus(payload.toString('utf8'));
+      return;
+    }
     if (topic !== this.topics.cmdRebirth) {
       this.counters.inboundUnexpected++;
       this.log('warn', `dropped message on unexpected topic ${JSON.stringify(topic)}`);
@@ -563,6 +683,23 @@ export class Reporter {
     this.counters.rebirths++;
     this.outbox.markAllDirty();
     this.scheduleFlush();
+  }
+
+  /**
+   * Our status as the broker now keeps it. Anything but `online` while we are connected is a
+   * will of an older session of ours (or someone else's publish): put `online` back, at most
+   * once per STATUS_REPAIR_MS so nobody can make us publish in a loop.
+   */
+  private onOwnStatus(payload: string): void {
+    if (this.stopping || !this.connected || payload === STATUS_ONLINE || this.repairTimer) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = null;
+      if (this.stopping || !this.connected) return;
+      this.counters.statusRepairs++;
+      this.log('info', `${this.topics.status} was set to something else while we are online; publishing online again`);
+      this.publishTracked(this.topics.status, STATUS_ONLINE, this.publishOptions(this.topics.status, true), () => this.outbox.failed(this.topics.status, STATUS_ONLINE));
+    }, STATUS_REPAIR_MS);
+    this.repairTimer.unref?.();
   }
 }
 

@@ -1,23 +1,30 @@
-// Notify programs (notify_master, notify_up, quorum_up, …): without a shell, with a timeout,
-// their failures logged. Used by VRRP, the load balancer and sync groups alike.
+// Notify programs (notify_master, notify_up, quorum_up, …): as script_user (keepalived gives
+// notify programs no user of their own in tandem's configuration, so global_defs decides, by
+// the rules of script-user.ts), without a shell, with a timeout, their failures logged. Used by
+// VRRP instances and sync groups (src/vrrp/notify.ts) and the load balancer alike.
 import type { Command } from '../config/model.ts';
-import { runBounded } from './spawn.ts';
+import { runScript } from './run-script.ts';
+import type { ScriptPolicy } from './script-user.ts';
 
 /**
- * Runs a notify program without a shell, with a timeout. keepalived's conventions
- * (keepalived.conf(5) "notify"): notify_master/backup/fault/stop run as written; the generic
- * `notify` gets "INSTANCE"|"GROUP", the name, the new state and the priority appended.
+ * Runs a notify program. keepalived's conventions (keepalived.conf(5) "notify"):
+ * notify_master/backup/fault/stop run as written; the generic `notify` gets
+ * "INSTANCE"|"GROUP", the name, the new state and the priority appended (the caller passes them).
  */
 export async function runNotify(
   cmd: Command,
   extraArgs: string[],
+  policy: ScriptPolicy,
   log: (level: 'warn' | 'debug', msg: string) => void,
-  timeoutMs = 10_000,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const argv = [...cmd.argv, ...extraArgs];
-  const r = await runBounded(argv, { timeoutMs });
-  if (r.error) log('warn', `notify ${argv.join(' ')} cannot run: ${r.error}`);
+  const r = await runScript(argv, null, policy, { timeoutMs, signal: opts.signal });
+  if (r.refused) log('warn', `notify ${argv.join(' ')} not run: ${r.refused}`);
+  else if (r.error) log('warn', `notify ${argv.join(' ')} cannot run: ${r.error}`);
+  else if (r.aborted) log('debug', `notify ${argv.join(' ')} cancelled`);
   else if (r.timedOut) log('warn', `notify ${argv.join(' ')} timed out after ${timeoutMs} ms and was killed`);
   else if (r.code !== 0) log('warn', `notify ${argv.join(' ')} exited with ${r.code ?? r.signal}: ${r.outputHead.trim().slice(0, 200)}`);
-  else log('debug', `notify ${argv.join(' ')} done`);
+  else log('debug', `notify ${argv.join(' ')} done (as ${r.runAs})`);
 }

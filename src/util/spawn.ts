@@ -246,10 +246,3 @@ export function lookupGid(group: string): Promise<number> {
   return cachedId(`g:${group}`, `group ${JSON.stringify(group)}`, ['getent', 'group', '--', group], (o) => decimal(o.split(':')[2]));
 }
 
-/** Resolve script_user [group] to ids; user null means run as ourselves. */
-export async function resolveCredentials(user: string | null, group: string | null): Promise<{ uid?: number; gid?: number }> {
-  if (!user) return group ? { gid: await lookupGid(group) } : {};
-  const uid = await lookupUid(user);
-  const gid = group ? await lookupGid(group) : /^\d+$/.test(user) ? undefined : await lookupPrimaryGid(user);
-  return { uid, gid };
-}

@@ -1,8 +1,12 @@
 // vrrp_script runner. It runs on the main thread: a script's result is
 // not timing-critical (it moves a priority, and rise/fall already smooth it), and spawning
 // processes must never share the thread that sends advertisements.
+// Each script runs as its `user USER [GROUP]`, else script_user, by keepalived's rules
+// (src/util/script-user.ts); one that cannot run as its user, or that enable_script_security
+// refuses, counts as failing, and why is logged once until it changes.
 import type { VrrpScript } from '../config/model.ts';
-import { runBounded } from '../util/spawn.ts';
+import { runScript } from '../util/run-script.ts';
+import type { ScriptPolicy } from '../util/script-user.ts';
 import { createScriptTracker, type ScriptTracker } from './track.ts';
 
 export interface ScriptRunnerHooks {
@@ -19,6 +23,8 @@ export class ScriptRunner {
   constructor(
     private readonly scripts: VrrpScript[],
     private readonly hooks: ScriptRunnerHooks,
+    /** global_defs' script_user and enable_script_security as they are now (a reload may change them). */
+    private readonly policy: () => ScriptPolicy,
   ) {}
 
   start(): void {
@@ -26,12 +32,15 @@ export class ScriptRunner {
       const tracker = createScriptTracker({ rise: s.rise, fall: s.fall, initFail: s.initFail });
       this.trackers.set(s.name, tracker);
       if (s.initFail) this.hooks.result(s.name, false);
+      let lastProblem: string | null = null;
       const tick = async (): Promise<void> => {
         if (this.stopped) return;
-        const r = await runBounded(s.script.argv, { timeoutMs: s.timeoutMs });
+        const r = await runScript(s.script.argv, { user: s.user, group: s.group }, this.policy(), { timeoutMs: s.timeoutMs });
         if (this.stopped) return;
         const ok = r.code === 0 && !r.timedOut;
-        if (r.error) this.hooks.log('warn', `VRRP_Script(${s.name}) cannot run: ${r.error}`);
+        const problem = r.refused ? `VRRP_Script(${s.name}) not run: ${r.refused}` : r.error ? `VRRP_Script(${s.name}) cannot run: ${r.error}` : null;
+        if (problem && problem !== lastProblem) this.hooks.log('warn', problem);
+        lastProblem = problem;
         const changed = tracker.feed(ok);
         if (changed && changed !== 'init') {
           // keepalived's wording (vrrp_track.c): "VRRP_Script(chk) succeeded" / "failed".

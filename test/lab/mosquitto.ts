@@ -104,6 +104,8 @@ export interface Msg {
   retain: boolean;
   /** Date.now() at arrival. */
   at: number;
+  /** MQTT 5 user properties, if any. */
+  userProperties?: Record<string, string | string[]>;
 }
 
 export interface Subscriber {
@@ -126,7 +128,8 @@ export async function subscribe(url: string, filter: string, opts: IClientOption
   const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 200, connectTimeout: 3000, ...opts });
   client.on('error', () => undefined);
   client.on('message', (topic, payload, packet) => {
-    msgs.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, at: Date.now() });
+    const userProperties = packet.properties?.userProperties;
+    msgs.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, at: Date.now(), ...(userProperties ? { userProperties } : {}) });
   });
   client.on('connect', () => client.subscribe(filter, { qos: 1 }));
   // The first SUBACK: retained messages follow it.
