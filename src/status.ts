@@ -4,6 +4,7 @@
 // (`interface`, `masterAddress`, `lastCheck`, …), so nothing renames on the way out.
 import type { Counters } from './vrrp/counters.ts';
 import type { VrrpState } from './vrrp/machine.ts';
+import type { LatenessSnapshot } from './vrrp/lateness.ts';
 
 export type { VrrpState } from './vrrp/machine.ts';
 export type SyncGroupState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
@@ -45,6 +46,8 @@ export interface VrrpStatus {
   unattributed: Record<string, number>;
   /** Packets the kernel dropped before we read them (full socket queues, /proc/net/raw); null unknown. */
   socketDrops?: number | null;
+  /** How late the advert and Master_Down timers fired (src/vrrp/lateness.ts). */
+  timers?: { advert: LatenessSnapshot; masterDown: LatenessSnapshot };
 }
 
 export interface RealServerStatus {

@@ -17,6 +17,8 @@ export function flush(): Promise<void> {
 
 export class FakeClock implements Clock {
   t: number;
+  /** Timers fire this late (ms): a starved event loop. */
+  lag = 0;
   private seq = 0;
   private timers: Timer[] = [];
 
@@ -34,7 +36,7 @@ export class FakeClock implements Clock {
   }
 
   setTimer(fn: () => void, ms: number): TimerHandle {
-    const timer: Timer = { id: ++this.seq, at: this.t + Math.max(0, ms), fn };
+    const timer: Timer = { id: ++this.seq, at: this.t + Math.max(0, ms) + this.lag, fn };
     this.timers.push(timer);
     return { id: timer.id };
   }

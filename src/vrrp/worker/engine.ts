@@ -20,6 +20,7 @@ import { instanceIdentity, type EngineConfig, type EngineInstance, type EngineVi
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
+import { advertLateWarning, LatenessMeter } from '../lateness.ts';
 
 export interface EngineHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
@@ -75,6 +76,7 @@ export class VrrpEngine {
   private ownAddrs = new Set<string>();
   /** Last result of every vrrp_script, so an instance created by a reload starts from it. */
   private scriptResults = new Map<string, boolean>();
+  private started = false;
   private stopped = false;
   private maintenance = false;
   private readonly dropLog: LogThrottle;
@@ -97,6 +99,7 @@ export class VrrpEngine {
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
     const created: Inst[] = [];
     for (const c of this.cfg.instances) created.push(await this.createInstance(c));
+    this.started = true;
     for (const inst of created) this.startInstance(inst);
   }
 
@@ -229,6 +232,8 @@ export class VrrpEngine {
   }
 
   private onPacket(dev: string, packet: Buffer): void {
+    // Sockets open one by one at start: a packet for an instance not created yet is not a drop.
+    if (!this.started) return;
     if (this.stopped && ![...this.insts.values()].some((i) => i.handover)) return;
     const out = receiveAdvert(packet, (vrid) => this.byKey.get(`${dev}/${vrid}`)?.rx, (ip) => this.ownAddrs.has(ip));
     switch (out.kind) {
@@ -266,6 +271,32 @@ export class VrrpEngine {
     if (n !== null) this.hooks.log(level, msg + suppressedNote(n));
   }
 
+  private timerFired(inst: Inst, timer: TimerName, due: number): void {
+    const now = this.clock.monotonic();
+    const late = now - due;
+    if (timer === 'advert') {
+      this.lateness.advert.record(late, now);
+      if (advertLateWarning(late, inst.cfg.advertIntMs)) {
+        this.throttled('warn', `${inst.cfg.name}/late`, `(${inst.cfg.name}) advertisement timer fired ${late.toFixed(1)} ms late (advert_int ${inst.cfg.advertIntMs} ms): at about ${2 * inst.cfg.advertIntMs} ms late the peer takes over; give the VRRP thread realtime priority (vrrp_rt_priority) or a longer advert_int`);
+      }
+      this.dispatch(inst, { type: 'timer', timer });
+      return;
+    }
+    if (timer === 'masterDown') {
+      this.lateness.masterDown.record(late, now);
+      // Master_Down is acted on after the packets already waiting are read: libuv runs due timers
+      // before it polls the sockets, so on a loaded board the master's last advert can sit in the
+      // queue while its Master_Down fires. setImmediate runs after this turn's poll phase; an
+      // advert read there re-arms the timer and this firing becomes a stale one (machine.ts).
+      setImmediate(() => this.dispatch(inst, { type: 'timer', timer }));
+      return;
+    }
+    this.dispatch(inst, { type: 'timer', timer });
+  }
+
+  /** How late the advert and Master_Down timers fire (lateness.ts). */
+  private readonly lateness = { advert: new LatenessMeter(), masterDown: new LatenessMeter() };
+
   private dispatch(inst: Inst, ev: MachineEvent): void {
     const actions = inst.machine.handle(ev, this.clock.monotonic());
     for (const a of actions) this.perform(inst, a);
@@ -281,11 +312,12 @@ export class VrrpEngine {
         const old = inst.timers.get(a.timer);
         if (old) this.clock.clearTimer(old);
         const delay = Math.max(0, a.atMs - this.clock.monotonic());
+        const due = a.atMs;
         inst.timers.set(
           a.timer,
           this.clock.setTimer(() => {
             inst.timers.delete(a.timer);
-            this.dispatch(inst, { type: 'timer', timer: a.timer });
+            this.timerFired(inst, a.timer, due);
           }, delay),
         );
         break;
@@ -454,10 +486,12 @@ export class VrrpEngine {
   }
 
   status(): VrrpStatus {
+    const now = this.clock.monotonic();
     return {
       instances: [...this.insts.values()].map((i) => this.instanceStatus(i)),
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: this.groupState(g), members: [...g.members] })),
       unattributed: { ...this.unattributed },
+      timers: { advert: this.lateness.advert.snapshot(now), masterDown: this.lateness.masterDown.snapshot(now) },
     };
   }
 

@@ -300,3 +300,31 @@ test('a flood of lower-priority adverts: the MASTER re-asserts at most once per 
   assert.ok(s.tx.sent.length - before <= 3);
   assert.equal(s.state().state, 'MASTER');
 });
+
+test('a Master_Down that fires while the master\'s advert waits unread does not take over', async () => {
+  const s = setup({ instances: [inst()], syncGroups: [] });
+  await s.engine.start(s.links);
+  s.fromPeer(150);
+  // Up to the deadline synchronously: the timer fires, and before the event loop polls again the
+  // master's advert (already in the socket queue) is read.
+  s.clock.tick(masterDownIntervalMs(3, 100, 100));
+  s.fromPeer(150);
+  await s.clock.advance(1);
+  assert.equal(s.state().state, 'BACKUP');
+  assert.equal(s.transitions.length, 1, 'no MASTER, not even for a moment');
+});
+
+test('timer lateness is measured and a late advert is warned about while the peer still has margin', async () => {
+  const s = setup({ instances: [inst()], syncGroups: [] });
+  await toMaster(s);
+  s.clock.lag = 150; // 1.5 × advert_int late: the peer (3 × 100 ms + skew) has not taken over yet
+  await s.clock.advance(1000);
+  const t = s.engine.status().timers!;
+  assert.ok(t.advert.count >= 4);
+  assert.equal(t.advert.maxMs, 150);
+  assert.equal(t.advert.recentMaxMs, 150);
+  assert.equal(t.advert.buckets.at(-1), t.advert.count, 'cumulative buckets end at the count');
+  const warn = s.logs.filter((l) => /advertisement timer fired 150\.0 ms late \(advert_int 100 ms\): at about 200 ms late the peer takes over/.test(l));
+  assert.equal(warn.length, 1, 'warned, rate-limited');
+  assert.equal(t.masterDown.count, 1);
+});
