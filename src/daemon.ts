@@ -33,7 +33,7 @@ import { writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from './util/atomic-file.ts';
 import { join, resolve as resolvePath } from 'node:path';
 import { FilePendingStore } from './console/pending-commit.ts';
-import { formatStats } from './vrrp/counters.ts';
+import { formatVrrpStatistics } from './vrrp/counters.ts';
 
 export interface DaemonOptions {
   file: string;
@@ -193,7 +193,11 @@ export class Daemon {
     );
     this.reporter = reporter;
     const metrics = this.metrics;
-    reporter.setHealthSource(() => metrics.collect());
+    // Health carries the VRRP thread's timing too: how late its timers fire and how it is scheduled.
+    reporter.setHealthSource(async () => {
+      const q = await this.vrrp?.query();
+      return { ...(await metrics.collect()), vrrp: q ? { timers: q.timers ?? null, thread: q.thread ?? null, socketDrops: q.socketDrops ?? null } : null };
+    });
     for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, s);
     for (const vs of this.lb?.virtualServers() ?? []) {
       for (const rs of vs.realServers) this.onRsChanged(vs, rs, this.lb!.view(vs, rs));
@@ -276,13 +280,7 @@ export class Daemon {
 
   /** The counters in keepalived's stats layout (also `show statistics` on the console). */
   async statsText(): Promise<string> {
-    const q = this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} };
-    const parts = q.instances.map((s) => formatStats(s.name, s.counters));
-    const drops = Object.entries(q.unattributed).map(([k, v]) => `  ${k}: ${v}`);
-    parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
-    // Beyond keepalived's layout: what the kernel dropped before the daemon could read it.
-    parts.push(`Socket receive queue drops (kernel): ${q.socketDrops ?? 'unknown'}`);
-    return parts.join('\n') + '\n';
+    return formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} });
   }
 
   // ---- operations ---------------------------------------------------------------------------

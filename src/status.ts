@@ -39,6 +39,18 @@ export interface SyncGroupStatus {
   members: string[];
 }
 
+/** How the VRRP thread is scheduled (src/vrrp/worker/scheduling.ts). */
+export interface ThreadScheduling {
+  /** The kernel thread id of the VRRP thread; null when unknown. */
+  tid: number | null;
+  policy: 'SCHED_RR' | 'SCHED_OTHER';
+  /** Realtime priority (SCHED_RR), 0 for SCHED_OTHER. */
+  priority: number;
+  nice: number | null;
+  /** Why the configured scheduling could not be set; null when it was. */
+  error: string | null;
+}
+
 export interface VrrpStatus {
   instances: VrrpInstanceStatus[];
   groups: SyncGroupStatus[];
@@ -48,6 +60,8 @@ export interface VrrpStatus {
   socketDrops?: number | null;
   /** How late the advert and Master_Down timers fired (src/vrrp/lateness.ts). */
   timers?: { advert: LatenessSnapshot; masterDown: LatenessSnapshot };
+  /** How the VRRP thread is scheduled (realtime priority, nice), and why not as configured. */
+  thread?: ThreadScheduling;
 }
 
 export interface RealServerStatus {

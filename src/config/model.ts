@@ -54,6 +54,17 @@ export interface GlobalDefs {
   enableScriptSecurity: boolean;
   /** Scripts and notify programs are killed after this (keepalived: script timeout). */
   notifyFifo: string | null;
+  /**
+   * vrrp_rt_priority: the VRRP thread's realtime (SCHED_RR) priority, 1..99; 0 keeps it
+   * SCHED_OTHER. null: tandem's default (docs/realtime.md).
+   */
+  vrrpRtPriority: number | null;
+  /** vrrp_priority: the VRRP thread's nice value, -20..19; null leaves it. */
+  vrrpPriority: number | null;
+  /** max_auto_priority: raise the realtime priority up to this when timers run late; 0 off. */
+  maxAutoPriority: number;
+  /** min_auto_priority_delay (µs in the file, ms here): how late a timer must be to raise it. */
+  minAutoPriorityDelayMs: number;
   pos: Pos;
 }
 

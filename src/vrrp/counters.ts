@@ -3,6 +3,8 @@
 // chk_err, vers_err and vrid_err, which tandem always keeps.
 
 import type { DropReason } from './codec.ts';
+import type { VrrpStatus } from '../status.ts';
+import type { LatenessSnapshot } from './lateness.ts';
 
 export const COUNTER_NAMES = [
   'advert_rcvd',
@@ -95,4 +97,26 @@ export function formatStats(instance: string, c: Counters): string {
     `    VRID: ${c.vrid_err}`,
     '',
   ].join('\n');
+}
+
+/**
+ * Everything `show statistics` and SIGUSR2's vrrp.stats show: keepalived's per-instance layout,
+ * then what keepalived has no place for: drops that belong to no instance, the kernel's drops on
+ * our sockets, how late the timers fire, and how the VRRP thread is scheduled.
+ */
+export function formatVrrpStatistics(q: VrrpStatus): string {
+  const parts = q.instances.map((s) => formatStats(s.name, s.counters));
+  const drops = Object.entries(q.unattributed).map(([k, v]) => `  ${k}: ${v}`);
+  parts.push(['Unattributed drops:', ...(drops.length ? drops : ['  none'])].join('\n'));
+  parts.push(`Socket receive queue drops (kernel): ${q.socketDrops ?? 'unknown'}`);
+  if (q.timers) {
+    const t = (name: string, l: LatenessSnapshot): string =>
+      `  ${name}: ${l.count} fired, last ${l.lastMs} ms late, worst ${l.maxMs} ms (${l.recentMaxMs} ms in the last minute)`;
+    parts.push(['Timer lateness:', t('Advertisement', q.timers.advert), t('Master down', q.timers.masterDown)].join('\n'));
+  }
+  if (q.thread) {
+    const th = q.thread;
+    parts.push(`VRRP thread: ${th.policy}${th.priority ? ` priority ${th.priority}` : ''}${th.nice !== null ? `, nice ${th.nice}` : ''}${th.error ? ` (${th.error})` : ''}`);
+  }
+  return parts.join('\n') + '\n';
 }

@@ -36,9 +36,28 @@ export interface EngineSyncGroup {
   members: string[];
 }
 
+/** How the VRRP thread is scheduled (worker/scheduling.ts, docs/realtime.md). */
+export interface EngineScheduling {
+  /** SCHED_RR priority, 0 = SCHED_OTHER. */
+  rtPriority: number;
+  nice: number | null;
+  /** Raise the realtime priority up to this when a timer fires late (0: never). */
+  maxAutoPriority: number;
+  /** How late a timer must fire before the priority is raised. */
+  autoDelayMs: number;
+}
+
+/**
+ * tandem gives the VRRP thread the lowest realtime priority unless told otherwise (keepalived
+ * leaves its VRRP process SCHED_OTHER unless vrrp_rt_priority is set): the thread sleeps between
+ * timers and packets, and CPU-bound neighbours then cannot delay its adverts (docs/realtime.md).
+ */
+export const DEFAULT_RT_PRIORITY = 1;
+
 export interface EngineConfig {
   instances: EngineInstance[];
   syncGroups: EngineSyncGroup[];
+  scheduling?: EngineScheduling;
 }
 
 function vip(v: VirtualIp, inst: VrrpInstance): EngineVip {
@@ -79,6 +98,12 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       },
     })),
     syncGroups: cfg.syncGroups.map((s) => ({ name: s.name, members: [...s.group] })),
+    scheduling: {
+      rtPriority: g.vrrpRtPriority ?? DEFAULT_RT_PRIORITY,
+      nice: g.vrrpPriority,
+      maxAutoPriority: Math.max(0, g.maxAutoPriority),
+      autoDelayMs: g.minAutoPriorityDelayMs,
+    },
   };
 }
 

@@ -5,8 +5,8 @@ import type { GlobalDefs } from '../model.ts';
 import { ConfError } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Block } from './engine.ts';
-import { directivesOf, refused } from './entries.ts';
-import { integer, numbered, SECONDS, WORD } from './kinds.ts';
+import { directivesOf, ignored, refused } from './entries.ts';
+import { integer, MICROSECONDS, numbered, SECONDS, WORD } from './kinds.ts';
 
 const E = directivesOf<GlobalDefs>();
 
@@ -55,6 +55,14 @@ export const GLOBAL: Block<GlobalDefs> = {
     E.userGroup('script_user', 'scriptUser', 'scriptGroup', 'script_user nobody nogroup'),
     E.flag('enable_script_security', 'enableScriptSecurity', { example: 'enable_script_security' }),
     E.scalar('notify_fifo', 'notifyFifo', WORD, null, { example: 'notify_fifo /run/tandem.fifo' }),
+    // Scheduling of the VRRP thread (keepalived's vrrp process): docs/realtime.md.
+    E.scalar('vrrp_rt_priority', 'vrrpRtPriority', integer(0, 99), null, { example: 'vrrp_rt_priority 50' }),
+    E.scalar('vrrp_priority', 'vrrpPriority', integer(-20, 19), null, { example: 'vrrp_priority -10' }),
+    // keepalived: without a value, the highest SCHED_RR priority; -1 (no warning) and 0 are off.
+    E.scalar('max_auto_priority', 'maxAutoPriority', integer(-1, 99), 0, { bare: 99, example: 'max_auto_priority 50' }),
+    E.scalar('min_auto_priority_delay', 'minAutoPriorityDelayMs', MICROSECONDS, 1000, { example: 'min_auto_priority_delay 5000' }),
+    ignored('vrrp_no_swap', [0, 0], 'tandem cannot lock its memory without native code (mlockall); the VRRP thread runs with realtime priority instead (docs/realtime.md)', 'vrrp_no_swap'),
+    ignored('checker_no_swap', [0, 0], 'tandem cannot lock its memory without native code (mlockall)', 'checker_no_swap'),
     refused('lvs_sync_daemon', 'tandem has no IPVS connection sync daemon'),
     refused('net_namespace', 'run tandem inside the namespace instead'),
   ],

@@ -18,6 +18,12 @@ export function integer(min?: number, max?: number): Value<number> {
 /** Seconds in the file (fractions allowed), milliseconds in the model. */
 export const SECONDS: Value<number> = { read: seconds, write: secs };
 
+/** Whole microseconds in the file (keepalived's min_auto_priority_delay), milliseconds in the model. */
+export const MICROSECONDS: Value<number> = {
+  read: (t, what) => int(t, what, 0, 2 ** 31 - 1) / 1000,
+  write: (ms) => String(Math.round(ms * 1000)),
+};
+
 export const IPV4: Value<string> = { read: ipv4, write: (s) => s };
 
 /** Any word; written quoted where the lexer needs it. */

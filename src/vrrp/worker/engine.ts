@@ -28,6 +28,8 @@ export interface EngineHooks {
   stateChanged(status: VrrpInstanceStatus, from: VrrpState, reason: string): void;
   /** A sync group as a whole changed state (keepalived runs the group's notify programs then). */
   groupChanged?(status: SyncGroupStatus, from: SyncGroupState): void;
+  /** A timer fired this late (ms, at least 1): the worker may raise its priority (max_auto_priority). */
+  late?(lateMs: number): void;
 }
 
 interface Inst {
@@ -274,6 +276,7 @@ export class VrrpEngine {
   private timerFired(inst: Inst, timer: TimerName, due: number): void {
     const now = this.clock.monotonic();
     const late = now - due;
+    if (late >= 1 && timer !== 'garp') this.hooks.late?.(late);
     if (timer === 'advert') {
       this.lateness.advert.record(late, now);
       if (advertLateWarning(late, inst.cfg.advertIntMs)) {

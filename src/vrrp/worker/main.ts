@@ -8,7 +8,8 @@ import { VrrpEngine } from './engine.ts';
 import { RawVrrpTransport } from './transport.ts';
 import { IprouteHostNet } from '../../net/host.ts';
 import { LinkMonitor } from '../../net/link-monitor.ts';
-import { engineDevices } from '../engine-config.ts';
+import { engineDevices, type EngineConfig } from '../engine-config.ts';
+import { applyScheduling, setRealtime, type ThreadScheduling } from './scheduling.ts';
 import type { FromWorker, ToWorker } from '../messages.ts';
 
 const port = parentPort;
@@ -19,6 +20,43 @@ function post(m: FromWorker): void {
 }
 
 let engine: VrrpEngine | null = null;
+let scheduling: ThreadScheduling | null = null;
+let config: EngineConfig | null = null;
+let raising = false;
+
+function log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void {
+  post({ type: 'log', level, msg });
+}
+
+/** The thread's scheduling as configured (at start and on reload), before sockets and helpers start. */
+async function schedule(cfg: EngineConfig): Promise<void> {
+  const want = cfg.scheduling;
+  if (!want) return;
+  if (scheduling && scheduling.priority === want.rtPriority && scheduling.nice === want.nice) return;
+  scheduling = await applyScheduling(want);
+  if (scheduling.error) log('warn', `VRRP thread scheduling: ${scheduling.error}; it runs as ${scheduling.policy}`);
+  else log('info', `VRRP thread ${scheduling.tid} runs ${scheduling.policy}${scheduling.priority ? ` priority ${scheduling.priority}` : ''}${scheduling.nice !== null ? `, nice ${scheduling.nice}` : ''}`);
+}
+
+/** keepalived's max_auto_priority: a timer that fires late raises the realtime priority, once. */
+function onLate(lateMs: number): void {
+  const want = config?.scheduling;
+  const s = scheduling;
+  if (!want || !s || s.tid === null || raising || want.maxAutoPriority <= s.priority || lateMs < want.autoDelayMs) return;
+  raising = true;
+  const to = want.maxAutoPriority;
+  void setRealtime(s.tid, to).then((err) => {
+    raising = false;
+    if (err) {
+      log('warn', `VRRP timer fired ${lateMs.toFixed(1)} ms late; raising the thread to realtime priority ${to} failed: ${err}`);
+      s.error = err;
+      want.maxAutoPriority = s.priority; // do not try again at every late timer
+      return;
+    }
+    log('warn', `VRRP timer fired ${lateMs.toFixed(1)} ms late: realtime priority of the VRRP thread raised to ${to} (max_auto_priority)`);
+    scheduling = { ...s, policy: 'SCHED_RR', priority: to, error: null };
+  });
+}
 let transportInUse: RawVrrpTransport | null = null;
 let links: LinkMonitor | null = null;
 const pendingScripts: Array<{ name: string; up: boolean }> = [];
@@ -26,12 +64,15 @@ const pendingScripts: Array<{ name: string; up: boolean }> = [];
 let starting: Promise<void> = Promise.resolve();
 
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
+  config = msg.config;
+  await schedule(msg.config);
   const net = new IprouteHostNet();
   const transport = new RawVrrpTransport();
   const e = new VrrpEngine(msg.config, transport, net, {
     log: (level, m) => post({ type: 'log', level, msg: m }),
     stateChanged: (status, from, reason) => post({ type: 'state', status, from, reason }),
     groupChanged: (status, from) => post({ type: 'group', status, from }),
+    late: onLate,
   });
   links = new LinkMonitor(net, engineDevices(msg.config), (dev, up) => e.linkChanged(dev, up));
   try {
@@ -68,6 +109,8 @@ async function reconfigure(msg: Extract<ToWorker, { type: 'reconfigure' }>): Pro
     return;
   }
   try {
+    config = msg.config;
+    await schedule(msg.config);
     const restarted = await e.reconfigure(msg.config);
     links?.watch(engineDevices(msg.config));
     post({ type: 'reconfigured', id: msg.id, ok: true, errors: [], restarted });
@@ -87,7 +130,7 @@ port.on('message', (msg: ToWorker) => {
       break;
     case 'status': {
       const status = engine?.status() ?? { instances: [], groups: [], unattributed: {} };
-      void (transportInUse?.kernelDrops() ?? Promise.resolve(null)).then((socketDrops) => post({ type: 'status', id: msg.id, status: { ...status, socketDrops } }));
+      void (transportInUse?.kernelDrops() ?? Promise.resolve(null)).then((socketDrops) => post({ type: 'status', id: msg.id, status: { ...status, socketDrops, ...(scheduling ? { thread: { ...scheduling } } : {}) } }));
       break;
     }
     case 'reconfigure':
