@@ -1,7 +1,7 @@
 // Figures for VRRP: client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
-//   node --import tsx bench/failover.ts [--runs 5] [--spurious-s 60] [--idle-s 10] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived]
+//   node --import tsx bench/failover.ts [--runs 5 (0: only the per-interval figures)] [--intervals 1,0.1,0.02,0.01] [--spurious-s 60] [--idle-s 10] [--hogs 4] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived]
 //
 // Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
 // UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
@@ -11,7 +11,8 @@
 // saturate the master board's two CPUs. Idle: CPU% and RSS of the master's daemon process(es),
 // two instances at advert_int 0.1, over --idle-s seconds.
 // Prints one JSON object, then a one-line summary.
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLab, type Lab, type LabProcess } from '../test/lab/lab.ts';
@@ -27,8 +28,14 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'churn-mb': { type: 'string', default: '50' },
     phase: { type: 'string', default: 'after-advert' },
+    /** advert_int values (seconds) of the spurious, idle and extra power-loss figures. */
+    intervals: { type: 'string', default: '0.1' },
+    /** CPU-bound processes during the spurious run: one in the master's namespace, the rest outside. */
+    hogs: { type: 'string', default: '4' },
   },
 });
+const INTERVALS = String(flags.intervals).split(',').map(Number).filter((x) => x > 0);
+const HOGS = Number(flags.hogs);
 const RUNS = Number(flags.runs);
 const SPURIOUS_S = Number(flags['spurious-s']);
 const IDLE_S = Number(flags['idle-s']);
@@ -40,11 +47,14 @@ const PORT = 9000;
 
 type Impl = 'tandem' | 'keepalived';
 interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful' }
+/** VRRPv2 carries whole seconds only; anything shorter is v3 (RFC 5798 §5.2.7). */
+const versionFor = (advertInt: number): 2 | 3 => (Number.isInteger(advertInt) ? 2 : 3);
 const SCENARIOS: Scenario[] = [
   { name: 'power_v2_1s', version: 2, advertInt: 1, how: 'power' },
   { name: 'power_v3_0.1s', version: 3, advertInt: 0.1, how: 'power' },
   { name: 'graceful_v2_1s', version: 2, advertInt: 1, how: 'graceful' },
   { name: 'graceful_v3_0.1s', version: 3, advertInt: 0.1, how: 'graceful' },
+  ...INTERVALS.filter((i) => i !== 1 && i !== 0.1).map((i): Scenario => ({ name: `power_v3_${i}s`, version: 3, advertInt: i, how: 'power' })),
 ];
 
 /** Quiet UDP echo (the lab's own echo logs every datagram, too much at 500/s). argv: PORT. */
@@ -161,35 +171,62 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
   }
 }
 
-/** utime+stime (clock ticks) of a process, and its VmRSS in KiB. */
-async function procStat(pid: number): Promise<{ ticks: number; rssKiB: number }> {
+/** utime+stime (clock ticks) of a process, its VmRSS and RssAnon in KiB. */
+async function procStat(pid: number): Promise<{ ticks: number; rssKiB: number; anonKiB: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   // Fields after the ")" of comm: state is field 3, utime 14, stime 15 (proc(5)).
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(f[11]) + Number(f[12]);
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-  return { ticks, rssKiB: rss ? Number(rss[1]) : 0 };
+  const anon = /RssAnon:\s+(\d+) kB/.exec(status);
+  return { ticks, rssKiB: rss ? Number(rss[1]) : 0, anonKiB: anon ? Number(anon[1]) : 0 };
 }
 
-async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB: number; spurious: number; spuriousSeconds: number }> {
+/** The pids and every descendant (helper processes: ip monitor, nft -i, ip -batch, …). */
+async function processTree(roots: number[]): Promise<number[]> {
+  const parent = new Map<number, number>();
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = await readFile(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const out = new Set(roots);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, pp] of parent) if (out.has(pp) && !out.has(pid)) { out.add(pid); grew = true; }
+  }
+  return [...out];
+}
+
+interface Floor { idleCpuPct: number; rssMiB: number; treeRssMiB: number; treeAnonMiB: number; spurious: number; spuriousSeconds: number }
+
+async function idleAndSpurious(impl: Impl, advertInt: number): Promise<Floor> {
+  const v = versionFor(advertInt);
   const lab = await createLab({ name: `bench-spurious-${impl}`, realServers: 0 });
   try {
-    const b = await startDaemon(lab, impl, 'b', 3, 0.1);
-    const a = await startDaemon(lab, impl, 'a', 3, 0.1);
+    const b = await startDaemon(lab, impl, 'b', v, advertInt);
+    const a = await startDaemon(lab, impl, 'a', v, advertInt);
     await waitHolder(lab, 'a', 20_000);
     await sleep(1_000);
-    // Idle cost of the master's daemon (for keepalived: parent + VRRP child).
+    // Idle cost of the master's daemon (for keepalived: parent + VRRP child), and of the whole
+    // process tree (tandem's helper processes; keepalived's children).
     const pids = await a.pids();
     const before = await Promise.all(pids.map(procStat));
     const t0 = performance.now();
     await sleep(IDLE_S * 1000);
     const after = await Promise.all(pids.map(procStat));
+    const tree = await Promise.all((await processTree(pids)).map((p) => procStat(p).catch(() => ({ ticks: 0, rssKiB: 0, anonKiB: 0 }))));
     const secs = (performance.now() - t0) / 1000;
     const hz = 100; // USER_HZ on Linux
     const ticks = after.reduce((s, x, i) => s + x.ticks - before[i]!.ticks, 0);
     const idleCpuPct = Math.round((ticks / hz / secs) * 1000) / 10;
-    const rssMiB = Math.round(after.reduce((s, x) => s + x.rssKiB, 0) / 102.4) / 10;
+    const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
+    const rssMiB = mib(after.reduce((s, x) => s + x.rssKiB, 0));
+    const treeRssMiB = mib(tree.reduce((s, x) => s + x.rssKiB, 0));
+    const treeAnonMiB = mib(tree.reduce((s, x) => s + x.anonKiB, 0));
 
     let spurious = 0;
     if (SPURIOUS_S > 0) {
@@ -199,21 +236,28 @@ async function idleAndSpurious(impl: Impl): Promise<{ idleCpuPct: number; rssMiB
         await lab.stopBoard('a', 'SIGTERM');
         await waitHolder(lab, 'b', 20_000);
         const preload = fileURLToPath(new URL('./heap-churn.mjs', import.meta.url));
-        await startDaemon(lab, impl, 'a', 3, 0.1, { NODE_OPTIONS: `--import ${preload}`, TANDEM_DEBUG_HEAP_CHURN_MB: String(CHURN_MB) });
+        await startDaemon(lab, impl, 'a', v, advertInt, { NODE_OPTIONS: `--import ${preload}`, TANDEM_DEBUG_HEAP_CHURN_MB: String(CHURN_MB) });
         await waitHolder(lab, 'a', 20_000);
         await sleep(1_000);
       }
       const aNow = impl === 'tandem' ? lab.board('a')!.proc : a.proc;
       const markA = aNow.mark();
       const markB = b.proc.mark();
-      const hogs = Array.from({ length: 3 }, (_, i) => lab.spawn('a', [process.execPath, '-e', 'for(;;){}'], { label: `hog${i}` }));
-      await sleep(SPURIOUS_S * 1000);
-      await Promise.all(hogs.map((h) => h.stop('SIGKILL')));
+      // One hog in the master's namespace, the others outside any board: all compete for the
+      // same two CPUs.
+      const inA = HOGS > 0 ? [lab.spawn('a', [process.execPath, '-e', 'for(;;){}'], { label: 'hog-a' })] : [];
+      const outside = Array.from({ length: Math.max(0, HOGS - 1) }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+      try {
+        await sleep(SPURIOUS_S * 1000);
+      } finally {
+        for (const h of outside) h.kill('SIGKILL');
+        await Promise.all(inA.map((h) => h.stop('SIGKILL')));
+      }
       const count = (p: LabProcess, from: number): number =>
         p.lines.slice(Math.max(0, from - (p.mark() - p.lines.length))).filter((l) => /Entering (MASTER|BACKUP|FAULT) STATE/.test(l.text)).length;
       spurious = count(aNow, markA) + count(b.proc, markB);
     }
-    return { idleCpuPct, rssMiB, spurious, spuriousSeconds: SPURIOUS_S };
+    return { idleCpuPct, rssMiB, treeRssMiB, treeAnonMiB, spurious, spuriousSeconds: SPURIOUS_S };
   } finally {
     await lab.destroy();
   }
@@ -223,13 +267,18 @@ const impls: Impl[] = flags.only ? [flags.only as Impl] : ['tandem', 'keepalived
 const result: Record<string, unknown> = {
   bench: 'vrrp-failover', runs: RUNS, phase: PHASE, probeIntervalMs: 2, node: process.version, keepalived: await keepalivedVersion(),
 };
+const onlyFloor = flags.runs === '0';
 for (const impl of impls) {
   const r: Record<string, unknown> = {};
-  for (const sc of SCENARIOS) {
-    const gaps = await outageRuns(impl, sc);
-    r[sc.name] = { medianMs: median(gaps), runsMs: gaps };
+  if (!onlyFloor) {
+    for (const sc of SCENARIOS) {
+      const gaps = await outageRuns(impl, sc);
+      r[sc.name] = { medianMs: median(gaps), runsMs: gaps };
+    }
   }
-  Object.assign(r, await idleAndSpurious(impl));
+  const floors: Record<string, Floor> = {};
+  for (const i of INTERVALS) floors[String(i)] = await idleAndSpurious(impl, i);
+  r.atInterval = floors;
   result[impl] = r;
 }
 console.log(JSON.stringify(result));
@@ -238,8 +287,8 @@ const med = (impl: Impl, sc: string): string => {
   return x ? `${x.medianMs}` : '-';
 };
 const sum = impls.map((impl) => {
-  const r = result[impl] as { idleCpuPct: number; rssMiB: number; spurious: number };
-  return `${impl}: power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms, ` +
-    `${r.spurious} spurious in ${SPURIOUS_S}s, idle ${r.idleCpuPct}% CPU ${r.rssMiB} MiB`;
+  const f = (result[impl] as { atInterval: Record<string, Floor> }).atInterval;
+  const floors = Object.entries(f).map(([i, x]) => `@${i}s ${x.spurious} spurious/${x.spuriousSeconds}s, ${x.idleCpuPct}% CPU, tree ${x.treeRssMiB} MiB (${x.treeAnonMiB} anon)`).join(', ');
+  return `${impl}: power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms; ${floors}`;
 });
 console.log(`failover outage (median of ${RUNS}; advert_int 1 v2 / 0.1 v3) — ${sum.join('; ')}`);

@@ -12,11 +12,11 @@
 //   calls gather far more than we publish. Everything we need is one file read away.
 // - conntrack count from /proc/sys/net/netfilter/nf_conntrack_count; null when the module is not
 //   loaded.
-// - Event-loop lag from perf_hooks.monitorEventLoopDelay, reset after each sample.
+// - Event-loop lag from a probe timer (src/util/lag-probe.ts), reset after each sample.
 
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { LagProbe } from '../util/lag-probe.ts';
 
 export interface CpuTimes {
   total: number;
@@ -156,20 +156,18 @@ export class MetricsCollector {
   private readonly sys: string;
   private prevCpu: CpuTimes | null = null;
   private thermalPath: string | null | undefined;
-  private readonly hist: IntervalHistogram;
+  private readonly lag = new LagProbe();
   private readonly now: () => number;
 
   constructor(private readonly opts: MetricsOptions = {}) {
     this.proc = opts.procRoot ?? '/proc';
     this.sys = opts.sysRoot ?? '/sys';
     this.now = opts.now ?? Date.now;
-    this.hist = monitorEventLoopDelay({ resolution: 20 });
-    this.hist.enable();
   }
 
-  /** Stops the event-loop monitor. */
+  /** Stops the event-loop probe. */
   close(): void {
-    this.hist.disable();
+    this.lag.stop();
   }
 
   private async thermal(): Promise<string | null> {
@@ -229,16 +227,7 @@ export class MetricsCollector {
     );
 
     const ctN = ct === null ? NaN : Number(ct.trim());
-    let lag: HealthPayload['eventLoopLagMs'] = null;
-    if (this.hist.count > 0) {
-      // The histogram is in nanoseconds and includes the sampling resolution itself.
-      lag = {
-        mean: round1(this.hist.mean / 1e6),
-        max: round1(this.hist.max / 1e6),
-        p99: round1(this.hist.percentile(99) / 1e6),
-      };
-    }
-    this.hist.reset();
+    const lag: HealthPayload['eventLoopLagMs'] = this.lag.take();
 
     return {
       time: new Date(this.now()).toISOString(),
@@ -255,6 +244,3 @@ export class MetricsCollector {
   }
 }
 
-function round1(n: number): number {
-  return Math.round(n * 10) / 10;
-}

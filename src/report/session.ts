@@ -344,6 +344,9 @@ export class Reporter {
       reconnectPeriod: 0,
       queueQoSZero: false,
       resubscribe: false,
+      // mqtt-packet otherwise builds a cache of all 65,536 two-byte numbers at the first publish:
+      // 6 MiB of heap on a board that publishes a few messages a second.
+      writeCache: false,
       will: { topic: this.topics.status, payload: Buffer.from(STATUS_LOST), qos: 1, retain: true },
     };
     if (this.protocol === 5) {

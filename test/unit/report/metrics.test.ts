@@ -75,3 +75,20 @@ test('collector reads a fake /proc and /sys tree; missing conntrack is null', as
   assert.equal(h3.memory, null);
   assert.deepEqual(h3.nics, []);
 });
+
+test('the lag probe: how late its timer ran, mean, max, p99, then afresh', async () => {
+  const { LagProbe } = await import('../../../src/util/lag-probe.ts');
+  const { FakeClock } = await import('../fake-clock.ts');
+  const clock = new FakeClock();
+  const p = new LagProbe(500, clock);
+  assert.equal(p.take(), null);
+  clock.tick(500);
+  clock.lag = 30;
+  clock.tick(2000);
+  const s = p.take()!;
+  assert.equal(s.max, 30);
+  assert.ok(s.mean > 0 && s.mean <= 30);
+  assert.equal(p.take(), null, 'afresh after take()');
+  p.stop();
+  assert.equal(clock.pending, 0);
+});

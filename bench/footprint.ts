@@ -1,0 +1,132 @@
+// Footprint of one board as it runs in production: a sync group of two instances, a virtual
+// server with TCP checks, MQTT to a real mosquitto and the serial console on a pty. Measured
+// `--after-s` seconds after start: RSS and anonymous memory of the whole process tree (the daemon
+// and every helper process it started), per process, and idle CPU over `--idle-s` seconds, at each
+// advert interval, on this host's Node.js and on the Node.js the image ships (`--image-node DIR`:
+// an unpacked image's bin/node, e.g. from firmware/build-image.sh generic-x64). Beside it, the
+// same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
+//
+//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image-node DIR/bin/node]
+import { readFile, readdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
+import { startKeepalived, keepalivedVersion } from '../test/lab/keepalived.ts';
+import { pairConfig } from '../test/lab/vrrp-configs.ts';
+import { mqttBlock, startLabBroker } from '../test/lab/mosquitto.ts';
+import { serialBlock, startSocat } from '../test/lab/serial-console.ts';
+import { startTcpEcho, tcpCheck, virtualServerBlock } from '../test/lab/lb-helpers.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    intervals: { type: 'string', default: '1,0.1' },
+    'after-s': { type: 'string', default: '60' },
+    'idle-s': { type: 'string', default: '20' },
+    'image-node': { type: 'string' },
+    only: { type: 'string' },
+    /** Extra NODE_OPTIONS for the daemon (experiments: V8 heap flags). */
+    'node-options': { type: 'string' },
+  },
+});
+const INTERVALS = String(flags.intervals).split(',').map(Number).filter((x) => x > 0);
+const AFTER_S = Number(flags['after-s']);
+const IDLE_S = Number(flags['idle-s']);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Proc { pid: number; comm: string; rssKiB: number; anonKiB: number; ticks: number }
+
+async function proc(pid: number): Promise<Proc | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kib = (re: RegExp): number => Number(re.exec(status)?.[1] ?? 0);
+    return { pid, comm, rssKiB: kib(/VmRSS:\s+(\d+) kB/), anonKiB: kib(/RssAnon:\s+(\d+) kB/), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/** The process and all its descendants. */
+async function tree(root: number): Promise<Proc[]> {
+  const parent = new Map<number, number>();
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+    if (st) parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+  }
+  const pids = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [p, pp] of parent) if (pids.has(pp) && !pids.has(p)) { pids.add(p); grew = true; }
+  }
+  return (await Promise.all([...pids].map(proc))).filter((p): p is Proc => p !== null);
+}
+
+interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }> }
+
+const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
+
+async function measure(root: () => Promise<number[]>): Promise<Figure> {
+  await sleep(AFTER_S * 1000);
+  const roots = await root();
+  const first = (await Promise.all(roots.map(tree))).flat();
+  await sleep(IDLE_S * 1000);
+  const last = (await Promise.all(roots.map(tree))).flat();
+  const ticks = last.reduce((s, p) => s + p.ticks - (first.find((q) => q.pid === p.pid)?.ticks ?? p.ticks), 0);
+  return {
+    treeRssMiB: mib(last.reduce((s, p) => s + p.rssKiB, 0)),
+    treeAnonMiB: mib(last.reduce((s, p) => s + p.anonKiB, 0)),
+    idleCpuPct: Math.round((ticks / 100 / IDLE_S) * 1000) / 10,
+    processes: last.map((p) => ({ comm: p.comm, rssMiB: mib(p.rssKiB), anonMiB: mib(p.anonKiB) })),
+  };
+}
+
+function boardConfig(advertInt: number, extra: string): string {
+  const vs = virtualServerBlock({
+    address: LAB_ADDR.publicVip, port: 80, lbAlgo: 'mh', delayLoop: 5,
+    realServers: [1, 2].map((i) => ({ address: `198.51.100.1${i}`, port: 8080, checker: tcpCheck({ connectTimeout: 2, retry: 1, delayBeforeRetry: 1 }) })),
+  });
+  return pairConfig({ routerId: 'lb-a', priority: 150, version: advertInt >= 1 ? 2 : 3, advertInt, extra: vs + extra });
+}
+
+async function tandem(advertInt: number, command?: string[]): Promise<Figure> {
+  const lab: Lab = await createLab({ name: 'bench-footprint', realServers: 2 });
+  try {
+    const broker = await startLabBroker(lab);
+    const serial = await startSocat(lab, 'a');
+    for (const rs of ['rs1', 'rs2'] as const) await startTcpEcho(lab, rs, 8080);
+    const h = await lab.startBoard('a', boardConfig(advertInt, mqttBlock(broker.url) + serialBlock(serial.ttyA)), {
+      logLevel: 'info', command, env: flags['node-options'] ? { NODE_OPTIONS: flags['node-options'] } : undefined, waitForLog: /Entering MASTER STATE/, timeoutMs: 60_000,
+    });
+    return await measure(async () => [h.proc.pid]);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+async function keepalived(advertInt: number): Promise<Figure> {
+  const lab = await createLab({ name: 'bench-footprint-ka', realServers: 0 });
+  try {
+    const k = await startKeepalived(lab, 'a', pairConfig({ routerId: 'lb-a', priority: 150, version: advertInt >= 1 ? 2 : 3, advertInt }), { waitForLog: /Entering MASTER STATE/ });
+    return await measure(async () => [k.proc.pid]);
+  } finally {
+    await lab.destroy();
+  }
+}
+
+const result: Record<string, unknown> = { bench: 'footprint', afterS: AFTER_S, idleS: IDLE_S, keepalived: await keepalivedVersion() };
+const lines: string[] = [];
+for (const i of INTERVALS) {
+  const row: Record<string, Figure> = {};
+  if (flags.only !== 'keepalived') row[`tandem_node${process.versions.node.split('.')[0]}`] = await tandem(i);
+  if (flags['image-node'] && flags.only !== 'keepalived') {
+    const node = flags['image-node'];
+    row['tandem_image_node'] = await tandem(i, [node]);
+  }
+  if (flags.only !== 'tandem') row.keepalived_vrrp_only = await keepalived(i);
+  result[`advert_int_${i}`] = row;
+  lines.push(`@${i}s ` + Object.entries(row).map(([k, f]) => `${k} ${f.treeRssMiB} MiB (${f.treeAnonMiB} anon) ${f.idleCpuPct}% CPU`).join(', '));
+}
+console.log(JSON.stringify(result));
+console.log(`footprint after ${AFTER_S} s (whole process tree; target ≤ 60 MiB RSS, ≤ 20 MiB anonymous, ≤ 0.3 % CPU at 1 s): ${lines.join('; ')}`);
