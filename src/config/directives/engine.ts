@@ -106,10 +106,11 @@ function keywordLike(kw: string): boolean {
 
 export function unsupported(node: Node, where: string, refusals: ReadonlyMap<string, string>): string {
   const kw = node.keyword.text;
-  if (kw.startsWith('@')) return `conditional configuration '${shown(kw)}' is not supported`;
-  // keepalived's `$NAME=value` defines a variable: the value is not shown.
-  if (kw.startsWith('$')) return `configuration variables ('${shown(kw.split('=')[0]!)}') are not supported`;
-  if (kw.startsWith('~')) return `configuration sequences ('${shown(kw)}') are not supported`;
+  // What the configuration language (language.ts) left: it never reaches here on a well-formed line.
+  if (kw.startsWith('@')) return `'${shown(kw)}' in ${where}: a line takes one '@ID' prefix, at its start`;
+  // A `$NAME=value` the language did not take as a definition: the value is not shown.
+  if (kw.startsWith('$')) return `'${shown(kw.split('=')[0]!)}' in ${where} is no parameter defined before this line (a definition is $NAME=value, no blank before '=')`;
+  if (kw.startsWith('~')) return `'${shown(kw)}' in ${where} is no sequence: keepalived's are ~SEQ(…), ~SEQx(…) and ~LST(…)`;
   if (!keywordLike(kw) && !refusals.has(kw)) return `unsupported directive in ${where}: the line does not start with a keyword`;
   const reason = refusals.get(kw);
   return `unsupported directive '${shown(kw)}' in ${where}${reason ? `: ${reason}` : ''}`;

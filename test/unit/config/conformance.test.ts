@@ -16,7 +16,9 @@ test('keepalived samples: parse, or refused by name at the line', () => {
   for (const f of files) {
     const path = join(CORPUS, f);
     const lines = readFileSync(path, 'utf8').split('\n');
-    const r = loadConfigFile(path);
+    // A file with `@ID` lines is run with `--config-id` for each id it names.
+    const ids = loadConfigFile(path).source.ids;
+    for (const r of ids.length === 0 ? [loadConfigFile(path)] : ids.map((id) => loadConfigFile(path, { configId: id }))) {
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
     if (errors.length === 0) { assert.ok(r.config, f); parsed++; continue; }
     assert.equal(r.config, null);
@@ -31,14 +33,16 @@ test('keepalived samples: parse, or refused by name at the line', () => {
       const onLine = named === 'authentication' ? 'auth_type' : named;
       assert.ok(src.includes(onLine), `${f}:${e.pos.line} '${src}' should hold '${onLine}'`);
     }
+    }
   }
   assert.ok(parsed >= 10, `at least 10 samples parse, got ${parsed}`);
 });
 
 test('specific samples refused as expected', () => {
-  const msg = (f: string): string[] => loadConfigFile(join(CORPUS, f)).diagnostics.map((d) => `${d.pos.line}: ${d.message}`);
+  const msg = (f: string, configId?: string): string[] => loadConfigFile(join(CORPUS, f), configId ? { configId } : {}).diagnostics.map((d) => `${d.pos.line}: ${d.message}`);
   assert.ok(msg('keepalived.conf.fwmark').some((m) => m.startsWith('7: virtual_server fwmark is not supported')));
   assert.ok(msg('keepalived.conf.SMTP_CHECK').some((m) => /^39: unsupported directive 'SMTP_CHECK'/.test(m)));
   assert.ok(msg('keepalived.conf.SSL_GET').some((m) => /^20: authentication AH is not supported/.test(m)));
-  assert.ok(msg('keepalived.conf.conditional_conf').some((m) => /^3: conditional configuration '@high' is not supported/.test(m)));
+  assert.ok(msg('keepalived.conf.conditional_conf', 'high').some((m) => /^3: unsupported directive 'net_namespace'/.test(m)));
+  assert.ok(msg('keepalived.conf.conditional_conf', 'low').some((m) => /^4: unsupported directive 'net_namespace'/.test(m)));
 });
