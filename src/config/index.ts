@@ -12,6 +12,7 @@ export type { ValidateOptions } from './validate.ts';
 export type { SourceInfo } from './parser.ts';
 export { configIdProblem, defaultConfigId } from './config-id.ts';
 export { writeConfig, writeTree };
+export { patchText, type PatchResult } from './source-edit.ts';
 export { fieldPos } from './build.ts';
 /** keepalived's gratuitous-ARP defaults (global_defs vrrp_garp_master_*), for src/vrrp. */
 export { GARP_DEFAULTS } from './directives/global.ts';

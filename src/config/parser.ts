@@ -38,6 +38,8 @@ export interface SourceInfo {
   firstConditional: Pos | null;
   /** Every file read, the top-level one first. */
   files: string[];
+  /** The top-level file's text as read (null when it could not be read): what a commit edits. */
+  text: string | null;
 }
 
 export interface ParseResult {
@@ -117,7 +119,7 @@ export function parseFile(path: string, opts: ParseOptions): ParseResult {
 }
 
 function parseText(text: string | null, file: string, opts: ParseOptions, reader: SourceReader, diags: Diagnostic[]): ParseResult {
-  const empty: SourceInfo = { file, configId: opts.configId, ids: [], firstConditional: null, files: [file] };
+  const empty: SourceInfo = { file, configId: opts.configId, ids: [], firstConditional: null, files: [file], text };
   if (text === null) return { nodes: [], diagnostics: diags, source: empty };
   const x = expand(text, file, opts.configId, reader, diags);
   const budgets = new Map<string, LexBudget>();
@@ -130,7 +132,7 @@ function parseText(text: string | null, file: string, opts: ParseOptions, reader
     tokens.push({ kind: 'eol', text: '\n', quoted: false, pos: { file: l.origin.file, line: l.origin.line, col: end }, end, substituted: false, origin: l.origin });
   }
   const nodes = new TokenParser(tokens, diags).parseTop();
-  return { nodes, diagnostics: diags, source: { file, configId: opts.configId, ids: x.ids, firstConditional: x.firstConditional, files: x.files } };
+  return { nodes, diagnostics: diags, source: { file, configId: opts.configId, ids: x.ids, firstConditional: x.firstConditional, files: x.files, text } };
 }
 
 function token(t: LexToken): Token {
