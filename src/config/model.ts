@@ -52,8 +52,6 @@ export interface GlobalDefs {
   scriptUser: string | null;
   scriptGroup: string | null;
   enableScriptSecurity: boolean;
-  /** Scripts and notify programs are killed after this (keepalived: script timeout). */
-  notifyFifo: string | null;
   pos: Pos;
 }
 

@@ -68,7 +68,6 @@ global_defs {
   vrrp_strict
   script_user nobody nogroup
   enable_script_security
-  notify_fifo /run/tandem.fifo
 }
 vrrp_script chk_nginx {
   script "/usr/bin/pgrep -x 'nginx master'"
