@@ -328,6 +328,7 @@ export class Daemon {
   private async reloadNow(text?: string): Promise<{ ok: boolean; errors: string[] }> {
     // A reload from the file (SIGHUP, the console's config-id) picks the config id again too.
     const choice = text === undefined ? chooseConfigId(this.opts.configId, this.opts.stateDir) : this.configId;
+    if (choice.problem) this.log.warn(choice.problem);
     const r = text === undefined ? loadConfigFile(this.opts.file, { configId: choice.id }) : parseConfigText(text, this.opts.file, { configId: choice.id });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {

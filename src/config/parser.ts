@@ -106,7 +106,12 @@ export function parseSource(src: string | Buffer, file: string, opts: ParseOptio
   const at = { file, line: 1, col: 1 };
   const size = typeof src === 'string' ? Buffer.byteLength(src) : src.length;
   const text = reader.take(size, typeof src === 'string' ? null : file, at, diags) ? decodeSource(src, file, diags) : null;
-  return parseText(text, file, opts, reader, diags);
+  return parseText(text, file, opts, reader, diags, hasBom(src));
+}
+
+/** A UTF-8 byte order mark: decodeSource drops it, the text a commit edits keeps it. */
+function hasBom(src: string | Buffer): boolean {
+  return typeof src === 'string' ? src.charCodeAt(0) === 0xfeff : src[0] === 0xef && src[1] === 0xbb && src[2] === 0xbf;
 }
 
 /** Reads and parses a file from disk. */
@@ -115,11 +120,12 @@ export function parseFile(path: string, opts: ParseOptions): ParseResult {
   const diags: Diagnostic[] = [];
   const buf = reader.readBytes(path, { file: path, line: 1, col: 1 }, diags);
   const text = buf === null ? null : decodeSource(buf, path, diags);
-  return parseText(text, path, opts, reader, diags);
+  return parseText(text, path, opts, reader, diags, buf !== null && hasBom(buf));
 }
 
-function parseText(text: string | null, file: string, opts: ParseOptions, reader: SourceReader, diags: Diagnostic[]): ParseResult {
-  const empty: SourceInfo = { file, configId: opts.configId, ids: [], firstConditional: null, files: [file], text };
+function parseText(text: string | null, file: string, opts: ParseOptions, reader: SourceReader, diags: Diagnostic[], bom: boolean): ParseResult {
+  const asRead = text === null ? null : (bom ? '\ufeff' : '') + text;
+  const empty: SourceInfo = { file, configId: opts.configId, ids: [], firstConditional: null, files: [file], text: asRead };
   if (text === null) return { nodes: [], diagnostics: diags, source: empty };
   const x = expand(text, file, opts.configId, reader, diags);
   const budgets = new Map<string, LexBudget>();
@@ -132,7 +138,7 @@ function parseText(text: string | null, file: string, opts: ParseOptions, reader
     tokens.push({ kind: 'eol', text: '\n', quoted: false, pos: { file: l.origin.file, line: l.origin.line, col: end }, end, substituted: false, origin: l.origin });
   }
   const nodes = new TokenParser(tokens, diags).parseTop();
-  return { nodes, diagnostics: diags, source: { file, configId: opts.configId, ids: x.ids, firstConditional: x.firstConditional, files: x.files, text } };
+  return { nodes, diagnostics: diags, source: { file, configId: opts.configId, ids: x.ids, firstConditional: x.firstConditional, files: x.files, text: asRead } };
 }
 
 function token(t: LexToken): Token {

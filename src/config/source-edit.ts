@@ -278,7 +278,10 @@ function onlyCommentAfter(line: string, col: number): boolean {
  * The top-level file's text with `edited` in place of `base` (the tree `text` gave for the
  * board `source.configId`), or why not: the FILE:LINE to edit by hand.
  */
-export function patchText(text: string, base: readonly Node[], edited: readonly Node[], source: SourceInfo): PatchResult {
+export function patchText(withBom: string, base: readonly Node[], edited: readonly Node[], source: SourceInfo): PatchResult {
+  // Columns count from after a byte order mark (lexer.ts drops it); the saved file keeps it.
+  const bom = withBom.charCodeAt(0) === 0xfeff ? '\ufeff' : '';
+  const text = withBom.slice(bom.length);
   const p = new Patcher(text, source);
   try {
     p.level(base, edited, null);
@@ -286,7 +289,7 @@ export function patchText(text: string, base: readonly Node[], edited: readonly 
     if (e instanceof Refusal) return { ok: false, error: e.message };
     throw e;
   }
-  const out = p.text();
+  const out = bom + p.text();
   // Read back for the same board: it must be the edited tree.
   const again = parseSource(out, source.file, { configId: source.configId });
   if (writeTree(again.nodes) !== writeTree([...edited])) {

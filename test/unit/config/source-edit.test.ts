@@ -158,4 +158,6 @@ test('a new value the configuration language would read otherwise is refused; CR
   assert.ok(!r.ok && /would not read back as the candidate/.test(r.error), JSON.stringify(r));
   const crlf = 'vrrp_instance V {\r\n  interface eth0\r\n  virtual_router_id 5\r\n  priority 1\r\n}\r\n';
   assert.equal(ok(crlf, [['set', 'vrrp_instance V priority 2'], ['set', 'vrrp_instance V nopreempt']], null), 'vrrp_instance V {\r\n  interface eth0\r\n  virtual_router_id 5\r\n  priority 2\r\n  nopreempt\r\n}\r\n');
+  // A byte order mark stays, and columns on the first line count after it.
+  assert.equal(ok('\ufeffpriority 1 # x\n', [['set', 'priority 2']], null), '\ufeffpriority 2 # x\n');
 });
