@@ -20,7 +20,7 @@
 // ${_RANDOM [MIN [MAX]]}, ${_ENV NAME}, ${_HASH} (#) and ${_BANG} (!).
 //
 // Where the man page and the code disagree we follow the man page: a substitution that yields
-// an `@ID` prefix is a condition (keepalived 2.3's read_line() leaves it as a word). A line
+// an `@ID` prefix is a condition (read_line() in keepalived 9cbce3e leaves it as a word). A line
 // ending in '\' outside a definition is an error: keepalived continues no other line, and would
 // read the '\' as part of the last word.
 //
