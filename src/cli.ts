@@ -1,6 +1,6 @@
 // tandem's command line (DESIGN.md "Command line"):
-//   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-//   tandem check -f FILE [--board NAME]
+//   tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
+//   tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME]
 //   tandem ctl [--control-socket PATH] COMMAND…
 //   tandem fleet --mqtt URL [--prefix P] [--json]
 //   tandem version
@@ -13,8 +13,8 @@ export const DEFAULT_STATE_DIR = '/var/lib/tandem';
 export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 
 const USAGE = `usage:
-  tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-  tandem check -f FILE [--board NAME]
+  tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
+  tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME]
   tandem ctl [--control-socket PATH] COMMAND...
   tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
   tandem version`;
@@ -68,9 +68,9 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tandem ${VERSION} (commit ${COMMIT}) node ${process.version} ${process.arch}\n`);
       return 0;
     case 'check': {
-      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board' });
+      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board', '--config-id': 'configId', '-i': 'configId', '--state-dir': 'stateDir' });
       const file = opts.get('file') ?? rest[0] ?? DEFAULT_CONFIG;
-      const { checkFile } = await import('./config/index.ts');
+      const { checkViews, configIdProblem } = await import('./config/index.ts');
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
       const boardName = opts.get('board');
       let board: { name: string; nics: string[] } | undefined;
@@ -79,14 +79,25 @@ async function main(argv: string[]): Promise<number> {
         const p = loadBoardProfile(boardName);
         board = { name: p.name, nics: [p.nics.public, p.nics.private] };
       }
-      const r = checkFile(file, board ? { board } : {});
+      // --config-id: that board's view; --state-dir: the view `tandem run` would choose (the init
+      // scripts check so); neither: every view the file's @ lines name (config/index.ts).
+      let configId = opts.get('configId');
+      if (configId !== undefined && opts.has('stateDir')) throw new UsageError('check takes --config-id or --state-dir, not both');
+      if (configId === undefined && opts.has('stateDir')) {
+        const { chooseConfigId } = await import('./config/config-id.ts');
+        const choice = chooseConfigId(null, opts.get('stateDir')!);
+        if (choice.problem) process.stderr.write(`tandem: ${choice.problem}\n`);
+        configId = choice.id;
+      }
+      if (configId !== undefined && configIdProblem(configId) !== null) throw new UsageError(`--config-id '${configId}': ${configIdProblem(configId)}`);
+      const r = checkViews(file, { ...(board ? { board } : {}), ...(configId !== undefined ? { configId } : {}) });
       for (const line of r.lines) process.stdout.write(line + '\n');
       // The programs it would run, as the daemon examines them at start (src/script-audit.ts).
       const { auditConfigFile } = await import('./script-audit.ts');
       const programs = r.ok ? await auditConfigFile(file) : { ok: true, lines: [] };
       for (const line of programs.lines) process.stdout.write(line + '\n');
       const ok = r.ok && programs.ok;
-      if (ok) process.stdout.write(`${file}: configuration OK\n`);
+      if (ok) process.stdout.write(`${file}: configuration OK${r.views.length > 0 ? ` for config id${r.views.length > 1 ? 's' : ''} ${r.views.join(', ')}` : ''}\n`);
       return ok ? 0 : 1;
     }
     case 'run': {
@@ -97,10 +108,19 @@ async function main(argv: string[]): Promise<number> {
         '--state-dir': 'stateDir',
         '--control-socket': 'controlSocket',
         '--log-level': 'logLevel',
+        '--config-id': 'configId',
+        '-i': 'configId',
       });
+      const configId = opts.get('configId') ?? null;
+      if (configId !== null) {
+        const { configIdProblem } = await import('./config/config-id.ts');
+        const why = configIdProblem(configId);
+        if (why !== null) throw new UsageError(`--config-id '${configId}': ${why}`);
+      }
       const { runDaemon } = await import('./daemon.ts');
       return runDaemon({
         file: opts.get('file') ?? DEFAULT_CONFIG,
+        configId,
         board: opts.get('board') ?? null,
         stateDir: opts.get('stateDir') ?? DEFAULT_STATE_DIR,
         controlSocket: opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET,

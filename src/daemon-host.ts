@@ -13,6 +13,8 @@ import type {
   VersionInfo,
 } from './console/host.ts';
 import type { Config } from './config/model.ts';
+import { configIdProblem, saveConfigIdFile, type ConfigIdChoice } from './config/config-id.ts';
+import { formatDiagnostic, loadConfigFile } from './config/index.ts';
 import type { BoardProfile } from './board/profile.ts';
 import type { LbController } from './lb/controller.ts';
 import type { Logger } from './log.ts';
@@ -24,7 +26,8 @@ import { VERSION, COMMIT } from './version.ts';
 
 /** What the console host reads of the running daemon (src/daemon.ts Daemon has these). */
 export interface DaemonParts {
-  readonly opts: { file: string; stateDir: string; board: string | null };
+  readonly opts: { file: string; stateDir: string; board: string | null; configId: string | null };
+  readonly configId: ConfigIdChoice;
   readonly node: string;
   readonly board: BoardProfile | null;
   readonly startedAt: number;
@@ -66,6 +69,7 @@ export class DaemonConsoleHost implements ConsoleHost {
       uptimeS: Math.round((Date.now() - this.d.startedAt) / 1000),
       maintenance: this.d.maintenance,
       configPath: this.d.opts.file,
+      configId: { id: this.d.configId.id, source: this.d.configId.source },
       lastReload: this.d.lastReload,
     };
   }
@@ -153,6 +157,30 @@ export class DaemonConsoleHost implements ConsoleHost {
 
   applyConfig(text: string): Promise<{ ok: boolean; errors: string[] }> {
     return this.d.reload(text);
+  }
+
+  async setConfigId(id: string): Promise<ActionResult> {
+    const why = configIdProblem(id);
+    if (why !== null) return { ok: false, message: why };
+    if (this.d.opts.configId !== null) {
+      return { ok: false, message: `this daemon was started with --config-id ${this.d.opts.configId}, which wins over ${this.d.opts.stateDir}/config-id: change the init script instead` };
+    }
+    // This board's view of the file must run before the id is saved: a typo in the id would
+    // otherwise leave a board that reads the wrong lines after its next start.
+    const r = loadConfigFile(this.d.opts.file, { configId: id });
+    if (!r.config) {
+      const errors = r.diagnostics.filter((d) => d.severity === 'error').slice(0, 10).map(formatDiagnostic);
+      return { ok: false, message: `config id '${id}' not set: ${this.d.opts.file} has errors for it:\n  ${errors.join('\n  ')}` };
+    }
+    try {
+      await saveConfigIdFile(this.d.opts.stateDir, id);
+    } catch (e) {
+      return { ok: false, message: `cannot save the config id: ${(e as Error).message}` };
+    }
+    const applied = await this.d.reload();
+    if (!applied.ok) return { ok: false, message: `config id '${id}' saved, but the reload failed (the previous view still runs): ${applied.errors.join('; ')}` };
+    const warned = r.diagnostics.filter((d) => d.severity === 'warning').map((d) => `\n${formatDiagnostic(d)}`).join('');
+    return { ok: true, message: `config id '${id}' saved to ${this.d.opts.stateDir}/config-id and applied${warned}` };
   }
 
   async drain(vs: string, rs: string): Promise<ActionResult> {

@@ -9,6 +9,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import * as configApi from './config/index.ts';
 import { loadConfigFile, formatDiagnostic, parseConfigText } from './config/index.ts';
 import type { Config, VirtualServer, RealServer } from './config/model.ts';
+import { chooseConfigId, type ConfigIdChoice } from './config/config-id.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient } from './vrrp/client.ts';
@@ -37,6 +38,8 @@ import { formatVrrpStatistics } from './vrrp/counters.ts';
 
 export interface DaemonOptions {
   file: string;
+  /** `--config-id`: which `@ID` lines this board reads; null: STATE_DIR/config-id, else the host name. */
+  configId: string | null;
   board: string | null;
   stateDir: string;
   controlSocket: string;
@@ -46,8 +49,10 @@ export interface DaemonOptions {
 export class Daemon {
   readonly log: Logger;
   config!: Config;
-  /** The configuration text now running (for `show running-config` and the console's diff). */
+  /** The configuration file's text now running (`show running-config`; what a commit edits). */
   runningText = '';
+  /** The config id this board reads the file for, and where it came from (config/config-id.ts). */
+  configId: ConfigIdChoice = { id: '', source: 'hostname', problem: null };
   vrrp: VrrpClient | null = null;
   lb: LbController | null = null;
   reporter: Reporter | null = null;
@@ -75,19 +80,21 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const r = loadConfigFile(this.opts.file);
+    this.configId = chooseConfigId(this.opts.configId, this.opts.stateDir);
+    if (this.configId.problem) this.log.warn(this.configId.problem);
+    const r = loadConfigFile(this.opts.file, { configId: this.configId.id });
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
-    if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
+    if (!r.config) throw new Error(`${this.opts.file}: configuration has errors for config id '${this.configId.id}', not starting`);
     if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
     this.config = r.config;
-    this.runningText = configApi.writeConfig(r.config);
+    this.runningText = r.source.text ?? '';
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
     if (this.opts.board) {
       this.board = loadBoardProfile(this.opts.board);
       this.leds = createLedDriver(this.board);
       void this.leds.show('INIT');
     }
-    this.log.info(`Starting tandem ${VERSION} (commit ${COMMIT}) on node ${process.version}, configuration ${this.opts.file}`);
+    this.log.info(`Starting tandem ${VERSION} (commit ${COMMIT}) on node ${process.version}, configuration ${this.opts.file}, config id ${this.configId.id} (${this.configId.source})`);
     await this.startVrrp(this.config);
     await this.startLb(this.config);
     await this.startReporting(this.config);
@@ -310,7 +317,10 @@ export class Daemon {
   }
 
   private async reloadNow(text?: string): Promise<{ ok: boolean; errors: string[] }> {
-    const r = text === undefined ? loadConfigFile(this.opts.file) : parseConfigText(text, this.opts.file);
+    // A reload from the file (SIGHUP, the console's config-id) picks the config id again too.
+    const choice = text === undefined ? chooseConfigId(this.opts.configId, this.opts.stateDir) : this.configId;
+    if (choice.problem) this.log.warn(choice.problem);
+    const r = text === undefined ? loadConfigFile(this.opts.file, { configId: choice.id }) : parseConfigText(text, this.opts.file, { configId: choice.id });
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
       this.log.error(`Reload refused, keeping the running configuration: ${errors.join('; ')}`);
@@ -328,8 +338,10 @@ export class Daemon {
     }
     const prev = this.config;
     const prevText = this.runningText;
+    const prevId = this.configId;
     this.config = next;
-    this.runningText = configApi.writeConfig(next);
+    this.runningText = text ?? r.source.text ?? '';
+    this.configId = choice;
     try {
       await this.applyReload(prev, next);
     } catch (err) {
@@ -342,6 +354,7 @@ export class Daemon {
       this.log.error(`Reload: ${message}; restoring the previous configuration`);
       this.config = prev;
       this.runningText = prevText;
+      this.configId = prevId;
       try {
         await this.applyReload(next, prev);
       } catch (e2) {

@@ -1,11 +1,14 @@
-// Lexer for keepalived.conf syntax. keepalived's own reader (lib/parser.c) is line oriented:
-// `!` and `#` start a comment anywhere outside double quotes, `{` and `}` are block delimiters
-// even when glued to a word, and double quotes group words. We keep every token's file, line
-// and column so a diagnostic can point at it.
+// Lexer for keepalived.conf syntax, one logical line at a time. keepalived's own reader
+// (lib/parser.c) is line oriented: `!` and `#` start a comment anywhere outside double quotes
+// (`\!` and `\#` stand for the characters themselves), `{` and `}` are block delimiters even
+// when glued to a word, and double quotes group words. The configuration language (language.ts)
+// hands over lines whose every character knows its file, line and column (mapped.ts), so a
+// token's position is where it was written, even after `@ID` stripping or `$NAME` substitution.
 //
 // Bad bytes never crash: invalid UTF-8 and NUL bytes are reported with their position and the
-// file is not lexed further (a binary file would otherwise produce thousands of diagnostics).
+// file is not read further (a binary file would otherwise produce thousands of diagnostics).
 import type { Diagnostic, Pos } from './model.ts';
+import { Mapped, type LineOrigin } from './mapped.ts';
 
 export type LexKind = 'word' | 'open' | 'close' | 'eol';
 
@@ -14,10 +17,26 @@ export interface LexToken {
   text: string;
   quoted: boolean;
   pos: Pos;
+  /** The column after the token's source text on its line (quotes included). */
+  end: number;
+  /** Some of the token's characters came from a `$NAME` substitution. */
+  substituted: boolean;
+  origin: LineOrigin;
 }
 
-/** Control characters tolerated before a file is declared binary. */
+/** Control characters tolerated in one file before it is declared binary. */
 const MAX_BAD_CONTROL = 5;
+
+/** Per-file state of the lexer: how many bad characters it has met. */
+export interface LexBudget {
+  badControl: number;
+  /** Set once the file was given up on: its remaining lines are not lexed. */
+  gaveUp: boolean;
+}
+
+export function newBudget(): LexBudget {
+  return { badControl: 0, gaveUp: false };
+}
 
 /**
  * Offsets of invalid UTF-8 sequences in buf (at most `limit`). Written out rather than relying on
@@ -63,10 +82,10 @@ function bytePos(buf: Buffer, offset: number, file: string): Pos {
 }
 
 /**
- * Splits source into tokens. `src` may be a Buffer (read from disk: validated as UTF-8) or an
- * already-decoded string. Problems are appended to `diags`.
+ * A file's bytes (validated as UTF-8) or text as a string without a BOM; null, with the problem
+ * in `diags`, when it is not text: invalid UTF-8, or a NUL byte.
  */
-export function lex(src: string | Buffer, file: string, diags: Diagnostic[]): LexToken[] {
+export function decodeSource(src: string | Buffer, file: string, diags: Diagnostic[]): string | null {
   let text: string;
   if (typeof src === 'string') {
     text = src;
@@ -80,79 +99,128 @@ export function lex(src: string | Buffer, file: string, diags: Diagnostic[]): Le
           pos: bytePos(src, off, file),
         });
       }
-      return [];
+      return null;
     }
     text = src.toString('utf8');
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a UTF-8 BOM is harmless
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    const before = text.slice(0, nul);
+    const line = (before.match(/\n/g) ?? []).length + 1;
+    const col = nul - (before.lastIndexOf('\n') + 1) + 1;
+    diags.push({ severity: 'error', message: 'NUL byte: this looks like a binary file, not a configuration', pos: { file, line, col } });
+    return null;
+  }
+  return text;
+}
 
+/** The physical lines of a text, without their line ends (LF, or CR LF as keepalived strips). */
+export function physicalLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+/**
+ * Where the comment of a line starts (its length when it has none): the first `!` or `#` outside
+ * double quotes that no `\` escapes, as keepalived's decomment() finds it.
+ */
+export function commentStart(text: string): number {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\') { i++; continue; }
+    if (c === '"') { quoted = !quoted; continue; }
+    if (!quoted && (c === '!' || c === '#')) return i;
+  }
+  return text.length;
+}
+
+const BLANK = (c: string): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
+
+function posAt(m: Mapped, origin: LineOrigin, i: number): Pos {
+  return { file: origin.file, line: origin.line, col: m.colAt(i) };
+}
+
+function push(out: LexToken[], m: Mapped, origin: LineOrigin, kind: LexKind, s: string, quoted: boolean, a: number, b: number): void {
+  out.push({ kind, text: s, quoted, pos: posAt(m, origin, a), end: m.endAt(b - 1), substituted: m.substitutedIn(a, b), origin });
+}
+
+/** Splits one logical line into tokens (no 'eol'). Problems are appended to `diags`. */
+export function lexLine(m: Mapped, origin: LineOrigin, diags: Diagnostic[], budget: LexBudget): LexToken[] {
   const out: LexToken[] = [];
-  let line = 1;
-  let col = 1;
-  let i = 0;
-  let badControl = 0;
+  if (budget.gaveUp) return out;
+  const text = m.text;
   const n = text.length;
-  const pos = (): Pos => ({ file, line, col });
-
+  let i = 0;
   while (i < n) {
     const c = text[i]!;
     const code = c.charCodeAt(0);
-    if (c === '\n') {
-      out.push({ kind: 'eol', text: '\n', quoted: false, pos: pos() });
-      i++; line++; col = 1;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') { i++; col++; continue; }
-    if (code === 0) {
-      diags.push({ severity: 'error', message: 'NUL byte: this looks like a binary file, not a configuration', pos: pos() });
-      return out;
-    }
+    if (BLANK(c)) { i++; continue; }
     if (code < 0x20 || code === 0x7f || code === 0xfffd) {
-      diags.push({ severity: 'error', message: `unexpected control character 0x${code.toString(16).padStart(2, '0')}`, pos: pos() });
-      if (++badControl > MAX_BAD_CONTROL) {
-        diags.push({ severity: 'error', message: 'too many bad characters: this looks like a binary file; giving up on it', pos: pos() });
+      diags.push({ severity: 'error', message: `unexpected control character 0x${code.toString(16).padStart(2, '0')}`, pos: posAt(m, origin, i) });
+      if (++budget.badControl > MAX_BAD_CONTROL) {
+        diags.push({ severity: 'error', message: 'too many bad characters: this looks like a binary file; giving up on it', pos: posAt(m, origin, i) });
+        budget.gaveUp = true;
         return out;
       }
-      i++; col++;
+      i++;
       continue;
     }
-    if (c === '!' || c === '#') {
-      while (i < n && text[i] !== '\n') { i++; col++; }
-      continue;
-    }
+    if (c === '!' || c === '#') break;
     if (c === '{' || c === '}') {
-      out.push({ kind: c === '{' ? 'open' : 'close', text: c, quoted: false, pos: pos() });
-      i++; col++;
+      push(out, m, origin, c === '{' ? 'open' : 'close', c, false, i, i + 1);
+      i++;
       continue;
     }
     if (c === '"') {
-      const start = pos();
-      i++; col++;
+      const start = i;
+      i++;
       let s = '';
       let closed = false;
-      while (i < n && text[i] !== '\n') {
+      while (i < n) {
         const d = text[i]!;
-        // keepalived has no escapes; we accept \" and \\ so the writer can quote any string.
-        if (d === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) { s += text[i + 1]; i += 2; col += 2; continue; }
-        if (d === '"') { closed = true; i++; col++; break; }
-        if (d === '\r' && text[i + 1] === '\n') { i++; col++; continue; }
-        s += d; i++; col++;
+        // keepalived has no escapes here; we accept \" and \\ so the writer can quote any string.
+        if (d === '\\' && (text[i + 1] === '"' || text[i + 1] === '\\')) { s += text[i + 1]; i += 2; continue; }
+        if (d === '"') { closed = true; i++; break; }
+        s += d; i++;
       }
-      if (!closed) diags.push({ severity: 'error', message: 'unterminated quoted string', pos: start });
-      out.push({ kind: 'word', text: s, quoted: true, pos: start });
+      if (!closed) diags.push({ severity: 'error', message: 'unterminated quoted string', pos: posAt(m, origin, start) });
+      push(out, m, origin, 'word', s, true, start, i);
       continue;
     }
-    const start = pos();
-    let s = '';
+    const start = i;
+    let escaped = false;
     while (i < n) {
       const d = text[i]!;
       const dc = d.charCodeAt(0);
-      if (d === ' ' || d === '\t' || d === '\r' || d === '\n' || d === '\f' || d === '\v' || d === '{' || d === '}' ||
-          d === '!' || d === '#' || d === '"' || dc < 0x20 || dc === 0x7f || dc === 0xfffd) break;
-      s += d; i++; col++;
+      // keepalived's decomment(): `\!` and `\#` are the characters, not a comment.
+      if (d === '\\' && (text[i + 1] === '!' || text[i + 1] === '#')) { escaped = true; i += 2; continue; }
+      if (BLANK(d) || d === '{' || d === '}' || d === '!' || d === '#' || d === '"' || dc < 0x20 || dc === 0x7f || dc === 0xfffd) break;
+      i++;
     }
-    out.push({ kind: 'word', text: s, quoted: false, pos: start });
+    const word = text.slice(start, i);
+    push(out, m, origin, 'word', escaped ? word.replace(/\\([!#])/g, '$1') : word, false, start, i);
   }
-  out.push({ kind: 'eol', text: '', quoted: false, pos: pos() });
+  return out;
+}
+
+/**
+ * Splits a whole text into tokens, one 'eol' after each line (no configuration language: the
+ * lines are read as written). `src` may be a Buffer (read from disk: validated as UTF-8) or an
+ * already-decoded string. Problems are appended to `diags`.
+ */
+export function lex(src: string | Buffer, file: string, diags: Diagnostic[]): LexToken[] {
+  const text = decodeSource(src, file, diags);
+  if (text === null) return [];
+  const out: LexToken[] = [];
+  const budget = newBudget();
+  const lines = physicalLines(text);
+  lines.forEach((line, k) => {
+    const origin: LineOrigin = { file, line: k + 1, via: 'text', at: null, cond: null };
+    out.push(...lexLine(Mapped.text(line, 1), origin, diags, budget));
+    out.push({ kind: 'eol', text: '\n', quoted: false, pos: { file, line: k + 1, col: line.length + 1 }, end: line.length + 1, substituted: false, origin });
+  });
   return out;
 }

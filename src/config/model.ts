@@ -52,8 +52,6 @@ export interface GlobalDefs {
   scriptUser: string | null;
   scriptGroup: string | null;
   enableScriptSecurity: boolean;
-  /** Scripts and notify programs are killed after this (keepalived: script timeout). */
-  notifyFifo: string | null;
   /**
    * vrrp_rt_priority: the VRRP thread's realtime (SCHED_RR) priority, 1..99; 0 keeps it
    * SCHED_OTHER. null: tandem's default (docs/realtime.md).

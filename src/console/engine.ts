@@ -10,15 +10,21 @@
 //
 // Configure mode (JunOS-like):
 //   set PATH… VALUE / delete PATH…    edit this session's candidate tree (src/config/edit.ts)
-//   show diff | show candidate        unified diff running → candidate | candidate with line numbers
-//   commit                            validate, save atomically (FILE.prev kept), reload in-process;
-//                                     also confirms a pending `commit confirmed`
+//   show diff | show candidate        unified diff of the file running → as commit would save it |
+//                                     that file with line numbers
+//   commit                            rewrite only the lines changed (config/source-edit.ts; refused,
+//                                     naming FILE:LINE, where that would touch text other boards
+//                                     read), validate, save atomically (FILE.prev kept), reload
+//                                     in-process; also confirms a pending `commit confirmed`
 //   commit confirmed MINUTES          the same, rolled back unless `confirm`/`commit` within MINUTES
 //   confirm                           confirm a pending commit (also in operational mode, and over ctl)
 //   rollback                          discard the candidate's changes; when a confirmed commit is
 //                                     pending, also roll that back now
 //   exit                              back to operational mode (the candidate is kept for the session)
 import type { Node } from '../config/ast.ts';
+import type { Diagnostic } from '../config/model.ts';
+import type { SourceInfo } from '../config/parser.ts';
+import type { PatchResult } from '../config/source-edit.ts';
 import { setPath, deletePath, pathCompletions } from '../config/edit.ts';
 import type { Clock } from '../util/clock.ts';
 import { sleep } from '../util/clock.ts';
@@ -76,6 +82,13 @@ export const ADMIN_USER = 'admin';
 export const MIN_PASSWORD = 8;
 const MAX_LOG_LINES = 1000;
 
+/** The running file as the candidate was read from it. */
+interface Base {
+  text: string;
+  nodes: Node[];
+  source: SourceInfo;
+}
+
 interface CmdResult {
   output: string;
   ok: boolean;
@@ -112,6 +125,13 @@ const SHOW: Array<[string, string, (ctx: Ctx, args: ArgValue[]) => Promise<CmdRe
 
 const BOTH: Mode[] = ['oper', 'config'];
 
+/** Where a board's config id came from, as `show status` says it. */
+const CONFIG_ID_SOURCE: Record<'option' | 'state' | 'hostname', string> = {
+  option: '--config-id',
+  state: 'state directory',
+  hostname: 'host name',
+};
+
 export const COMMANDS: Spec[] = [
   ...SHOW.map(([w, help, run]): Spec => ({ path: ['show', w], modes: BOTH, help, run })),
   { path: ['show', 'log'], modes: BOTH, help: 'the last 20 log lines', run: (c) => c.showLog(20) },
@@ -134,6 +154,12 @@ export const COMMANDS: Spec[] = [
     modes: ['oper'],
     help: 'on: hand mastership to the peer; off: take the configured priority back',
     run: (c, a) => c.maintenance(a[0]!.text === 'on'),
+  },
+  {
+    path: ['config-id', { arg: 'ID', kind: 'word', help: "this board's config id: which @ID lines it reads" }],
+    modes: ['oper'],
+    help: 'provision the config id (saved in the state directory, applied by a reload)',
+    run: (c, a) => c.setConfigId(a[0]!.text),
   },
   { path: ['configure'], modes: ['oper'], help: 'edit the configuration', run: (c) => c.enterConfigure() },
   { path: ['password'], modes: ['oper'], help: 'change your console password', run: (c) => c.startPasswd() },
@@ -172,6 +198,8 @@ export class Session {
   user: string | null = null;
   /** The candidate tree in configure mode; null until `configure`. */
   private candidate: Node[] | null = null;
+  /** What the candidate was read from: the running file's text and its tree. */
+  private base: Base | null = null;
 
   constructor(deps: EngineDeps, transport: string, preauthUser: string | null) {
     this.deps = deps;
@@ -259,7 +287,7 @@ export class Session {
       this.deps.host.event({ type: 'logout', transport: this.transport, user: this.user, detail: reason });
     }
     this.state = { s: 'closed' };
-    this.candidate = null;
+    this.resetCandidate();
     return ok('');
   }
 
@@ -446,6 +474,7 @@ export class Session {
       `maintenance  ${s.maintenance ? 'ON (peer holds mastership)' : 'off'}`,
       `config       ${s.configPath}`,
     ];
+    if (s.configId) out.push(`config-id    ${s.configId.id} (${CONFIG_ID_SOURCE[s.configId.source]})`);
     if (s.lastReload) {
       out.push(`last reload  ${s.lastReload.ok ? 'ok' : 'FAILED'} ${duration(this.deps.clock.now() - s.lastReload.at)} ago${s.lastReload.message ? ': ' + s.lastReload.message : ''}`);
     }
@@ -574,6 +603,16 @@ export class Session {
     return r.ok ? ok(`${r.message || `${action} ${rs}: done`}\n`) : fail(`${r.message}\n`);
   }
 
+  async setConfigId(id: string): Promise<CmdResult> {
+    const h = this.deps.host;
+    if (!h.setConfigId) return fail('this console cannot set the config id\n');
+    const r = await h.setConfigId(id);
+    if (r.ok) h.event({ type: 'config-id', transport: this.transport, user: this.user ?? undefined, detail: id });
+    // The candidate was read for the old id: start again from the view of the new one.
+    if (r.ok) this.resetCandidate();
+    return r.ok ? ok(`${r.message}\n`) : fail(`${r.message}\n`);
+  }
+
   async maintenance(on: boolean): Promise<CmdResult> {
     const r = await this.deps.host.maintenance(on);
     if (r.ok) this.deps.host.event({ type: 'maintenance', transport: this.transport, user: this.user ?? undefined, detail: on ? 'on' : 'off' });
@@ -599,23 +638,58 @@ export class Session {
   }
 
   // --- configure mode ---------------------------------------------------------------------
+  //
+  // The candidate is a tree read from the running file (for this board's config id) and edited;
+  // `base` is that read. Commit turns the edits into edits of the file's own lines
+  // (config/source-edit.ts): comments, includes, `$` definitions and the other board's `@ID`
+  // lines stay byte for byte, and a change that would touch text other boards read is refused
+  // with the FILE:LINE to edit by hand.
 
-  private runningTree(): Node[] {
-    const h = this.deps.host;
-    return this.deps.syntax.parseTree(h.runningConfigText(), h.configPath).nodes;
+  /** The board's config id, as the daemon runs with it (undefined: keepalived's default). */
+  private configId(): string | undefined {
+    return this.deps.host.status().configId?.id;
   }
 
-  private runningCanonical(): string {
-    return this.deps.syntax.writeTree(this.runningTree());
+  private readRunning(): Base {
+    const h = this.deps.host;
+    const text = h.runningConfigText();
+    const id = this.configId();
+    const t = this.deps.syntax.parseTree(text, h.configPath, id !== undefined ? { configId: id } : {});
+    return { text, nodes: t.nodes, source: t.source };
+  }
+
+  /** Start over from what runs now. */
+  private fresh(): { base: Base; candidate: Node[] } {
+    const base = this.readRunning();
+    this.base = base;
+    this.candidate = base.nodes;
+    return { base, candidate: base.nodes };
+  }
+
+  private current(): { base: Base; candidate: Node[] } {
+    return this.base && this.candidate ? { base: this.base, candidate: this.candidate } : this.fresh();
+  }
+
+  /** The candidate was read for another config id (the console's `config-id`): drop it. */
+  resetCandidate(): void {
+    this.base = null;
+    this.candidate = null;
   }
 
   private candidateChanged(): boolean {
-    return this.candidate !== null && this.deps.syntax.writeTree(this.candidate) !== this.runningCanonical();
+    const syn = this.deps.syntax;
+    return this.candidate !== null && this.base !== null && syn.writeTree(this.candidate) !== syn.writeTree(this.base.nodes);
+  }
+
+  /** The file as commit would save it, or why commit would refuse. */
+  private patched(): PatchResult {
+    const { base, candidate } = this.current();
+    return this.deps.syntax.patchText(base.text, base.nodes, candidate, base.source);
   }
 
   enterConfigure(): CmdResult {
     const kept = this.candidate !== null && this.candidateChanged();
-    if (!kept) this.candidate = this.runningTree();
+    if (!kept) this.fresh();
     this.state = { s: 'config' };
     return ok(kept ? '[edit] (uncommitted changes from before kept)\n' : '[edit]\n');
   }
@@ -625,44 +699,58 @@ export class Session {
   }
 
   edit(op: 'set' | 'delete', words: Word[]): CmdResult {
-    if (!this.candidate) this.candidate = this.runningTree();
-    const r = op === 'set' ? setPath(this.candidate, words) : deletePath(this.candidate, words);
+    const { candidate } = this.current();
+    const r = op === 'set' ? setPath(candidate, words) : deletePath(candidate, words);
     if (!r.ok) return fail(`${r.error}\n`);
     this.candidate = r.nodes;
     return ok('');
   }
 
   showDiff(): CmdResult {
-    const cand = this.deps.syntax.writeTree(this.candidate ?? this.runningTree());
-    const d = unifiedDiff(this.runningCanonical(), cand);
-    return ok(d === '' ? 'no changes\n' : d);
+    const syn = this.deps.syntax;
+    const { base, candidate } = this.current();
+    if (!this.candidateChanged()) return ok('no changes\n');
+    const p = this.patched();
+    if (p.ok) return ok(unifiedDiff(base.text, p.text) || 'no changes\n');
+    return ok(unifiedDiff(syn.writeTree(base.nodes), syn.writeTree(candidate)) + `% commit would be refused: ${p.error}\n`);
   }
 
   showCandidate(): CmdResult {
-    return ok(numbered(this.deps.syntax.writeTree(this.candidate ?? this.runningTree())));
+    const { base, candidate } = this.current();
+    if (!this.candidateChanged()) return ok(numbered(base.text));
+    const p = this.patched();
+    return p.ok ? ok(numbered(p.text)) : ok(numbered(this.deps.syntax.writeTree(candidate)) + `% commit would be refused: ${p.error}\n`);
   }
 
   async commit(confirmMinutes: number | null): Promise<CmdResult> {
     const syn = this.deps.syntax;
-    const text = syn.writeTree(this.candidate ?? this.runningTree());
+    const host = this.deps.host;
     const commits = this.deps.commits;
-    if (text === this.runningCanonical()) {
+    const { base } = this.current();
+    if (!this.candidateChanged()) {
       // Nothing to save (and the file keeps its comments): `commit` only confirms.
       if (confirmMinutes === null && commits.pendingFor() !== null) return this.confirm();
       return ok('no changes to commit\n');
     }
-    // Validate the text that will be saved, so errors point at the candidate's own lines
-    // (`show candidate` numbers them).
-    const parsed = syn.parseTree(text, 'candidate');
-    const built = parsed.diagnostics.some((d) => d.severity === 'error') ? { config: null, diagnostics: [] } : syn.buildConfig(parsed.nodes, 'candidate');
+    if (base.text !== host.runningConfigText()) {
+      return fail("% commit refused: the running configuration changed after this candidate was started (another session's commit, or a reload); 'rollback' drops the candidate and starts from what runs now\n");
+    }
+    const p = this.patched();
+    if (!p.ok) return fail(`% commit refused (the candidate is kept): ${p.error}\n`);
+    // Validate the text that will be saved; errors in it point at the candidate's own lines
+    // (`show candidate` numbers them), errors in included files at those files.
+    const id = this.configId();
+    const parsed = syn.parseTree(p.text, host.configPath, id !== undefined ? { configId: id } : {});
+    const built = parsed.diagnostics.some((d) => d.severity === 'error') ? { config: null, diagnostics: [] } : syn.buildConfig(parsed.nodes, host.configPath);
+    const shownAs = (d: Diagnostic): string => syn.formatDiagnostic(d.pos.file === host.configPath ? { ...d, pos: { ...d.pos, file: 'candidate' } } : d);
     const diags = [...parsed.diagnostics, ...built.diagnostics];
     const errors = diags.filter((d) => d.severity === 'error');
-    const warnings = diags.filter((d) => d.severity !== 'error').map((d) => syn.formatDiagnostic(d));
+    const warnings = diags.filter((d) => d.severity !== 'error').map(shownAs);
     if (errors.length > 0 || built.config === null) {
-      return fail(lines(['% commit refused, the candidate has errors (kept; fix and commit again):', ...errors.map((d) => '  ' + syn.formatDiagnostic(d))]));
+      return fail(lines(['% commit refused, the candidate has errors (kept; fix and commit again):', ...errors.map((d) => '  ' + shownAs(d))]));
     }
-    const r = await commits.commit(text, this.transport, confirmMinutes);
-    if (r.ok) this.candidate = syn.parseTree(text, this.deps.host.configPath).nodes;
+    const r = await commits.commit(p.text, this.transport, confirmMinutes);
+    if (r.ok) this.fresh();
     const out = lines([...warnings, ...r.messages]);
     return r.ok ? ok(out) : fail(out);
   }
@@ -676,7 +764,7 @@ export class Session {
       good = r.ok;
       out.push(...r.messages);
     }
-    this.candidate = this.runningTree();
+    this.fresh();
     if (out.length === 0) out.push('no changes to discard');
     return good ? ok(lines(out)) : fail(lines(out));
   }

@@ -18,6 +18,11 @@ export interface StatusInfo {
   /** Maintenance mode: priority lowered so the peer holds mastership. */
   maintenance: boolean;
   configPath: string;
+  /**
+   * Which `@ID` lines of the configuration this board reads, and where the id came from:
+   * 'option' (--config-id), 'state' (STATE_DIR/config-id), 'hostname' (keepalived's default).
+   */
+  configId?: { id: string; source: 'option' | 'state' | 'hostname' };
   /** Last reload: when (epoch ms), whether it worked, and why not. */
   lastReload: { at: number; ok: boolean; message: string } | null;
 }
@@ -78,6 +83,7 @@ export interface ConsoleEvent {
     | 'drain'
     | 'enable'
     | 'maintenance'
+    | 'config-id'
     /** The console's files in the state directory: a save that failed, leftovers removed at start. */
     | 'state-file';
   /** 'serial' | 'ctl' | whatever the transport calls itself. */
@@ -114,6 +120,11 @@ export interface ConsoleHost {
   /** vs and rs are the "ADDRESS PORT" names. */
   drain(vs: string, rs: string): Promise<ActionResult>;
   enable(vs: string, rs: string): Promise<ActionResult>;
+  /**
+   * Provision the config id: saved to STATE_DIR/config-id and applied by a reload with that
+   * board's view of the file; refused (nothing saved) when that view has errors.
+   */
+  setConfigId?(id: string): Promise<ActionResult>;
   /** on: lower priority so the peer takes mastership cleanly; off: back to configured priority. */
   maintenance(on: boolean): Promise<ActionResult>;
   event(e: ConsoleEvent): void;

@@ -70,3 +70,34 @@ test('tandem check --board: dev and label validated, interfaces checked against 
   assert.notEqual(none.code, 0);
   assert.match(none.out, /unknown board "no-such-board"/);
 });
+
+test('tandem check on one file for both boards: every view, each message prefixed with its ids; --config-id, --state-dir', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-config-check-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'pair.conf');
+  const text = BASE.replace('    priority 100\n', '    priority 100\n@a  priority 150\n@b  priority 300\n');
+  const all = await check(file, text);
+  assert.equal(all.code, 1, all.out);
+  assert.match(all.out, new RegExp(`^${file}:6:5: error: @b: priority 300 is out of range 1-255`, 'm'));
+  // The host's own id is checked too: the file names no line for it.
+  const host = (await runCommand('hostname', [], { timeoutMs: 5_000 })).stdout.trim().split('.')[0]!;
+  if (host !== 'a' && host !== 'b') assert.match(all.out, new RegExp(`^${file}:5:1: warning: @${host}: no '@' line names config id '${host}' \\(the file names a, b\\)`, 'm'));
+  assert.doesNotMatch(all.out, /@a[,:]/, "a's view is clean");
+  const a = await check(file, text, '--config-id', 'a');
+  assert.equal(a.code, 0, a.out);
+  assert.equal(a.out, `${file}: configuration OK for config id a\n`);
+  const b = await check(file, text, '--config-id', 'b');
+  assert.equal(b.code, 1);
+  assert.match(b.out, new RegExp(`^${file}:6:5: error: priority 300 is out of range`, 'm'), 'one view: no prefix');
+  const other = await check(file, text, '--config-id', 'OpenWrt');
+  assert.equal(other.code, 0, other.out);
+  assert.match(other.out, new RegExp(`^${file}:5:1: warning: no '@' line names config id 'OpenWrt' \\(the file names a, b\\)`, 'm'));
+  // --state-dir: the view `tandem run` would choose, from STATE_DIR/config-id.
+  await writeFile(join(dir, 'config-id'), 'a\n');
+  const st = await check(file, text, '--state-dir', dir);
+  assert.equal(st.code, 0, st.out);
+  assert.match(st.out, /configuration OK for config id a$/m);
+  const bad = await check(file, text, '--config-id', 'a b');
+  assert.equal(bad.code, 2);
+  assert.match(bad.out, /--config-id 'a b': a config id is letters, digits/);
+});

@@ -7,6 +7,7 @@ import { mark } from '../positions.ts';
 import { ConfError, controlCharacter, shown } from '../values.ts';
 import { create, dispatch, kids, writeBlock, type Block, type BuildCtx, type Directive } from './engine.ts';
 import { directivesOf, MANY, refused, type Finding } from './entries.ts';
+import * as Why from './reasons.ts';
 import { hexBytes, IPV4, integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
 
 // ---- timing, shared by every checker (keepalived check_api.c) ----
@@ -36,7 +37,17 @@ function timing(delayBeforeRetryMs: number): Array<Directive<CheckTiming>> {
     delayBeforeRetry(delayBeforeRetryMs),
     delayLoop,
     warmup,
+    ...refusedTiming(),
   ];
+}
+
+/** keepalived's checker keywords (check_api.c) tandem's checkers do not take. */
+function refusedTiming<T>(connection = true): Array<Directive<T>> {
+  return [
+    ...(connection ? [refused(['bind_port', 'bind_if', 'fwmark'], Why.CHECKER_SOURCE)] : []),
+    refused('alpha', Why.ALPHA_PLACE),
+    refused('log_all_failures', Why.CHECKER_LOG),
+  ] as Array<Directive<T>>;
 }
 
 export const TCP: Block<TcpCheck> = { name: 'TCP_CHECK', where: () => 'TCP_CHECK', entries: timing(1000) };
@@ -125,6 +136,8 @@ export const URL_BLOCK: Block<HttpUrl> = {
       },
     }),
     U.scalar('virtualhost', 'virtualhost', WORD, null, { example: 'virtualhost h.example.com', check: hostPortCheck }),
+    refused(['regex', 'regex_no_match', 'regex_options', 'regex_min_offset', 'regex_max_offset', 'regex_stack'], Why.REGEX),
+    refused('tls_compliant', Why.HTTP_EXTRAS),
   ],
 };
 
@@ -151,6 +164,7 @@ export const HTTP: Block<HttpCheck> = {
     H.scalar('http_protocol', 'httpProtocol', oneOfWords(['1.0', '1.0C', '1.1'] as const), '1.0', { example: 'http_protocol 1.1' }),
     // keepalived check_http.c: HTTP_GET/SSL_GET default delay_before_retry is 3 s.
     ...timing(3000),
+    refused(['sni_name', 'fast_recovery', 'tls_compliant'], Why.HTTP_EXTRAS),
   ],
 };
 
@@ -172,6 +186,7 @@ export const UDP: Block<UdpCheck> = {
       write(u, out) { if (u.requireReply !== null) out.line('require_reply', ...(u.requireReply !== '' ? [u.requireReply] : [])); },
     }),
     ...timing(1000),
+    refused(['min_reply_length', 'max_reply_length'], Why.UDP_LENGTH),
   ],
 };
 
@@ -192,6 +207,7 @@ export const MISC: Block<MiscCheck> = {
     delayBeforeRetry(1000),
     delayLoop,
     warmup,
+    ...refusedTiming<MiscCheck>(false),
   ],
 };
 
@@ -249,9 +265,7 @@ export const CHECKERS: Directive<RealServer> = {
   children: (rs) => rs.checkers.map((obj) => ({ block: checkerBlock(obj) as unknown as Block<object>, obj })),
 };
 
-const CHECKER_LIST = 'tandem checks real servers with TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK and UDP_CHECK';
-
 /** keepalived's other checkers. */
 export const REFUSED_CHECKERS: readonly Directive<object>[] = [
-  refused(['SMTP_CHECK', 'PING_CHECK', 'ICMP_CHECK', 'DNS_CHECK', 'BFD_CHECK', 'FILE_CHECK'], CHECKER_LIST, { block: 0 }),
+  refused(['SMTP_CHECK', 'PING_CHECK', 'ICMP_CHECK', 'DNS_CHECK', 'BFD_CHECK', 'FILE_CHECK'], Why.CHECKERS, { block: 0 }),
 ];

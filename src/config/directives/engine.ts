@@ -51,8 +51,10 @@ export interface Directive<T> {
   readonly defaults: Readonly<Partial<T>>;
   /** Set for keywords tandem refuses: the reason given to the operator. */
   readonly refused?: string;
-  /** Set for keywords accepted for compatibility and ignored: why. */
+  /** Set for keywords accepted for compatibility and ignored (no model field): why. A warning at its line says so. */
   readonly ignored?: string;
+  /** Set for keywords read into the model but not acted on (email, for instance): a warning at its line says why. */
+  readonly warn?: string;
   /** A directive (text, possibly a block) setting it to a non-default value; the table tests use it. */
   readonly example: string;
   readonly subs?: readonly SubBlock[];
@@ -73,6 +75,8 @@ export interface Block<T> {
   readonly entries: ReadonlyArray<Directive<T>>;
   /** 'stop': the first problem fails the whole block, which the parent reports (authentication). */
   readonly onError?: 'collect' | 'stop';
+  /** A better message than "unsupported directive" for a line no entry takes, or null. */
+  unknown?(node: Node, t: T): string | null;
 }
 
 export function kids(node: Node): Node[] {
@@ -104,14 +108,15 @@ function keywordLike(kw: string): boolean {
   return kw.length <= 40 && /^(?:[a-z][a-z0-9_]*|[A-Z][A-Z0-9_]*)$/.test(kw) && (kw.match(/\d/g) ?? []).length <= 3;
 }
 
-export function unsupported(node: Node, where: string, refusals: ReadonlyMap<string, string>): string {
+export function unsupported(node: Node, where: string, refusals: ReadonlyMap<string, string>, own?: string): string {
   const kw = node.keyword.text;
-  if (kw.startsWith('@')) return `conditional configuration '${shown(kw)}' is not supported`;
-  // keepalived's `$NAME=value` defines a variable: the value is not shown.
-  if (kw.startsWith('$')) return `configuration variables ('${shown(kw.split('=')[0]!)}') are not supported`;
-  if (kw.startsWith('~')) return `configuration sequences ('${shown(kw)}') are not supported`;
+  // What the configuration language (language.ts) left: it never reaches here on a well-formed line.
+  if (kw.startsWith('@')) return `'${shown(kw)}' in ${where}: a line takes one '@ID' prefix, at its start`;
+  // A `$NAME=value` the language did not take as a definition: the value is not shown.
+  if (kw.startsWith('$')) return `'${shown(kw.split('=')[0]!)}' in ${where} is no parameter defined before this line (a definition is $NAME=value, no blank before '=')`;
+  if (kw.startsWith('~')) return `'${shown(kw)}' in ${where} is no sequence: keepalived's are ~SEQ(…), ~SEQx(…) and ~LST(…)`;
   if (!keywordLike(kw) && !refusals.has(kw)) return `unsupported directive in ${where}: the line does not start with a keyword`;
-  const reason = refusals.get(kw);
+  const reason = own ?? refusals.get(kw);
   return `unsupported directive '${shown(kw)}' in ${where}${reason ? `: ${reason}` : ''}`;
 }
 
@@ -131,7 +136,8 @@ export function dispatch<T>(nodes: readonly Node[], block: Block<T>, target: T, 
   for (const node of nodes) {
     const e = entryFor(block, node.keyword.text);
     if (e === undefined || node.keyword.quoted || e.refused !== undefined) {
-      fail(node.pos, unsupported(node, where, ctx.refusals));
+      const better = e === undefined && !node.keyword.quoted ? block.unknown?.(node, target) ?? null : null;
+      fail(node.pos, better ?? unsupported(node, where, ctx.refusals, e?.refused));
       refused = true;
       continue;
     }
@@ -151,7 +157,11 @@ export function dispatch<T>(nodes: readonly Node[], block: Block<T>, target: T, 
     } catch (err) {
       if (!(err instanceof ConfError) || stop) throw err;
       ctx.diags.push({ severity: 'error', message: err.message, pos: err.pos });
+      continue;
     }
+    // Accepted for compatibility, never silently: the line says what tandem does instead.
+    const note = e.warn ?? e.ignored;
+    if (note !== undefined) ctx.diags.push({ severity: 'warning', message: `'${kw}' is accepted and not acted on: ${note}`, pos: node.pos });
   }
   return refused;
 }

@@ -93,13 +93,22 @@ export function refused(names: string | readonly string[], reason: string, opts:
   };
 }
 
-/** A keyword accepted for compatibility and ignored (it has no model field). */
-export function ignored(kw: string, args: readonly [number, number], reason: string, example: string): Directive<object> {
+/**
+ * Keywords accepted for compatibility and ignored (no model field), with a warning at their line
+ * saying why; any arguments, any block.
+ */
+export function ignored(names: string | readonly string[], reason: string, example?: string): Directive<object> {
+  const list = typeof names === 'string' ? [names] : [...names];
   return {
-    names: [kw], args, shape: 'none', defaults: {}, ignored: reason, example,
+    names: list, args: null, shape: 'any', defaults: {}, ignored: reason, example: example ?? list[0]!,
     read() { /* accepted, nothing to keep */ },
     write() { /* nothing to write back */ },
   };
+}
+
+/** An entry whose keyword is read into the model but not acted on: a warning at its line says why. */
+export function warned<T>(d: Directive<T>, reason: string): Directive<T> {
+  return { ...d, warn: reason };
 }
 
 export function directivesOf<T extends object>() {

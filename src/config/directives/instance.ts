@@ -7,7 +7,8 @@ import { ifnameProblem } from '../ifname.ts';
 import { ConfError, controlCharacter, ipv4, oneOf, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import { create, type Block } from './engine.ts';
-import { directivesOf, refused, type Finding } from './entries.ts';
+import { directivesOf, refused, warned, type Finding } from './entries.ts';
+import * as R from './reasons.ts';
 import { IPV4, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
 import { VRRP_VERSION } from './global.ts';
 import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
@@ -137,7 +138,7 @@ export const INSTANCE: Block<VrrpInstance> = {
     // keepalived: accept mode is on unless vrrp_strict (RFC 5798 section 6.1 default is off).
     E.flag('accept', 'accept', { off: 'no_accept', default: true, inherit: (_i, scope) => !scope.config.global.vrrpStrict, example: 'no_accept' }),
     E.flag('dont_track_primary', 'dontTrackPrimary', { example: 'dont_track_primary' }),
-    E.optBool('smtp_alert', 'smtpAlert', { example: 'smtp_alert' }),
+    warned(E.optBool('smtp_alert', 'smtpAlert', { example: 'smtp_alert' }), R.EMAIL),
     E.sub<Authentication>({
       names: ['authentication'], args: [0, 0], arity: 0, block: AUTHENTICATION,
       example: 'authentication {\n auth_type PASS\n auth_pass s3cret\n}',
@@ -181,11 +182,25 @@ export const INSTANCE: Block<VrrpInstance> = {
     E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/n.sh fault'),
     E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/n.sh stop'),
     ...REFUSED_TRACKING,
-    refused('virtual_routes', 'tandem moves VIPs, not routes', { block: 0 }),
-    refused('virtual_rules', 'tandem moves VIPs, not policy-routing rules', { block: 0 }),
-    refused('lvs_sync_daemon_interface', 'tandem has no IPVS connection sync daemon'),
-    refused('use_vmac', 'tandem does not create VRRP MAC interfaces'),
-    refused('vmac_xmit_base', 'tandem does not create VRRP MAC interfaces'),
+    refused(['virtual_routes', 'virtual_rules'], R.ROUTES, { block: 0 }),
+    refused('lvs_sync_daemon_interface', R.IPVS_SYNC),
+    refused(['use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan'], R.VMAC),
     refused('mcast_src_ip', 'use unicast_src_ip, or let tandem use the interface\'s primary address'),
+    refused('mcast_dst_ip', R.MCAST_GROUP),
+    refused('native_ipv6', R.IPV6),
+    refused('vrf', R.VRF),
+    refused(['unicast_fault_no_peer', 'check_unicast_src', 'unicast_ttl', 'track_src_ip'], R.UNICAST_TUNING),
+    refused(['old_unicast_checksum', 'v3_checksum_as_v2'], R.CHECKSUM),
+    refused(['no_virtual_ipaddress', 'promote_secondaries', 'owner_ignore_adverts', 'notify_deleted'], R.NOT_SUPPORTED),
+    refused('linkbeat_use_polling', R.LINKS),
+    refused(['skip_check_adv_addr', 'strict_mode'], R.GLOBAL_ONLY),
+    refused('debug', R.LOG_LEVEL),
+    refused('notify_priority_changes', R.EVENTS),
+    refused(['garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert', 'notify_master_rx_lower_pri'], R.SPLIT_BRAIN),
+    refused('down_timer_adverts', R.MASTER_DOWN),
+    refused(['timer_expired_backup', 'thread_timer_expired'], R.TIMERS),
+    refused(['garp_extra_if', 'vmac_garp_intvl'], R.GARP_TUNING),
+    refused('kernel_rx_buf_size', R.BUFFERS),
+    refused('auth_hmac', R.AUTH_HMAC, { block: 0 }),
   ],
 };

@@ -4,6 +4,7 @@ import { ConfError, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Block } from './engine.ts';
 import { directivesOf, ignored, refused } from './entries.ts';
+import { EMAIL, EVENTS } from './reasons.ts';
 import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
 
 const E = directivesOf<SyncGroup>();
@@ -11,6 +12,11 @@ const E = directivesOf<SyncGroup>();
 export const SYNC_GROUP: Block<SyncGroup> = {
   name: 'vrrp_sync_group',
   where: (g) => `vrrp_sync_group ${shown(g.name)}`,
+  // keepalived 1.x listed the instances in the block itself; keepalived 2 reads such a line as
+  // an unknown keyword, and so the group has no instances.
+  unknown: (n, g) => (n.args.length === 0 && n.children === null
+    ? `'${shown(n.keyword.text)}' in vrrp_sync_group ${shown(g.name)}: a sync group lists its instances in group { } (keepalived 2 does not read a bare name either)`
+    : null),
   entries: [
     E.list('group', 'group', {
       example: 'group {\n VI_2\n}',
@@ -28,7 +34,8 @@ export const SYNC_GROUP: Block<SyncGroup> = {
     E.command('notify_backup', 'notifyBackup', 'notify_backup /etc/tandem/notify.sh BACKUP'),
     E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/notify.sh FAULT'),
     E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/notify.sh STOP'),
-    ignored('smtp_alert', [0, 1], 'tandem sends no mail', 'smtp_alert'),
+    ignored('smtp_alert', EMAIL),
+    refused('notify_priority_changes', EVENTS),
     ...REFUSED_TRACKING,
     refused('sync_group_tracking_weight', 'sync groups track with track_interface and track_script only'),
     refused('global_tracking', 'sync groups track with track_interface and track_script only'),

@@ -7,6 +7,7 @@ import { ConfError, arg, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import { blockIndex, create, refusalIndex, type Block } from './engine.ts';
 import { directivesOf, refused } from './entries.ts';
+import * as R from './reasons.ts';
 import { GLOBAL } from './global.ts';
 import { INSTANCE } from './instance.ts';
 import { SCRIPT } from './script.ts';
@@ -125,13 +126,18 @@ export const TOP: Block<Config> = {
       children: (c) => (c.serialConsole ? [c.serialConsole] : []),
       head: () => ['serial_console'],
     }),
-    refused('virtual_server_group', 'write one virtual_server per address and port', { block: 1 }),
-    refused('static_ipaddress', 'tandem only manages the VIPs of its VRRP instances', { block: 0 }),
-    refused('static_routes', 'tandem moves VIPs, not routes', { block: 0 }),
-    refused('static_rules', 'tandem moves VIPs, not policy-routing rules', { block: 0 }),
-    refused('bfd_instance', 'BFD is not supported', { block: 1 }),
-    refused('vrrp_track_file', 'only vrrp_script tracking is supported', { block: 1 }),
-    refused('vrrp_track_process', 'only vrrp_script tracking is supported', { block: 1 }),
+    refused('virtual_server_group', R.VS_GROUPS, { block: 1 }),
+    refused(['static_ipaddress', 'static_routes', 'static_rules'], R.ROUTES, { block: 0 }),
+    refused('bfd_instance', R.BFD, { block: 1 }),
+    refused(['vrrp_track_file', 'track_file'], R.TRACK_FILE, { block: 1 }),
+    refused('vrrp_track_process', R.TRACK_PROCESS, { block: 1 }),
+    refused('track_group', R.TRACK_GROUP, { block: 1 }),
+    refused('garp_group', R.GARP_GROUP, { block: 0 }),
+    refused(['linkbeat_interfaces', 'interface_up_down_delays'], R.LINKS, { block: 0 }),
+    refused('linkbeat_use_polling', R.LINKS),
+    refused('SSL', R.SSL_CLIENT, { block: 0 }),
+    refused(['net_namespace', 'net_namespace_ipvs', 'namespace_with_ipsets'], R.NAMESPACE),
+    refused(['use_pid_dir', 'instance', 'child_wait_time'], R.PROCESSES),
   ],
 };
 

@@ -6,6 +6,7 @@ import { ConfError, int, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Directive } from './engine.ts';
 import { directivesOf, refused } from './entries.ts';
+import { BFD, TRACK_FILE, TRACK_PROCESS } from './reasons.ts';
 
 export function trackInterface<T extends { trackInterfaces: TrackInterface[] }>(): Directive<T> {
   return directivesOf<T>().list('track_interface', 'trackInterfaces', {
@@ -41,7 +42,7 @@ export function trackScript<T extends { trackScripts: TrackScript[] }>(): Direct
 
 /** Tracking keepalived has and tandem refuses, in an instance or a sync group. */
 export const REFUSED_TRACKING: readonly Directive<object>[] = [
-  refused('track_bfd', 'BFD is not supported', { block: 0 }),
-  refused('track_file', 'only track_interface and track_script are supported', { block: 0 }),
-  refused('track_process', 'only track_interface and track_script are supported', { block: 0 }),
+  refused('track_bfd', BFD, { block: 0 }),
+  refused('track_file', TRACK_FILE, { block: 0 }),
+  refused('track_process', TRACK_PROCESS, { block: 0 }),
 ];

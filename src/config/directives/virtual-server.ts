@@ -8,7 +8,8 @@ import { fieldPos, mark } from '../positions.ts';
 import { ConfError, arg, int, ipv4, oneOf, shown } from '../values.ts';
 import { prefixToMask } from '../words.ts';
 import { create, type Block, type Directive } from './engine.ts';
-import { directivesOf } from './entries.ts';
+import { directivesOf, ignored, refused } from './entries.ts';
+import * as R from './reasons.ts';
 import { CHECKERS, hostPortCheck, REFUSED_CHECKERS } from './checkers.ts';
 import { integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
 
@@ -85,6 +86,13 @@ export const REAL_SERVER: Block<RealServer> = {
     S.command('notify_down', 'notifyDown', 'notify_down /bin/logger down'),
     CHECKERS,
     ...REFUSED_CHECKERS,
+    ignored('smtp_alert', R.EMAIL),
+    ignored('snmp_name', R.SNMP),
+    refused('lvs_method', R.ONE_METHOD),
+    refused(['uthreshold', 'lthreshold'], R.THRESHOLDS),
+    refused('alpha', R.ALPHA_PLACE),
+    refused(['retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop'], R.CHECKER_TIMING),
+    refused('virtualhost', 'set virtualhost in HTTP_GET / SSL_GET or on the virtual_server'),
   ],
 };
 
@@ -144,5 +152,13 @@ export const VIRTUAL_SERVER: Block<VirtualServer> = {
     }),
     V.optBool('sorry_server_inhibit', 'sorryServerInhibit', { example: 'sorry_server_inhibit' }),
     realServer,
+    ignored('smtp_alert', R.EMAIL),
+    ignored('snmp_name', R.SNMP),
+    refused('ip_family', R.IPV6),
+    refused(['retry', 'delay_before_retry', 'warmup', 'connect_timeout'], R.CHECKER_TIMING),
+    refused(['hashed', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'], R.IPVS_SCHED_FLAGS),
+    refused('persistence_engine', R.PERSISTENCE_ENGINE),
+    refused('weight', 'give each real_server its weight'),
+    refused('sorry_server_lvs_method', 'the sorry server is reached with the virtual server\'s lb_kind'),
   ],
 };

@@ -94,7 +94,7 @@ const FIELDS: Record<string, Record<string, true>> = {
   global_defs: {
     routerId: true, vrrpVersion: true, notificationEmail: true, notificationEmailFrom: true, smtpServer: true, smtpConnectTimeoutMs: true,
     garpMasterDelayMs: true, garpMasterRepeat: true, garpMasterRefreshMs: true, garpMasterRefreshRepeat: true, garpIntervalMs: true,
-    vrrpSkipCheckAdvAddr: true, vrrpStrict: true, scriptUser: true, scriptGroup: true, enableScriptSecurity: true, notifyFifo: true,
+    vrrpSkipCheckAdvAddr: true, vrrpStrict: true, scriptUser: true, scriptGroup: true, enableScriptSecurity: true,
     vrrpRtPriority: true, vrrpPriority: true, maxAutoPriority: true, minAutoPriorityDelayMs: true, pos: true,
   } satisfies Record<keyof GlobalDefs, true>,
   vrrp_sync_group: {

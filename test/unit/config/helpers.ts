@@ -16,13 +16,16 @@ function findCorpus(): string {
 
 export const CORPUS = findCorpus();
 
-/** Deep copy without `pos` fields, for comparing models built from different texts. */
+/** Fields that say where text was written (ast.ts): no part of what the text means. */
+const WHERE = new Set(['pos', 'end', 'origin', 'open', 'close', 'substituted']);
+
+/** Deep copy without `pos` (and the other source position) fields, for comparing models built from different texts. */
 export function noPos(x: unknown): unknown {
   if (Buffer.isBuffer(x)) return x;
   if (Array.isArray(x)) return x.map(noPos);
   if (x !== null && typeof x === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(x)) if (k !== 'pos') out[k] = noPos(v);
+    for (const [k, v] of Object.entries(x)) if (!WHERE.has(k)) out[k] = noPos(v);
     return out;
   }
   return x;
@@ -65,7 +68,6 @@ global_defs {
   vrrp_strict
   script_user nobody nogroup
   enable_script_security
-  notify_fifo /run/tandem.fifo
 }
 vrrp_script chk_nginx {
   script "/usr/bin/pgrep -x 'nginx master'"

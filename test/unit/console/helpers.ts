@@ -30,6 +30,11 @@ export class FakeHost implements ConsoleHost {
   applied: string[] = [];
   failApply: string[] | null = null;
   maint = false;
+  /** The board's config id as the daemon reports it; undefined: a host that does not say. */
+  configId: { id: string; source: 'option' | 'state' | 'hostname' } | undefined = undefined;
+  /** Ids `config-id` asked for; setConfigIdResult is the answer. */
+  configIdCalls: string[] = [];
+  setConfigIdResult = { ok: true, message: 'saved' };
   /** When set, `show health` waits for it (a command still running when the line hangs up). */
   healthGate: Promise<void> | null = null;
   healthCalls = 0;
@@ -57,7 +62,7 @@ export class FakeHost implements ConsoleHost {
     return { version: '9.9.9', commit: 'abc123', node: 'lb-a', board: 'testboard', nodeVersion: process.version };
   }
   status() {
-    return { node: 'lb-a', board: 'testboard', uptimeS: 3661, maintenance: this.maint, configPath: this.configPath, lastReload: null };
+    return { node: 'lb-a', board: 'testboard', uptimeS: 3661, maintenance: this.maint, configPath: this.configPath, lastReload: null, ...(this.configId ? { configId: this.configId } : {}) };
   }
   vrrp() {
     return this.vr;
@@ -97,6 +102,11 @@ export class FakeHost implements ConsoleHost {
     const r = this.vs.find((v) => v.name === vs)?.realServers.find((x) => x.name === rs);
     if (r) r.drained = false;
     return { ok: true, message: '' };
+  }
+  async setConfigId(id: string) {
+    this.configIdCalls.push(id);
+    if (this.setConfigIdResult.ok) this.configId = { id, source: 'state' };
+    return this.setConfigIdResult;
   }
   async maintenance(on: boolean) {
     this.maint = on;

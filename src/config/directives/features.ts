@@ -1,0 +1,54 @@
+// What the compatibility table (docs/compatibility.md, compatibility.ts) lists besides keywords:
+// values of a keyword that tandem treats differently from the keyword itself (`lb_kind TUN`,
+// an IPv6 address), and keepalived's configuration language. The keywords themselves are the
+// directive tables' entries; this is the rest, one entry per feature, with the block it is
+// written in.
+//
+// A refused feature names how its error starts (`message`), so a test can tell that a
+// configuration is refused for this feature and no other (test/unit/config/conformance.test.ts).
+import { IPV6, VS_GROUPS } from './reasons.ts';
+
+export interface Feature {
+  /** As the table shows it. */
+  readonly name: string;
+  /** The block it is written in ('' for the top level, 'language' for the configuration language). */
+  readonly block: string;
+  readonly status: 'supported' | 'warned' | 'refused';
+  /** Why (refused, warned), or what to know (supported). */
+  readonly reason: string;
+  /** Refused: the start of its error message. */
+  readonly message?: RegExp;
+}
+
+export const FEATURES: readonly Feature[] = [
+  // ---- keepalived's configuration language (language.ts) ----
+  { name: '@ID line, @^ID line', block: 'language', status: 'supported', reason: 'tandem run --config-id ID, else STATE_DIR/config-id, else the host name up to its first dot; tandem check without --config-id checks every id the file names' },
+  { name: '$NAME=value, $NAME, ${NAME}', block: 'language', status: 'supported', reason: 'replaced at use, recursively; an undefined $NAME stays as it is' },
+  { name: 'multi-line $NAME= \\ definitions', block: 'language', status: 'supported', reason: 'a blank line ends one too; the use must end its line' },
+  { name: '~SEQ(…), ~SEQx(…), ~LST(…)', block: 'language', status: 'supported', reason: 'several on one line nest' },
+  { name: '${_PWD} ${_INSTANCE} ${_RANDOM} ${_ENV} ${_HASH} ${_BANG}', block: 'language', status: 'supported', reason: '' },
+  { name: 'include, includer, includem, includew, includeb, includea', block: 'language', status: 'supported', reason: 'globs and {a,b}; after @ID and $NAME are applied; a file or glob matching nothing is an error (includer/m/b: a wildcard may match nothing)' },
+  { name: "'\\' at the end of a line outside a $ definition", block: 'language', status: 'refused', reason: 'keepalived continues only multi-line definitions; it would read the \\ as part of the word', message: /^a line ends with '\\' outside a \$NAME= definition/ },
+  { name: 'commit from the console', block: 'language', status: 'supported', reason: "rewrites only the lines it changes; refuses, naming FILE:LINE, a change to a line other boards read (no @ID prefix, @^ID), an included file, text from $ parameters, a multi-line definition or a ~SEQ" },
+
+  // ---- values ----
+  { name: 'IPv6 addresses', block: 'vrrp_instance', status: 'refused', reason: IPV6, message: /^IPv6 address '[^']*' is not supported/ },
+  { name: 'authentication { auth_type AH }', block: 'vrrp_instance', status: 'refused', reason: 'IPsec AH authentication is not supported: use auth_type PASS or none', message: /^authentication AH is not supported/ },
+  { name: 'virtual_ipaddress options other than dev, label, brd, scope', block: 'vrrp_instance', status: 'refused', reason: 'peer, home, nodad, noprefixroute, autojoin, track, no_track, preferred_lft are not supported', message: /^virtual_ipaddress option '[^']*' is not supported/ },
+  { name: 'vrrp_sync_group with bare instance names (keepalived 1.x)', block: 'vrrp_sync_group', status: 'refused', reason: "keepalived 2 does not read it either (Unknown keyword): list the instances in group { }", message: /^'[^']*' in vrrp_sync_group [^:]*: a sync group lists its instances in group \{ \}/ },
+  { name: 'virtual_server ADDRESS PORT', block: '', status: 'supported', reason: '' },
+  { name: 'virtual_server fwmark N', block: '', status: 'refused', reason: 'tandem balances ADDRESS PORT services only', message: /^virtual_server fwmark is not supported/ },
+  { name: 'virtual_server group NAME', block: '', status: 'refused', reason: VS_GROUPS, message: /^virtual_server group is not supported/ },
+  { name: 'lb_kind NAT', block: 'virtual_server', status: 'supported', reason: 'nftables DNAT with conntrack' },
+  { name: 'lb_kind DR', block: 'virtual_server', status: 'supported', reason: 'on nftables netdev ingress; stateless, so hash schedulers only (sh, mh)' },
+  { name: 'lb_kind TUN', block: 'virtual_server', status: 'refused', reason: 'the kernels tandem runs on have no IPIP tunnels (docs/tun.md)', message: /^(lb_kind|lvs_method) TUN is not supported/ },
+  { name: 'lb_algo rr, wrr, sh, dh, mh', block: 'virtual_server', status: 'supported', reason: 'hash schedulers seeded from the configuration, so both boards pick alike' },
+  { name: 'lb_algo lc, wlc', block: 'virtual_server', status: 'supported', reason: "with forwarder userspace only (connection counts); wlc is keepalived's default" },
+  { name: 'lb_algo sed, nq, fo, ovf, lblc, lblcr', block: 'virtual_server', status: 'refused', reason: 'IPVS schedulers tandem does not have', message: /^(lb_algo|lvs_sched) \S+ is not supported/ },
+  { name: 'protocol SCTP', block: 'virtual_server', status: 'refused', reason: 'tandem balances TCP and UDP', message: /^protocol SCTP is not supported/ },
+];
+
+/** The refused feature an error message is about, if any. */
+export function refusedFeature(message: string): Feature | undefined {
+  return FEATURES.find((f) => f.status === 'refused' && f.message !== undefined && f.message.test(message));
+}
