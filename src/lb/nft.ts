@@ -194,6 +194,9 @@ export class NftSession {
       timeoutMs: opts.timeoutMs ?? 10_000,
       restartAfter: 256,
       unref: true,
+      // Edits come when real servers change, rarely: a resident nft holds 5 MiB for them. The
+      // first edit after a quiet minute pays nft's start-up (about 15 ms here) once.
+      idleExitMs: 60_000,
       parser: nftInteractiveParser,
       error: (f, input) => (f.kind === 'command' ? new NftError(`nft -i: ${f.text}`, f.text, input) : new NftError(`nft -i: ${f.text}`, '', input)),
     });

@@ -40,6 +40,11 @@ export interface CoprocessProtocol<M> {
   readonly restartAfter?: number;
   /** An idle process must not keep the event loop alive (a pending command's timer does meanwhile). */
   readonly unref?: boolean;
+  /**
+   * End the process after this long without a command (its memory back to the board); the next
+   * command starts a new one, paying the tool's start-up once. Unset: it stays.
+   */
+  readonly idleExitMs?: number;
   parser(): CoprocessParser<M>;
   /** The error a command rejects with. */
   error(failure: CoprocessFailure, command: string): Error;
@@ -59,11 +64,14 @@ export class CoprocessSession<M> {
   private used = 0;
   private buf = '';
   private pending: Array<Pending<M>> = [];
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly proto: CoprocessProtocol<M>) {}
 
   /** Runs one command; resolves when the tool reported it done, rejects with the protocol's error. */
   request(command: string): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     const { child, parser } = this.ensure();
     this.used++;
     const { text, marker } = parser.frame(command);
@@ -77,6 +85,8 @@ export class CoprocessSession<M> {
 
   /** Fails what is pending and lets the process end (stdin EOF). */
   close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
     this.failAll('closed', 'closed');
     this.retire();
   }
@@ -126,7 +136,19 @@ export class CoprocessSession<M> {
       clearTimeout(head.timer);
       if (outcome.error === null) head.resolve();
       else head.reject(this.proto.error({ kind: 'command', text: outcome.error }, head.command));
+      if (this.pending.length === 0) this.armIdleExit();
     }
+  }
+
+  private armIdleExit(): void {
+    const ms = this.proto.idleExitMs;
+    if (ms === undefined || this.idleTimer) return;
+    const t = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.pending.length === 0) this.retire();
+    }, ms);
+    t.unref();
+    this.idleTimer = t;
   }
 
   /** Fails every pending command and kills the process. */

@@ -106,6 +106,20 @@ test('restart after N commands, but only once idle', async (t) => {
   assert.equal(new Set(r.map((x) => /pid (\d+)/.exec(String((x as PromiseRejectedResult).reason))?.[1])).size, 1);
 });
 
+test('an idle process ends after idleExitMs; the next command starts a new one; a busy one stays', async (t) => {
+  const s = fake({ idleExitMs: 100 });
+  t.after(() => s.close());
+  const first = await pidOf(s);
+  await until(() => !alive(first), 'the idle process ended');
+  const second = await pidOf(s);
+  assert.notEqual(second, first);
+  // Commands closer together than the idle bound keep the same process.
+  for (let i = 0; i < 4; i++) {
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(await pidOf(s), second);
+  }
+});
+
 test('close fails what is pending; a tool that cannot start fails the command', async () => {
   const s = fake();
   const pid = await pidOf(s);
