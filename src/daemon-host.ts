@@ -19,7 +19,7 @@ import type { BoardProfile } from './board/profile.ts';
 import type { LbController } from './lb/controller.ts';
 import type { Logger } from './log.ts';
 import type { Reporter } from './report/session.ts';
-import type { VrrpClient } from './vrrp/client.ts';
+import type { VrrpHandle } from './vrrp/client.ts';
 import type { VirtualServerStatus, VrrpInstanceStatus } from './status.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { VERSION, COMMIT } from './version.ts';
@@ -35,7 +35,7 @@ export interface DaemonParts {
   readonly lastReload: { at: number; ok: boolean; message: string } | null;
   readonly config: Config;
   readonly runningText: string;
-  readonly vrrp: VrrpClient | null;
+  readonly vrrp: VrrpHandle | null;
   readonly lb: LbController | null;
   readonly reporter: Reporter | null;
   readonly metrics: MetricsCollector | null;

@@ -12,13 +12,13 @@ import type { Config, VirtualServer, RealServer } from './config/model.ts';
 import { chooseConfigId, type ConfigIdChoice } from './config/config-id.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
-import { VrrpClient } from './vrrp/client.ts';
+import { VrrpClient, type VrrpClientHooks, type VrrpHandle } from './vrrp/client.ts';
 import { ScriptRunner } from './vrrp/scripts.ts';
 import { VrrpNotifier } from './vrrp/notify.ts';
 import { scriptPolicy } from './util/script-user.ts';
 import { auditScripts } from './script-audit.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
-import { LbController } from './lb/controller.ts';
+import { LbController, type LbDeps } from './lb/controller.ts';
 import { systemNft } from './lb/nft.ts';
 import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
@@ -46,6 +46,31 @@ export interface DaemonOptions {
   logLevel: string;
 }
 
+/**
+ * The system boundaries the daemon composes, in one place (DESIGN.md: everything that touches
+ * the system sits behind a small interface): the real ones in `systemParts`; the wiring tests
+ * (test/unit/daemon.test.ts) hand in fakes.
+ */
+export interface DaemonSystem {
+  vrrp(hooks: VrrpClientHooks): VrrpHandle;
+  /** What the load balancer needs of the kernel: nft, conntrack (src/lb/controller.ts LbDeps). */
+  lb(): LbDeps;
+  sysctls(want: ReadonlyArray<readonly [string, string]>, log: (level: 'warn', msg: string) => void): Promise<void>;
+  controlSocket(engine: ConsoleEngine, path: string): Promise<{ close(): Promise<void> | void }>;
+}
+
+export const systemParts: DaemonSystem = {
+  vrrp: (hooks) => new VrrpClient(hooks),
+  lb: () => ({
+    nft: systemNft(),
+    deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
+    deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
+    countFlows: (a, p, proto) => countRealServerFlows(a, p, proto),
+  }),
+  sysctls: setSysctls,
+  controlSocket: startControlSocket,
+};
+
 export class Daemon {
   readonly log: Logger;
   config!: Config;
@@ -53,7 +78,7 @@ export class Daemon {
   runningText = '';
   /** The config id this board reads the file for, and where it came from (config/config-id.ts). */
   configId: ConfigIdChoice = { id: '', source: 'hostname', problem: null };
-  vrrp: VrrpClient | null = null;
+  vrrp: VrrpHandle | null = null;
   lb: LbController | null = null;
   reporter: Reporter | null = null;
   metrics: MetricsCollector | null = null;
@@ -71,7 +96,7 @@ export class Daemon {
   lastReload: { at: number; ok: boolean; message: string } | null = null;
   maintenance = false;
 
-  constructor(readonly opts: DaemonOptions) {
+  constructor(readonly opts: DaemonOptions, private readonly system: DaemonSystem = systemParts) {
     this.log = createLogger(isLogLevel(opts.logLevel) ? opts.logLevel : 'info');
   }
 
@@ -105,7 +130,7 @@ export class Daemon {
 
   private async startVrrp(cfg: Config): Promise<void> {
     if (cfg.instances.length === 0) return;
-    const vrrp = new VrrpClient({
+    const vrrp = this.system.vrrp({
       log: (level, msg) => this.log.log(level, msg),
       stateChanged: (status, from, reason) => this.onVrrpState(status, from, reason),
       groupChanged: (status, from) => this.onGroupChanged(status, from),
@@ -157,15 +182,10 @@ export class Daemon {
 
   private async startLb(cfg: Config): Promise<void> {
     if (cfg.virtualServers.length === 0) return;
-    await setSysctls(FORWARDING_SYSCTLS, (level, msg) => this.log.log(level, msg));
+    await this.system.sysctls(FORWARDING_SYSCTLS, (level, msg) => this.log.log(level, msg));
     const lb = new LbController(
       cfg.virtualServers,
-      {
-        nft: systemNft(),
-        deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
-        deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
-        countFlows: (a, p, proto) => countRealServerFlows(a, p, proto),
-      },
+      this.system.lb(),
       {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
@@ -247,7 +267,7 @@ export class Daemon {
     const engine = createConsoleEngine(host, configApi);
     this.consoleEngine = engine;
     try {
-      const sock = await startControlSocket(engine, this.opts.controlSocket);
+      const sock = await this.system.controlSocket(engine, this.opts.controlSocket);
       this.closers.push(() => sock.close());
     } catch (err) {
       // startControlSocket's messages name the socket already.

@@ -176,3 +176,6 @@ export class VrrpClient {
     });
   }
 }
+
+/** The VRRP worker as the rest of the main thread uses it (a fake in the daemon's wiring tests). */
+export type VrrpHandle = Pick<VrrpClient, 'start' | 'stop' | 'snapshot' | 'groupSnapshot' | 'query' | 'reconfigure' | 'scriptResult' | 'setMaintenance'>;
