@@ -138,6 +138,7 @@ cp "$default_conf" "$stage/etc/tandem/tandem.conf"
 sed "s/@BOARD@/$board/g" firmware/init/tandem.procd > "$stage/init/tandem.procd"
 sed "s/@BOARD@/$board/g" firmware/init/tandem.service > "$stage/init/tandem.service"
 cp firmware/tandem.sh "$stage/bin/tandem"
+cp firmware/runtime.env "$stage/lib/tandem/runtime.env"
 cp firmware/README.md "$stage/README.md"
 
 # musl boards (OpenWrt): npm's Node is linked against glibc, so the image carries the glibc

@@ -4,10 +4,16 @@
 self="$(readlink -f "$0" 2>/dev/null || echo "$0")"
 here="$(cd "$(dirname "$self")/.." && pwd)"
 export TANDEM_BOARD_DIR="$here/lib/tandem/board"
+# Memory settings of the process (the file says why).
+TANDEM_NODE_FLAGS=""
+[ -r "$here/lib/tandem/runtime.env" ] && . "$here/lib/tandem/runtime.env"
+export GLIBC_TUNABLES
 # node-gyp-build picks serialport's prebuild by libc; the image's Node is glibc everywhere.
 export LIBC=glibc
 for loader in "$here"/lib/glibc/ld-linux-*.so.*; do
   # musl boards: start node through the glibc the image carries (firmware/README.md).
-  [ -e "$loader" ] && exec "$loader" --library-path "$here/lib/glibc" "$here/bin/node" "$here/lib/tandem/tandem.js" "$@"
+  # shellcheck disable=SC2086 # the flags are words
+  [ -e "$loader" ] && exec "$loader" --library-path "$here/lib/glibc" "$here/bin/node" $TANDEM_NODE_FLAGS "$here/lib/tandem/tandem.js" "$@"
 done
-exec "$here/bin/node" "$here/lib/tandem/tandem.js" "$@"
+# shellcheck disable=SC2086
+exec "$here/bin/node" $TANDEM_NODE_FLAGS "$here/lib/tandem/tandem.js" "$@"

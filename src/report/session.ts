@@ -54,6 +54,8 @@ import {
   type VrrpReport,
 } from './payloads.ts';
 import { nodeTopics, type NodeTopics } from './topics.ts';
+import { LogThrottle, suppressedNote } from '../util/log-throttle.ts';
+import { systemClock } from '../util/clock.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
@@ -653,10 +655,18 @@ export class Reporter {
 
   // ---- inbound --------------------------------------------------------------------------------
 
+  /** A counted drop, logged at a bounded rate: a flood of junk must not become a flood of log lines. */
+  private dropped(kind: string, msg: string): void {
+    const n = this.dropLog.allow(kind);
+    if (n !== null) this.log('warn', msg + suppressedNote(n));
+  }
+
+  private readonly dropLog = new LogThrottle(systemClock);
+
   private onMessage(topic: string, payload: Buffer): void {
     if (payload.length > this.maxInboundBytes) {
       this.counters.inboundOversized++;
-      this.log('warn', `dropped ${payload.length}-byte message on ${topic} (limit ${this.maxInboundBytes})`);
+      this.dropped('oversized', `dropped ${payload.length}-byte message on ${topic} (limit ${this.maxInboundBytes})`);
       return;
     }
     if (topic === this.topics.status) {
@@ -665,7 +675,7 @@ export class Reporter {
     }
     if (topic !== this.topics.cmdRebirth) {
       this.counters.inboundUnexpected++;
-      this.log('warn', `dropped message on unexpected topic ${JSON.stringify(topic)}`);
+      this.dropped('unexpected', `dropped message on unexpected topic ${JSON.stringify(topic)}`);
       return;
     }
     // cmd/rebirth carries nothing, or a JSON object (e.g. {"by":"fleet"}); anything else is junk.
@@ -679,7 +689,7 @@ export class Reporter {
       }
       if (!ok) {
         this.counters.inboundMalformed++;
-        this.log('warn', `dropped malformed ${topic} message`);
+        this.dropped('malformed', `dropped malformed ${topic} message`);
         return;
       }
     }

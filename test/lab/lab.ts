@@ -29,6 +29,7 @@ import {
   type Board, type BoardLink, type Host, type RealServerHost,
 } from './topology.ts';
 import { waitFor, type WaitOptions } from './wait.ts';
+import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from './runtime-env.ts';
 
 export { LAB_ADDR, NS_PREFIX } from './topology.ts';
 export type { Board, BoardLink, Host, RealServerHost } from './topology.ts';
@@ -276,12 +277,12 @@ export class Lab {
     if (opts.command && opts.command.length === 0) throw new Error('command, when given, needs at least one element');
     const runner = opts.command ?? [process.execPath];
     const argv = [
-      ...runner, bundle, 'run', '-f', configPath,
+      ...runner, ...RUNTIME_NODE_FLAGS, bundle, 'run', '-f', configPath,
       ...(opts.profile ? ['--board', opts.profile] : []),
       '--state-dir', stateDir, '--control-socket', controlSocket, '--log-level', opts.logLevel ?? 'debug',
       ...(opts.args ?? []),
     ];
-    const proc = this.spawn(board, argv, { env: opts.env, cwd: dir, label: `board-${board}` });
+    const proc = this.spawn(board, argv, { env: { ...RUNTIME_ENV, ...opts.env }, cwd: dir, label: `board-${board}` });
     const handle: BoardHandle = {
       board, proc, dir, configPath, stateDir, controlSocket, bundle,
       waitForLog: (re, timeoutMs, o) => proc.waitForLog(re, timeoutMs, o),
