@@ -174,12 +174,12 @@ test('serial console: idle sessions are logged out (transport timers on an injec
     await term.open();
     await term.cmd('', /lb-a login: $/);
     await login(term);
-    clock.advance(59_999);
+    clock.tick(59_999);
     assert.match(await term.cmd('show version', /lb-a> $/), /tandem/); // activity re-arms the timer
-    clock.advance(59_999);
+    clock.tick(59_999);
     assert.doesNotMatch(term.out, /idle timeout/);
     const mark = term.out.length;
-    clock.advance(1);
+    clock.tick(1);
     await waitFor(() => /idle timeout: logged out\r\n.*lb-a login: $/s.test(term.out.slice(mark)), 'idle logout');
     assert.ok(host.events.some((e) => e.type === 'logout' && e.detail === 'idle'));
   } finally {

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RUNTIME_NODE_FLAGS } from './runtime-env.ts';
 import { withLab, type BoardHandle, type Lab } from './lab.ts';
 import { pairConfig } from './vrrp-configs.ts';
 import { vipHolders, waitHolder } from './vrrp-helpers.ts';
@@ -78,7 +79,7 @@ test('arm64 image under qemu-user (a, 150) and x86_64 (b, 100) elect, fail over 
   });
   const a = await startA();
   // The process really is the image's node under qemu (not this host's node).
-  assert.deepEqual(a.proc.argv.slice(0, img.command.length + 1), [...img.command, img.bundle]);
+  assert.deepEqual(a.proc.argv.slice(0, img.command.length + RUNTIME_NODE_FLAGS.length + 1), [...img.command, ...RUNTIME_NODE_FLAGS, img.bundle]);
   // Alone, a becomes MASTER after Master_Down_Interval (RFC 3768 6.4.2).
   await waitHolder(lab, 'a', SLOW);
   await a.waitForLog(/\(VI_PUB\) Entering MASTER STATE/, SLOW);
