@@ -1,6 +1,6 @@
 // tandem's command line (DESIGN.md "Command line"):
 //   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-//   tandem check -f FILE [--board NAME]
+//   tandem check -f FILE [--board NAME | --local]
 //   tandem ctl [--control-socket PATH] COMMAND…
 //   tandem fleet --mqtt URL [--prefix P] [--json]
 //   tandem version
@@ -14,7 +14,7 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 
 const USAGE = `usage:
   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-  tandem check -f FILE [--board NAME]
+  tandem check -f FILE [--board NAME | --local]
   tandem ctl [--control-socket PATH] COMMAND...
   tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
   tandem version`;
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tandem ${VERSION} (commit ${COMMIT}) node ${process.version} ${process.arch}\n`);
       return 0;
     case 'check': {
-      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board' });
+      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board', '--local': 'local' }, ['local']);
       const file = opts.get('file') ?? rest[0] ?? DEFAULT_CONFIG;
       const { checkFile } = await import('./config/index.ts');
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
@@ -79,7 +79,11 @@ async function main(argv: string[]): Promise<number> {
         const p = loadBoardProfile(boardName);
         board = { name: p.name, nics: [p.nics.public, p.nics.private] };
       }
-      const r = checkFile(file, board ? { board } : {});
+      // --local: run on the board itself, so its interfaces and addresses are the board's
+      // (unknown interfaces, VIP subnets, lb_kind DR real servers it must reach directly).
+      let interfaces: Map<string, string[]> | undefined;
+      if (opts.has('local') && !board) interfaces = (await import('./net/interfaces.ts')).hostInterfaceAddresses();
+      const r = checkFile(file, board ? { board } : interfaces ? { interfaces } : {});
       for (const line of r.lines) process.stdout.write(line + '\n');
       if (r.ok) process.stdout.write(`${file}: configuration OK\n`);
       return r.ok ? 0 : 1;

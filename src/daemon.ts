@@ -26,6 +26,7 @@ import { createConsoleEngine, startControlSocket } from './console/index.ts';
 import type { ConsoleEngine } from './console/engine.ts';
 import { DaemonConsoleHost } from './daemon-host.ts';
 import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
+import { hostInterfaceAddresses } from './net/interfaces.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from './util/atomic-file.ts';
@@ -69,7 +70,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    const r = loadConfigFile(this.opts.file);
+    // Checked against this board's interfaces (lb_kind DR real servers must be reachable directly).
+    const r = loadConfigFile(this.opts.file, { interfaces: hostInterfaceAddresses() });
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
     this.config = r.config;
@@ -319,7 +321,8 @@ export class Daemon {
   }
 
   private async reloadNow(text?: string): Promise<{ ok: boolean; errors: string[] }> {
-    const r = text === undefined ? loadConfigFile(this.opts.file) : parseConfigText(text, this.opts.file);
+    const load = { interfaces: hostInterfaceAddresses() };
+    const r = text === undefined ? loadConfigFile(this.opts.file, load) : parseConfigText(text, this.opts.file, load);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
       this.log.error(`Reload refused, keeping the running configuration: ${errors.join('; ')}`);
