@@ -1,0 +1,168 @@
+// lb_kind DR rendered (src/lb/plan-dr.ts through plan.ts): the netdev table's ingress
+// forwarding, the notrack chain beside NAT's objects, small edits and reload edits.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, type DrTopology, type RsLive } from '../../../src/lb/plan.ts';
+import { NftTransaction } from '../../../src/lb/nft.ts';
+import { vsSeed, maglevSize } from '../../../src/lb/sched/index.ts';
+import { vs, rs } from './fixtures.ts';
+
+const pos = { file: 't', line: 1, col: 1 };
+const RS = ['192.0.2.11', '192.0.2.12', '192.0.2.13'];
+const web = vs('203.0.113.1', 80, RS.map((a) => rs(a, 80)), { method: 'DR', scheduler: 'mh' });
+const dns = vs('203.0.113.1', 53, RS.map((a) => rs(a, 53)), { method: 'DR', scheduler: 'sh', protocol: 'UDP' });
+const nat = vs('203.0.113.1', 8080, [rs('192.0.2.11', 9000)], { scheduler: 'rr' });
+const topo: DrTopology = {
+  ingress: new Map([['203.0.113.1', ['eth0']]]),
+  egress: new Map([...RS, '192.0.2.250'].map((a) => [a, 'eth1'])),
+};
+const lines = (t: NftTransaction): string[] => t.render().trim().split('\n');
+const seed = (v: typeof web): string => vsSeed(v).toString(16).padStart(8, '0');
+/** The slot map's elements: slot → real server index. */
+function slots(text: string, map: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(new RegExp(`add element netdev tandem ${map} \\{ ([^}]*) \\}`, 'g'))) {
+    for (const e of m[1]!.split(', ')) {
+      const [, i, j] = /^(\d+) : goto \S+_r(\d+)$/.exec(e)!;
+      out.set(Number(i), Number(j));
+    }
+  }
+  return out;
+}
+
+test('full table: DR virtual servers in table netdev tandem, forwarded at ingress; NAT beside them unchanged', () => {
+  const text = renderFullTable([web, dns, nat], new Map(), { dr: topo }).render();
+  const natOnly = renderFullTable([nat], new Map()).render();
+  // NAT's objects are exactly those of a NAT-only table; DR adds the notrack set and chain.
+  const ipLines = text.split('\n').filter((l) => / ip tandem/.test(l));
+  assert.deepEqual(ipLines.filter((l) => !/dr_services|tandem raw/.test(l)), natOnly.trim().split('\n'));
+  assert.ok(ipLines.includes('add chain ip tandem raw { type filter hook prerouting priority raw; policy accept; }'));
+  assert.ok(ipLines.includes('add rule ip tandem raw ip saddr . meta l4proto . th sport @dr_services notrack'));
+  assert.ok(ipLines.includes('add rule ip tandem raw ip daddr . meta l4proto . th dport @dr_services notrack'));
+  assert.ok(ipLines.includes('add element ip tandem dr_services { 203.0.113.1 . tcp . 80, 203.0.113.1 . udp . 53 }'));
+  // No DR virtual server is in NAT's maps or guard sets.
+  assert.ok(!ipLines.some((l) => /v_cb007101_t80\b|v_cb007101_u53|192\.0\.2\.1[23]/.test(l)));
+  // The netdev table: replaced as a whole, one ingress hook on the VIP's device, the dispatch maps.
+  const nd = text.split('\n').filter((l) => / netdev tandem/.test(l));
+  assert.deepEqual(nd.slice(0, 8), [
+    'add table netdev tandem',
+    'delete table netdev tandem',
+    'add table netdev tandem',
+    'add map netdev tandem services { type ipv4_addr . inet_proto . inet_service : verdict; }',
+    'add map netdev tandem icmp_err { typeof ip daddr . @th,136,8 . @th,160,32 . @th,224,16 : verdict; }',
+    'add chain netdev tandem in_65746830 { type filter hook ingress device "eth0" priority filter; policy accept; }',
+    'add rule netdev tandem in_65746830 ip daddr . meta l4proto . th dport vmap @services',
+    'add rule netdev tandem in_65746830 icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45 ip daddr . @th,136,8 . @th,160,32 . @th,224,16 vmap @icmp_err',
+  ]);
+  assert.ok(nd.includes('add rule netdev tandem v_cb007101_t80_r1 fwd ip to 192.0.2.12 device "eth1"'));
+  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80 jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`));
+  // ICMP errors: the same hash over the embedded packet's destination (the client).
+  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80_i jhash @th,192,32 mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`));
+  assert.ok(nd.includes('add element netdev tandem services { 203.0.113.1 . tcp . 80 : goto v_cb007101_t80, 203.0.113.1 . udp . 53 : goto v_cb007101_u53 }'));
+  assert.ok(nd.includes('add element netdev tandem icmp_err { 203.0.113.1 . 6 . 0xcb007101 . 80 : goto v_cb007101_t80_i, 203.0.113.1 . 17 . 0xcb007101 . 53 : goto v_cb007101_u53_i }'));
+  // UDP has no existing-flows map (no connection start to tell them apart).
+  assert.ok(!nd.some((l) => /v_cb007101_u53_e/.test(l)));
+  assert.equal(slots(text, 'v_cb007101_t80_s').size, maglevSize(3));
+  // Without DR: no netdev table, no notrack chain.
+  assert.ok(!/netdev|dr_services|tandem raw/.test(natOnly));
+  assert.match(renderFullTable([nat], new Map(), { resetNetdev: true }).render(), /add table netdev tandem\ndelete table netdev tandem\n$/);
+});
+
+test('persistence_granularity masks the client address in both hashes; a real server no interface reaches gets nothing', () => {
+  const v = { ...web, persistenceGranularity: 24 };
+  const text = renderFullTable([v], new Map(), { dr: { ...topo, egress: new Map([['192.0.2.11', 'eth1'], ['192.0.2.12', 'eth2']]) } }).render();
+  assert.match(text, /v_cb007101_t80 jhash ip saddr & 255\.255\.255\.0 mod \d+ seed/);
+  assert.match(text, /v_cb007101_t80_i jhash @th,192,32 & 0xffffff00 mod \d+ seed/);
+  assert.match(text, /v_cb007101_t80_r1 fwd ip to 192\.0\.2\.12 device "eth2"/);
+  assert.match(text, /add rule netdev tandem v_cb007101_t80_r2 counter drop/);
+  assert.ok(![...slots(text, 'v_cb007101_t80_s').values()].includes(2), 'rs3 is unreachable: no slot');
+});
+
+test('a real server going down: one edit of that DR virtual server, moving only its slots', () => {
+  const before = slots(renderFullTable([web], new Map(), { dr: topo }).render(), 'v_cb007101_t80_s');
+  const state = new Map<string, RsLive>([[rsKey(web, web.realServers[1]!), { up: false, weight: 1 }]]);
+  const edit = renderRsChange(web, state, { dr: topo });
+  const l = lines(edit);
+  assert.deepEqual(l.slice(0, 5), [
+    'flush chain netdev tandem v_cb007101_t80',
+    'flush chain netdev tandem v_cb007101_t80_i',
+    'flush map netdev tandem v_cb007101_t80_s',
+    'flush map netdev tandem v_cb007101_t80_e',
+    `add rule netdev tandem v_cb007101_t80 jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`,
+  ]);
+  assert.ok(l.every((x) => / netdev tandem v_cb007101_t80/.test(x)), 'nothing else is touched');
+  const after = slots(edit.render(), 'v_cb007101_t80_s');
+  for (const [i, j] of before) {
+    if (j === 1) assert.notEqual(after.get(i), 1);
+    else assert.equal(after.get(i), j, `slot ${i} of a surviving server moved`);
+  }
+});
+
+test('a drained or inhibited server keeps its TCP connections (non-SYN packets), takes no new ones', () => {
+  const inhibited = { ...web, realServers: web.realServers.map((r, j) => (j === 0 ? { ...r, inhibitOnFailure: true } : r)) };
+  for (const [v, live] of [[web, { up: true, weight: 0 }], [inhibited, { up: false, weight: 1 }]] as const) {
+    const text = renderRsChange(v, new Map([[rsKey(v, v.realServers[0]!), live]]), { dr: topo }).render();
+    assert.match(text, /add rule netdev tandem v_cb007101_t80 tcp flags & \(syn\|ack\) == syn jhash ip saddr mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_s\n/);
+    assert.match(text, /add rule netdev tandem v_cb007101_t80 jhash ip saddr mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_e\n/);
+    assert.match(text, /v_cb007101_t80_i jhash @th,192,32 mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_e/);
+    assert.ok(![...slots(text, 'v_cb007101_t80_s').values()].includes(0));
+    assert.ok([...slots(text, 'v_cb007101_t80_e').values()].includes(0));
+  }
+  // UDP cannot tell: a drained server's datagrams go to the others while any server is up.
+  const d = renderRsChange(dns, new Map([[rsKey(dns, dns.realServers[0]!), { up: true, weight: 0 }]]), { dr: topo }).render();
+  assert.ok(!/syn|_e/.test(d));
+  assert.ok(![...slots(d, 'v_cb007101_u53_s').values()].includes(0));
+});
+
+test('quorum lost with a sorry server: everything (ICMP too) to the sorry server; nothing up and no sorry server: drop', () => {
+  const v = { ...web, quorum: 3, sorryServer: { address: '192.0.2.250', port: 80, pos } };
+  const down = new Map(v.realServers.map((r) => [rsKey(v, r), { up: false, weight: 1 }]));
+  const text = renderRsChange(v, down, { dr: topo, quorumUp: new Map([[vsKey(v), false]]) }).render();
+  assert.match(text, /add rule netdev tandem v_cb007101_t80 goto v_cb007101_t80_r3\n/);
+  assert.match(text, /add rule netdev tandem v_cb007101_t80_i goto v_cb007101_t80_r3\n/);
+  assert.match(renderFullTable([v], new Map(), { dr: topo }).render(), /v_cb007101_t80_r3 fwd ip to 192\.0\.2\.250 device "eth1"/);
+  const none = renderRsChange(web, new Map(web.realServers.map((r) => [rsKey(web, r), { up: false, weight: 1 }])), { dr: topo }).render();
+  assert.match(none, /v_cb007101_t80 counter drop\n.*v_cb007101_t80_i counter drop\n$/s);
+});
+
+test('reload: the first DR virtual server creates the netdev table and notrack chain; the last removes them', () => {
+  const add = renderReload([nat], [nat, web], new Map(), { dr: topo }).tx.render();
+  assert.match(add, /add set ip tandem dr_services/);
+  assert.match(add, /add table netdev tandem\ndelete table netdev tandem\nadd table netdev tandem\n/);
+  assert.ok(!/v_cb007101_t8080/.test(add), 'the NAT virtual server is untouched');
+  const gone = renderReload([nat, web], [nat], new Map(), { prevDr: topo });
+  assert.deepEqual(gone.removed, ['v_cb007101_t80']);
+  assert.equal(gone.tx.render(), [
+    'flush chain ip tandem raw', 'delete chain ip tandem raw', 'delete set ip tandem dr_services',
+    'add table netdev tandem', 'delete table netdev tandem', '',
+  ].join('\n'));
+  assert.ok(renderReload([nat, web], [nat, web], new Map(), { prevDr: topo, dr: topo }).tx.isEmpty, 'nothing changed: no edit');
+});
+
+test('reload: one DR virtual server removed, one refilled, a new ingress device: only those objects', () => {
+  const web2 = { ...web, realServers: web.realServers.map((r) => ({ ...r, weight: r.address === '192.0.2.13' ? 3 : 1 })) };
+  const other = vs('198.51.100.1', 443, [rs('192.0.2.11', 443)], { method: 'DR', scheduler: 'mh' });
+  const topo2: DrTopology = { ingress: new Map([['203.0.113.1', ['eth0']], ['198.51.100.1', ['eth2']]]), egress: topo.egress };
+  const plan = renderReload([web, dns], [web2, other], new Map(), { prevDr: topo, dr: topo2 });
+  assert.deepEqual([plan.added, plan.removed, plan.refilled, plan.replaced], [['v_c6336401_t443'], ['v_cb007101_u53'], ['v_cb007101_t80'], []]);
+  const l = lines(plan.tx);
+  assert.ok(l.includes('delete element ip tandem dr_services { 203.0.113.1 . udp . 53 }'));
+  assert.ok(l.includes('add element ip tandem dr_services { 198.51.100.1 . tcp . 443 }'));
+  assert.ok(l.includes('add chain netdev tandem in_65746832 { type filter hook ingress device "eth2" priority filter; policy accept; }'));
+  assert.ok(l.includes('delete element netdev tandem services { 203.0.113.1 . udp . 53 }'));
+  // References go before what they refer to: the dispatch element before the chain it jumps to.
+  assert.ok(l.indexOf('delete element netdev tandem icmp_err { 203.0.113.1 . 17 . 0xcb007101 . 53 }') < l.indexOf('delete chain netdev tandem v_cb007101_u53_i'));
+  assert.ok(l.includes('flush map netdev tandem v_cb007101_t80_s'), 'the weight change refills');
+  assert.ok(!l.some((x) => /declare|add chain netdev tandem v_cb007101_t80\b/.test(x)), 'the refilled one is not re-created');
+  // The ingress device of a VIP that moved: old hook removed, new one added.
+  const moved = renderReload([web], [web], new Map(), { prevDr: topo, dr: { ...topo, ingress: new Map([['203.0.113.1', ['eth3']]]) } }).tx.render();
+  assert.match(moved, /flush chain netdev tandem in_65746830\ndelete chain netdev tandem in_65746830\nadd chain netdev tandem in_65746833 /);
+});
+
+test('stop removes the netdev table too when DR used it; bad device names never reach nft', () => {
+  assert.equal(renderStop({ netdev: true }).render(), 'add table ip tandem\ndelete table ip tandem\nadd table netdev tandem\ndelete table netdev tandem\n');
+  assert.equal(renderStop().render(), 'add table ip tandem\ndelete table ip tandem\n');
+  const evil: DrTopology = { ingress: new Map([['203.0.113.1', ['eth0" ; flush ruleset']]]), egress: topo.egress };
+  assert.throws(() => renderFullTable([web], new Map(), { dr: evil }), /bad interface name/);
+  assert.throws(() => renderFullTable([web], new Map(), { dr: { ...topo, egress: new Map([['192.0.2.11', 'a b']]) } }), /bad interface name/);
+});
