@@ -16,6 +16,7 @@ import { ScriptRunner } from './vrrp/scripts.ts';
 import { runNotify } from './util/notify.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
 import { LbController } from './lb/controller.ts';
+import { configuredVips } from './lb/dr-topology.ts';
 import { systemNft } from './lb/nft.ts';
 import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
@@ -168,6 +169,8 @@ export class Daemon {
         deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
         deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
         countFlows: (a, p, proto) => countRealServerFlows(a, p, proto),
+        // The running configuration's VIPs (lb_kind DR: the interfaces clients' packets arrive on).
+        vips: () => configuredVips(this.config.instances),
       },
       {
         log: (level, msg) => this.log.log(level, msg),
@@ -180,7 +183,7 @@ export class Daemon {
   }
 
   private onRsChanged(vs: VirtualServer, rs: RealServer, v: RealServerStatus): void {
-    this.reporter?.setRealServer(vs.name, rs.name, v);
+    this.reporter?.setRealServer(vs.name, rs.name, { ...v, method: vs.method });
   }
 
   // ---- reporting ------------------------------------------------------------------------------
