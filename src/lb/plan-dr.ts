@@ -231,9 +231,10 @@ export function addNotrack(tx: NftTransaction, vss: readonly VirtualServer[]): v
   tx.addSet(NOTRACK_SET, 'type ipv4_addr . inet_proto . inet_service;');
   tx.addChain(NOTRACK_CHAIN, { type: 'filter', hook: 'prerouting', priority: 'raw' });
   // Replies of real servers whose gateway is the board (source VIP:port), and client packets
-  // that reach the IP layer instead of the ingress hook.
-  tx.addRule(NOTRACK_CHAIN, `ip saddr . meta l4proto . th sport @${NOTRACK_SET} notrack`);
-  tx.addRule(NOTRACK_CHAIN, `ip daddr . meta l4proto . th dport @${NOTRACK_SET} notrack`);
+  // that reach the IP layer instead of the ingress hook. Counted: the first counter tells the
+  // two reply topologies apart (docs/dr.md).
+  tx.addRule(NOTRACK_CHAIN, `ip saddr . meta l4proto . th sport @${NOTRACK_SET} counter notrack`);
+  tx.addRule(NOTRACK_CHAIN, `ip daddr . meta l4proto . th dport @${NOTRACK_SET} counter notrack`);
   if (vss.length) tx.addElements(NOTRACK_SET, vss.map(notrackElement));
 }
 

@@ -37,8 +37,8 @@ test('full table: DR virtual servers in table netdev tandem, forwarded at ingres
   const ipLines = text.split('\n').filter((l) => / ip tandem/.test(l));
   assert.deepEqual(ipLines.filter((l) => !/dr_services|tandem raw/.test(l)), natOnly.trim().split('\n'));
   assert.ok(ipLines.includes('add chain ip tandem raw { type filter hook prerouting priority raw; policy accept; }'));
-  assert.ok(ipLines.includes('add rule ip tandem raw ip saddr . meta l4proto . th sport @dr_services notrack'));
-  assert.ok(ipLines.includes('add rule ip tandem raw ip daddr . meta l4proto . th dport @dr_services notrack'));
+  assert.ok(ipLines.includes('add rule ip tandem raw ip saddr . meta l4proto . th sport @dr_services counter notrack'));
+  assert.ok(ipLines.includes('add rule ip tandem raw ip daddr . meta l4proto . th dport @dr_services counter notrack'));
   assert.ok(ipLines.includes('add element ip tandem dr_services { 203.0.113.1 . tcp . 80, 203.0.113.1 . udp . 53 }'));
   // No DR virtual server is in NAT's maps or guard sets.
   assert.ok(!ipLines.some((l) => /v_cb007101_t80\b|v_cb007101_u53|192\.0\.2\.1[23]/.test(l)));
