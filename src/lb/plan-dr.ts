@@ -8,11 +8,16 @@
 //   chain in_<hex>  ingress hook on each device a DR VIP arrives on (hex of the device name):
 //                     ip daddr . meta l4proto . th dport vmap @services
 //                     ICMP errors about our flows: vmap @icmp_err
-//   chain <vs>      TCP SYN: jhash … vmap @<vs>_s; the rest: jhash … vmap @<vs>_e (or _s alone)
+//   chain <vs>      TCP SYN: fwd ip to jhash … map @<vs>_s device "DEV"; the rest: … map @<vs>_e
+//                   (or _s alone while every server may take new flows)
 //   chain <vs>_i    ICMP errors: the same hash of the embedded packet's destination (the client)
-//   map <vs>_s      slot → goto <vs>_r<j>: where new flows go
+//   map <vs>_s      slot → real server address: where new flows go
 //   map <vs>_e      TCP only, filled while a server is kept: where existing flows go
-//   chain <vs>_r<j> fwd ip to REAL SERVER j device "DEV" (j = configured index; the sorry server is j = N)
+//   maps <vs>_sd/_ed  slot → device, only when the servers sit behind more than one interface
+//                   (else the device is a constant of the rule)
+// The maps hold addresses, not jumps to per-server chains: nft resolves a chain named in a
+// map element against its cache of every chain, which made one real server's edit of 1,000
+// such virtual servers 5 times slower (bench/nft-apply.ts).
 //
 // table ip tandem (beside NAT's objects, only while a DR virtual server exists)
 //   set dr_services + chain raw (prerouting, priority raw): the replies from VIP:port that
@@ -126,29 +131,41 @@ export function dropDispatch(tx: NftTransaction, vss: readonly VirtualServer[]):
   tx.deleteElements(ICMP, vss.map(icmpKey));
 }
 
+/**
+ * The one interface every reachable server of `vs` sits behind, or null when they span several
+ * (then per-slot device maps); undefined when none is reachable.
+ */
+function egressOf(vs: VirtualServer, topo: DrTopology): string | null | undefined {
+  const devs = new Set<string>();
+  for (const s of servers(vs)) {
+    const d = topo.egress.get(s.address);
+    if (d !== undefined) devs.add(checkDevice(d));
+  }
+  return devs.size === 0 ? undefined : devs.size === 1 ? [...devs][0]! : null;
+}
+
+/** The slot maps of a DR virtual server: new flows, (TCP) existing flows, and their device maps when needed. */
+function slotMaps(vs: VirtualServer, topo: DrTopology): string[] {
+  const name = vsObjectName(vs);
+  const maps = vs.protocol === 'TCP' ? [`${name}_s`, `${name}_e`] : [`${name}_s`];
+  return egressOf(vs, topo) === null ? [...maps, ...maps.map((m) => `${m}d`)] : maps;
+}
+
 /** Objects of one DR virtual server whose shape does not depend on health. */
 export function declareDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
   const name = vsObjectName(vs);
   tx.addChain(name).addChain(`${name}_i`);
   // The key type only: jhash and numgen both give a 32-bit host-order integer, and nft 1.0.6
   // cannot list a map declared `typeof jhash …` (it crashes), while `typeof numgen …` lists.
-  tx.addMap(`${name}_s`, 'typeof numgen inc mod 2 : verdict;');
-  if (vs.protocol === 'TCP') tx.addMap(`${name}_e`, 'typeof numgen inc mod 2 : verdict;');
-  servers(vs).forEach((s, j) => {
-    const dev = topo.egress.get(s.address);
-    // No interface reaches it (the configuration check says so at start): nothing goes there.
-    tx.addChain(`${name}_r${j}`).addRule(`${name}_r${j}`, dev === undefined ? 'counter drop' : `fwd ip to ${s.address} device "${checkDevice(dev)}"`);
-  });
+  // A device map's value is an interface index, resolved from the name when filled.
+  for (const m of slotMaps(vs, topo)) tx.addMap(m, `typeof numgen inc mod 2 : ${m.endsWith('d') ? 'meta oif' : 'ip daddr'};`);
 }
 
 /** Removes a DR virtual server's objects (dispatch elements first: dropDispatch). */
-export function dropDr(tx: NftTransaction, vs: VirtualServer): void {
+export function dropDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
   const name = vsObjectName(vs);
-  tx.flushChain(name).flushChain(`${name}_i`).flushMap(`${name}_s`);
-  if (vs.protocol === 'TCP') tx.flushMap(`${name}_e`);
-  tx.deleteChain(name).deleteChain(`${name}_i`).deleteMap(`${name}_s`);
-  if (vs.protocol === 'TCP') tx.deleteMap(`${name}_e`);
-  servers(vs).forEach((_s, j) => tx.flushChain(`${name}_r${j}`).deleteChain(`${name}_r${j}`));
+  tx.flushChain(name).flushChain(`${name}_i`).deleteChain(name).deleteChain(`${name}_i`);
+  for (const m of slotMaps(vs, topo)) tx.deleteMap(m);
 }
 
 /** What the DR tables see of each configured real server (src/lb/sched/resilient.ts Member). */
@@ -167,48 +184,53 @@ export function drMembers(vs: VirtualServer, state: RsStateMap, topo: DrTopology
 export function fillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): void {
   const name = vsObjectName(vs);
   const icmp = `${name}_i`;
+  const both = (rule: string): void => { tx.addRule(name, rule).addRule(icmp, rule); };
   // keepalived: quorum lost with a sorry server → the sorry server alone serves the VS.
   if (!quorumUp && vs.sorryServer) {
-    const sorry = `${name}_r${vs.realServers.length}`;
-    tx.addRule(name, `goto ${sorry}`).addRule(icmp, `goto ${sorry}`);
+    const dev = topo.egress.get(vs.sorryServer.address);
+    both(dev === undefined ? 'counter drop' : `fwd ip to ${vs.sorryServer.address} device "${checkDevice(dev)}"`);
     return;
   }
   const t = drSlotTables(vs, drMembers(vs, state, topo));
-  const index = new Map(vs.realServers.map((rs, j) => [`${rs.address}:${rs.port}`, j]));
-  const elements = (slots: Backend[]): string[] => slots.map((b, i) => `${i} : goto ${name}_r${index.get(b.key)!}`);
   const hash = hashExpr(t.key, t.size, 'ip saddr');
   const icmpHash = hashExpr(t.key, t.size, ICMP_CLIENT);
   if (t.fresh.length === 0 && t.established.length === 0) {
     // No backend: drop rather than let the packet reach the board's own stack (the MASTER owns the VIP).
-    tx.addRule(name, 'counter drop').addRule(icmp, 'counter drop');
+    both('counter drop');
     return;
   }
+  const egress = egressOf(vs, topo);
+  /** `fwd` to the address slot map `m` (and its device map, when the servers span interfaces). */
+  const fwd = (key: string, m: string): string => `fwd ip to ${key} map @${m} device ${egress ? `"${egress}"` : `${key} map @${m}d`}`;
+  const fill = (m: string, slots: Backend[]): void => {
+    tx.addElements(m, slots.map((b, i) => `${i} : ${b.address}`));
+    if (egress === null) tx.addElements(`${m}d`, slots.map((b, i) => `${i} : "${checkDevice(topo.egress.get(b.address)!)}"`));
+  };
   const same = t.fresh.length === t.established.length && t.fresh.every((b, i) => b.key === t.established[i]!.key);
   if (vs.protocol === 'UDP' || same) {
     // UDP has no connection start to tell new flows from old: new-flow slots while any server
     // takes new flows, else the existing ones' (kept servers keep them).
-    const slots = t.fresh.length > 0 ? t.fresh : t.established;
-    tx.addRule(name, `${hash} vmap @${name}_s`).addRule(icmp, `${icmpHash} vmap @${name}_s`);
-    tx.addElements(`${name}_s`, elements(slots));
+    tx.addRule(name, fwd(hash, `${name}_s`)).addRule(icmp, fwd(icmpHash, `${name}_s`));
+    fill(`${name}_s`, t.fresh.length > 0 ? t.fresh : t.established);
     return;
   }
   // TCP with a kept server: a connection's first packet (SYN without ACK) is scheduled on the
   // new-flow slots; every other packet follows the existing flows' slots.
   if (t.fresh.length > 0) {
-    tx.addRule(name, `${SYN} ${hash} vmap @${name}_s`);
-    tx.addElements(`${name}_s`, elements(t.fresh));
+    tx.addRule(name, `${SYN} ${fwd(hash, `${name}_s`)}`);
+    fill(`${name}_s`, t.fresh);
   } else {
     tx.addRule(name, `${SYN} counter drop`);
   }
-  tx.addRule(name, `${hash} vmap @${name}_e`).addRule(icmp, `${icmpHash} vmap @${name}_e`);
-  tx.addElements(`${name}_e`, elements(t.established));
+  tx.addRule(name, fwd(hash, `${name}_e`)).addRule(icmp, fwd(icmpHash, `${name}_e`));
+  fill(`${name}_e`, t.established);
 }
 
 /** The small edit after a state change: this DR virtual server's chains and maps, refilled. */
 export function refillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): void {
   const name = vsObjectName(vs);
-  tx.flushChain(name).flushChain(`${name}_i`).flushMap(`${name}_s`);
-  if (vs.protocol === 'TCP') tx.flushMap(`${name}_e`);
+  tx.flushChain(name).flushChain(`${name}_i`);
+  for (const m of slotMaps(vs, topo)) tx.flushMap(m);
   fillDr(tx, vs, state, topo, quorumUp);
 }
 

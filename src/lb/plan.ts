@@ -279,7 +279,7 @@ function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readon
   const d0 = new Set(ingressDevices(before.values(), t0));
   const d1 = new Set(ingressDevices(after.values(), t1));
   dropDispatch(n, gone);
-  for (const vs of gone) dropDr(n, vs);
+  for (const vs of gone) dropDr(n, vs, t0);
   for (const d of d0) if (!d1.has(d)) dropIngress(n, d);
   for (const d of d1) if (!d0.has(d)) addIngress(n, d);
   for (const vs of fresh) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }

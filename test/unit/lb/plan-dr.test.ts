@@ -18,13 +18,13 @@ const topo: DrTopology = {
 };
 const lines = (t: NftTransaction): string[] => t.render().trim().split('\n');
 const seed = (v: typeof web): string => vsSeed(v).toString(16).padStart(8, '0');
-/** The slot map's elements: slot → real server index. */
+/** The slot map's elements: slot → real server index (in RS). */
 function slots(text: string, map: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const m of text.matchAll(new RegExp(`add element netdev tandem ${map} \\{ ([^}]*) \\}`, 'g'))) {
     for (const e of m[1]!.split(', ')) {
-      const [, i, j] = /^(\d+) : goto \S+_r(\d+)$/.exec(e)!;
-      out.set(Number(i), Number(j));
+      const [, i, a] = /^(\d+) : (\S+)$/.exec(e)!;
+      out.set(Number(i), RS.indexOf(a!));
     }
   }
   return out;
@@ -54,10 +54,11 @@ test('full table: DR virtual servers in table netdev tandem, forwarded at ingres
     'add rule netdev tandem in_65746830 ip daddr . meta l4proto . th dport vmap @services',
     'add rule netdev tandem in_65746830 icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45 ip daddr . @th,136,8 . @th,160,32 . @th,224,16 vmap @icmp_err',
   ]);
-  assert.ok(nd.includes('add rule netdev tandem v_cb007101_t80_r1 fwd ip to 192.0.2.12 device "eth1"'));
-  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80 jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`));
+  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`));
+  assert.ok(nd.includes('add map netdev tandem v_cb007101_t80_s { typeof numgen inc mod 2 : ip daddr; }'));
   // ICMP errors: the same hash over the embedded packet's destination (the client).
-  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80_i jhash @th,192,32 mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`));
+  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80_i fwd ip to jhash @th,192,32 mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`));
+  assert.deepEqual(new Set(slots(text, 'v_cb007101_t80_s').values()), new Set([0, 1, 2]));
   assert.ok(nd.includes('add element netdev tandem services { 203.0.113.1 . tcp . 80 : goto v_cb007101_t80, 203.0.113.1 . udp . 53 : goto v_cb007101_u53 }'));
   assert.ok(nd.includes('add element netdev tandem icmp_err { 203.0.113.1 . 6 . 0xcb007101 . 80 : goto v_cb007101_t80_i, 203.0.113.1 . 17 . 0xcb007101 . 53 : goto v_cb007101_u53_i }'));
   // UDP has no existing-flows map (no connection start to tell them apart).
@@ -68,14 +69,19 @@ test('full table: DR virtual servers in table netdev tandem, forwarded at ingres
   assert.match(renderFullTable([nat], new Map(), { resetNetdev: true }).render(), /add table netdev tandem\ndelete table netdev tandem\n$/);
 });
 
-test('persistence_granularity masks the client address in both hashes; a real server no interface reaches gets nothing', () => {
+test('persistence_granularity masks the client address in both hashes; servers behind two interfaces; one no interface reaches gets nothing', () => {
   const v = { ...web, persistenceGranularity: 24 };
   const text = renderFullTable([v], new Map(), { dr: { ...topo, egress: new Map([['192.0.2.11', 'eth1'], ['192.0.2.12', 'eth2']]) } }).render();
-  assert.match(text, /v_cb007101_t80 jhash ip saddr & 255\.255\.255\.0 mod \d+ seed/);
-  assert.match(text, /v_cb007101_t80_i jhash @th,192,32 & 0xffffff00 mod \d+ seed/);
-  assert.match(text, /v_cb007101_t80_r1 fwd ip to 192\.0\.2\.12 device "eth2"/);
-  assert.match(text, /add rule netdev tandem v_cb007101_t80_r2 counter drop/);
-  assert.ok(![...slots(text, 'v_cb007101_t80_s').values()].includes(2), 'rs3 is unreachable: no slot');
+  const key = 'jhash ip saddr & 255\\.255\\.255\\.0 mod \\d+ seed 0x[0-9a-f]+';
+  // Two interfaces: the device comes from a second slot map, indexed by the same hash.
+  assert.match(text, new RegExp(`v_cb007101_t80 fwd ip to ${key} map @v_cb007101_t80_s device ${key} map @v_cb007101_t80_sd\\n`));
+  assert.match(text, /v_cb007101_t80_i fwd ip to jhash @th,192,32 & 0xffffff00 mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_s device jhash @th,192,32/);
+  assert.match(text, /add map netdev tandem v_cb007101_t80_sd \{ typeof numgen inc mod 2 : meta oif; \}/);
+  const addr = slots(text, 'v_cb007101_t80_s');
+  const dev = /add element netdev tandem v_cb007101_t80_sd \{ ([^}]*) \}/.exec(text)![1]!.split(', ').map((e) => e.split(' : ')[1]);
+  for (const [i, j] of addr) assert.equal(dev[i], j === 0 ? '"eth1"' : '"eth2"', `slot ${i}`);
+  assert.ok(![...addr.values()].includes(2), 'rs3 is unreachable: no slot');
+  assert.ok([...addr.values()].includes(1));
 });
 
 test('a real server going down: one edit of that DR virtual server, moving only its slots', () => {
@@ -88,7 +94,7 @@ test('a real server going down: one edit of that DR virtual server, moving only 
     'flush chain netdev tandem v_cb007101_t80_i',
     'flush map netdev tandem v_cb007101_t80_s',
     'flush map netdev tandem v_cb007101_t80_e',
-    `add rule netdev tandem v_cb007101_t80 jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} vmap @v_cb007101_t80_s`,
+    `add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`,
   ]);
   assert.ok(l.every((x) => / netdev tandem v_cb007101_t80/.test(x)), 'nothing else is touched');
   const after = slots(edit.render(), 'v_cb007101_t80_s');
@@ -102,9 +108,9 @@ test('a drained or inhibited server keeps its TCP connections (non-SYN packets),
   const inhibited = { ...web, realServers: web.realServers.map((r, j) => (j === 0 ? { ...r, inhibitOnFailure: true } : r)) };
   for (const [v, live] of [[web, { up: true, weight: 0 }], [inhibited, { up: false, weight: 1 }]] as const) {
     const text = renderRsChange(v, new Map([[rsKey(v, v.realServers[0]!), live]]), { dr: topo }).render();
-    assert.match(text, /add rule netdev tandem v_cb007101_t80 tcp flags & \(syn\|ack\) == syn jhash ip saddr mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_s\n/);
-    assert.match(text, /add rule netdev tandem v_cb007101_t80 jhash ip saddr mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_e\n/);
-    assert.match(text, /v_cb007101_t80_i jhash @th,192,32 mod \d+ seed 0x[0-9a-f]+ vmap @v_cb007101_t80_e/);
+    assert.match(text, /add rule netdev tandem v_cb007101_t80 tcp flags & \(syn\|ack\) == syn fwd ip to jhash ip saddr mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_s device "eth1"\n/);
+    assert.match(text, /add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_e device "eth1"\n/);
+    assert.match(text, /v_cb007101_t80_i fwd ip to jhash @th,192,32 mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_e device "eth1"/);
     assert.ok(![...slots(text, 'v_cb007101_t80_s').values()].includes(0));
     assert.ok([...slots(text, 'v_cb007101_t80_e').values()].includes(0));
   }
@@ -118,9 +124,9 @@ test('quorum lost with a sorry server: everything (ICMP too) to the sorry server
   const v = { ...web, quorum: 3, sorryServer: { address: '192.0.2.250', port: 80, pos } };
   const down = new Map(v.realServers.map((r) => [rsKey(v, r), { up: false, weight: 1 }]));
   const text = renderRsChange(v, down, { dr: topo, quorumUp: new Map([[vsKey(v), false]]) }).render();
-  assert.match(text, /add rule netdev tandem v_cb007101_t80 goto v_cb007101_t80_r3\n/);
-  assert.match(text, /add rule netdev tandem v_cb007101_t80_i goto v_cb007101_t80_r3\n/);
-  assert.match(renderFullTable([v], new Map(), { dr: topo }).render(), /v_cb007101_t80_r3 fwd ip to 192\.0\.2\.250 device "eth1"/);
+  assert.match(text, /add rule netdev tandem v_cb007101_t80 fwd ip to 192\.0\.2\.250 device "eth1"\n/);
+  assert.match(text, /add rule netdev tandem v_cb007101_t80_i fwd ip to 192\.0\.2\.250 device "eth1"\n/);
+  assert.ok(!/192\.0\.2\.250/.test(renderFullTable([v], new Map(), { dr: topo }).render()), 'quorum up: the sorry server gets nothing');
   const none = renderRsChange(web, new Map(web.realServers.map((r) => [rsKey(web, r), { up: false, weight: 1 }])), { dr: topo }).render();
   assert.match(none, /v_cb007101_t80 counter drop\n.*v_cb007101_t80_i counter drop\n$/s);
 });
