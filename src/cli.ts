@@ -82,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
       // --local: run on the board itself, so its interfaces and addresses are the board's
       // (unknown interfaces, VIP subnets, lb_kind DR real servers it must reach directly).
       let interfaces: Map<string, string[]> | undefined;
-      if (opts.has('local') && !board) interfaces = (await import('./net/interfaces.ts')).hostInterfaceAddresses();
+      if (opts.has('local') && !board) interfaces = await (await import('./net/interfaces.ts')).hostInterfaceAddresses();
       const r = checkFile(file, board ? { board } : interfaces ? { interfaces } : {});
       for (const line of r.lines) process.stdout.write(line + '\n');
       if (r.ok) process.stdout.write(`${file}: configuration OK\n`);

@@ -72,7 +72,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     // Checked against this board's interfaces (lb_kind DR real servers must be reachable directly).
-    const r = loadConfigFile(this.opts.file, { interfaces: hostInterfaceAddresses() });
+    const r = loadConfigFile(this.opts.file, { interfaces: await hostInterfaceAddresses() });
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors, not starting`);
     this.config = r.config;
@@ -324,7 +324,7 @@ export class Daemon {
   }
 
   private async reloadNow(text?: string): Promise<{ ok: boolean; errors: string[] }> {
-    const load = { interfaces: hostInterfaceAddresses() };
+    const load = { interfaces: await hostInterfaceAddresses() };
     const r = text === undefined ? loadConfigFile(this.opts.file, load) : parseConfigText(text, this.opts.file, load);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {

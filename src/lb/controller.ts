@@ -40,8 +40,8 @@ export interface LbDeps {
   forwarder?: ForwarderLike;
   /** The configuration's VIPs with their interfaces, as of now (lb_kind DR: where clients' packets arrive). */
   vips?(): readonly ConfiguredVip[];
-  /** This host's interfaces and their IPv4 addresses (default: os.networkInterfaces). */
-  interfaces?(): ReadonlyMap<string, readonly string[]>;
+  /** This host's interfaces and their IPv4 addresses (default: `ip -j addr show`). */
+  interfaces?(): Promise<ReadonlyMap<string, readonly string[]>>;
   /** The kernel settings DR needs, held and put back on stop (default: /proc/sys). */
   sysctls?: { hold(want: ReadonlyArray<readonly [string, string]>): Promise<void>; restore(): Promise<void> };
 }
@@ -94,7 +94,7 @@ export class LbController {
     if (dr.length === 0) {
       this.topo = EMPTY_TOPOLOGY;
     } else {
-      const r = drTopology(dr, this.deps.vips?.() ?? [], (this.deps.interfaces ?? hostInterfaceAddresses)());
+      const r = drTopology(dr, this.deps.vips?.() ?? [], await (this.deps.interfaces ?? hostInterfaceAddresses)());
       for (const p of r.problems) this.hooks.log('error', p);
       this.topo = r.topo;
     }

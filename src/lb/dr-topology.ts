@@ -29,9 +29,9 @@ export interface DrTopologyResult {
 }
 
 /**
- * The topology of the DR virtual servers among `vss`. `interfaces`: this host's interfaces →
- * their "a.b.c.d/prefix" addresses; an empty map means unknown (no device is then refused for
- * being absent).
+ * The topology of the DR virtual servers among `vss`. `interfaces`: every interface of this
+ * host → its "a.b.c.d/prefix" addresses ([] for none), whatever its link state; an empty map
+ * means unknown (no device is then refused for being absent).
  */
 export function drTopology(vss: readonly VirtualServer[], vips: readonly ConfiguredVip[], interfaces: ReadonlyMap<string, readonly string[]>): DrTopologyResult {
   const ingress = new Map<string, string[]>();
@@ -60,7 +60,7 @@ export function drTopology(vss: readonly VirtualServer[], vips: readonly Configu
     if (!ingress.has(vs.address)) {
       const devs = [...new Set(vips.filter((v) => v.address === vs.address).map((v) => v.dev))].sort();
       const present = interfaces.size === 0 ? devs : devs.filter((d) => interfaces.has(d));
-      for (const d of devs) if (!present.includes(d)) problems.push(`lb_kind DR: interface ${d} of VIP ${vs.address} has no address here; its clients' packets are not forwarded there`);
+      for (const d of devs) if (!present.includes(d)) problems.push(`lb_kind DR: interface ${d} of VIP ${vs.address} does not exist here; its clients' packets are not forwarded there`);
       if (devs.length === 0) problems.push(`lb_kind DR: VIP ${vs.address} (virtual_server ${vs.name}) is in no vrrp_instance, so no interface receives its clients' packets`);
       ingress.set(vs.address, present);
     }

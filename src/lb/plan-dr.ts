@@ -108,8 +108,11 @@ export function drTableHead(tx: NftTransaction, devices: readonly string[]): voi
 export function addIngress(tx: NftTransaction, device: string): void {
   const chain = ingressChain(device);
   tx.addChain(chain, { type: 'filter', hook: 'ingress', device, priority: 'filter' });
-  tx.addRule(chain, `ip daddr . meta l4proto . th dport vmap @${SERVICES}`);
-  tx.addRule(chain, `${ICMP_MATCH} ${ICMP_KEY} vmap @${ICMP}`);
+  // Only frames addressed to this board's MAC: ingress sees what the IP stack would drop as
+  // another host's (a switch flooding a frame for the peer board's MAC, or for a client's
+  // stale entry of it), and forwarding those too would send the real servers each packet twice.
+  tx.addRule(chain, `meta pkttype host ip daddr . meta l4proto . th dport vmap @${SERVICES}`);
+  tx.addRule(chain, `meta pkttype host ${ICMP_MATCH} ${ICMP_KEY} vmap @${ICMP}`);
 }
 
 export function dropIngress(tx: NftTransaction, device: string): void {

@@ -67,7 +67,7 @@ async function assertUdpMoves(lab: Lab, p: LabProcess, what: string): Promise<vo
 
 const rsLog = (n: number): RegExp => new RegExp(`\\[${RS[n - 1]!.replace(/\./g, '\\.')}\\]:`);
 
-test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persistence, a dead server, handover and power loss', async (t) => {
+test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persistence, a dead server, handover, power loss and return', async (t) => {
   const lab = await withLab(t, { name: 'lb-dr', realServers: 3, drVips: [VIP] });
   const servers = new Map<string, LabProcess>();
   for (let i = 1; i <= 3; i++) {
@@ -197,7 +197,7 @@ test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persis
     await a.waitForLog(new RegExp(`Adding service ${rsLog(2).source}7000`), 15_000, { from: mark2 });
   });
 
-  await t.test(`${CONNS} connections and a UDP session survive a graceful handover, the preemption back and a power loss of the MASTER`, async () => {
+  await t.test(`${CONNS} connections and a UDP session survive a graceful handover, the preemption back, a power loss of the MASTER and its return`, async () => {
     const conns = startConns();
     await conns.waitForLog(/^ready$/, 15_000);
     assertHealthy(await report<ConnReport[]>(conns), 'before');
@@ -224,5 +224,13 @@ test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persis
     await lab.powerOff('a');
     await waitHolder(lab, 'b', 15_000, false);
     await Promise.all([assertSurvived(lab, conns, 'after the power loss'), assertUdpMoves(lab, udp, 'after the power loss')]);
+    // a boots with its cables still out (no carrier on either link), then they come back and it
+    // preempts: its ingress hook and real-server routes were planned from interfaces without
+    // carrier, which must count as present.
+    a = await lab.startBoard('a', cfgA, { waitForLog: started });
+    await a.waitForLog(/table ip tandem applied/);
+    await lab.restoreLinks('a');
+    await waitHolder(lab, 'a');
+    await Promise.all([assertSurvived(lab, conns, 'after the return from the power loss'), assertUdpMoves(lab, udp, 'after the return from the power loss')]);
   });
 });

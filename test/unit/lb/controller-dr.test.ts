@@ -35,7 +35,7 @@ function setup(vss: VirtualServer[], over: Partial<LbDeps> = {}) {
       nftAvailable: async () => true,
       forwarder: noForwarder,
       vips: () => VIPS,
-      interfaces: () => HOST,
+      interfaces: async () => HOST,
       sysctls: { hold: async (w) => { held.push(w.map(([p, v]) => `${p}=${v}`)); }, restore: async () => { restored++; } },
       ...over,
     },
@@ -124,7 +124,7 @@ test('topology: ingress from the VIP\'s instance interface, egress by the host\'
   assert.deepEqual(r.problems, []);
   const missing = drTopology([dr], vips, new Map([['eth1', ['192.0.2.2/24']]]));
   assert.deepEqual([...missing.topo.ingress], [['203.0.113.1', []]]);
-  assert.match(missing.problems[0]!, /interface eth0 of VIP 203\.0\.113\.1 has no address here/);
+  assert.match(missing.problems[0]!, /interface eth0 of VIP 203\.0\.113\.1 does not exist here/);
 });
 
 test('the MQTT lb/VS/RS payload carries the forwarding method when given', () => {

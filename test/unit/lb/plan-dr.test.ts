@@ -51,8 +51,8 @@ test('full table: DR virtual servers in table netdev tandem, forwarded at ingres
     'add map netdev tandem services { type ipv4_addr . inet_proto . inet_service : verdict; }',
     'add map netdev tandem icmp_err { typeof ip daddr . @th,136,8 . @th,160,32 . @th,224,16 : verdict; }',
     'add chain netdev tandem in_65746830 { type filter hook ingress device "eth0" priority filter; policy accept; }',
-    'add rule netdev tandem in_65746830 ip daddr . meta l4proto . th dport vmap @services',
-    'add rule netdev tandem in_65746830 icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45 ip daddr . @th,136,8 . @th,160,32 . @th,224,16 vmap @icmp_err',
+    'add rule netdev tandem in_65746830 meta pkttype host ip daddr . meta l4proto . th dport vmap @services',
+    'add rule netdev tandem in_65746830 meta pkttype host icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45 ip daddr . @th,136,8 . @th,160,32 . @th,224,16 vmap @icmp_err',
   ]);
   assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`));
   assert.ok(nd.includes('add map netdev tandem v_cb007101_t80_s { typeof numgen inc mod 2 : ip daddr; }'));
