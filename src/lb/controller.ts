@@ -5,7 +5,7 @@
 import type { VirtualServer, RealServer, Command } from '../config/model.ts';
 import { HealthChecker } from '../check/scheduler.ts';
 import type { RsStateEvent } from '../check/types.ts';
-import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, usesNetdev, type RsLive } from './plan.ts';
+import { drKeptMode, renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, usesNetdev, type RsLive } from './plan.ts';
 import { EMPTY_TOPOLOGY, type DrTopology } from './plan-dr.ts';
 import { drEgressDevices, drTopology, type ConfiguredVip } from './dr-topology.ts';
 import { TABLE, type NftBackend, type NftTransaction } from './nft.ts';
@@ -73,6 +73,8 @@ export class LbController {
   private topo: DrTopology = EMPTY_TOPOLOGY;
   /** `table netdev tandem` was created by this process (so a full apply and the stop remove it). */
   private netdevUsed = false;
+  /** DR virtual servers (vsKey) in kept mode in the kernel (plan-dr.ts): an edit enters or leaves it. */
+  private drKept = new Set<string>();
   private readonly sysctls: NonNullable<LbDeps['sysctls']>;
 
   constructor(
@@ -177,13 +179,26 @@ export class LbController {
     this.checker.start();
   }
 
+  /** Which DR virtual servers the state puts in kept mode (what the kernel holds after an apply of it). */
+  private keptNow(vss: readonly VirtualServer[], state: Map<string, RsLive>, q: ReadonlyMap<string, boolean>): void {
+    for (const vs of vss) {
+      if (vs.method !== 'DR') continue;
+      if (drKeptMode(vs, state, this.topo, q.get(vsKey(vs)) ?? true)) this.drKept.add(vsKey(vs));
+      else this.drKept.delete(vsKey(vs));
+    }
+  }
+
   private async applyFull(): Promise<void> {
     this.tableKnown = false;
     const served = this.served();
     const netdev = usesNetdev(served);
-    const tx = renderFullTable(served, this.planState(), { quorumUp: this.quorumMap(), dr: this.topo, resetNetdev: this.netdevUsed });
+    const state = this.planState();
+    const q = this.quorumMap();
+    const tx = renderFullTable(served, state, { quorumUp: q, dr: this.topo, resetNetdev: this.netdevUsed });
     if (netdev) this.netdevUsed = true;
     await this.deps.nft.apply(tx);
+    this.drKept.clear();
+    this.keptNow(served, state, q);
     this.tableKnown = true;
     this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)`);
   }
@@ -195,7 +210,8 @@ export class LbController {
    */
   private async applyReload(prev: readonly VirtualServer[], prevQuorum: ReadonlyMap<string, boolean>, prevTopo: DrTopology): Promise<void> {
     if (!this.tableKnown) return this.applyFull();
-    const plan = renderReload(prev, this.served(), this.planState([...prev, ...this.vss]), {
+    const state = this.planState([...prev, ...this.vss]);
+    const plan = renderReload(prev, this.served(), state, {
       prevQuorumUp: prevQuorum, quorumUp: this.quorumMap(), prevDr: prevTopo, dr: this.topo,
     });
     if (usesNetdev(this.served())) this.netdevUsed = true;
@@ -207,6 +223,8 @@ export class LbController {
     try {
       this.tableKnown = false;
       await this.deps.nft.apply(plan.tx);
+      this.drKept.clear();
+      this.keptNow(this.served(), state, this.quorumMap());
       this.tableKnown = true;
       this.hooks.log('info', `nftables: reload edit applied (${what})`);
     } catch (err) {
@@ -300,14 +318,19 @@ export class LbController {
     const state = this.planState();
     const q = this.quorumMap();
     const parts: NftTransaction[] = [];
+    const changed: VirtualServer[] = [];
     for (const k of keys) {
       const vs = this.vss.find((v) => vsKey(v) === k);
-      if (vs) parts.push(renderRsChange(vs, state, { quorumUp: q, dr: this.topo }));
+      if (vs) {
+        parts.push(renderRsChange(vs, state, { quorumUp: q, dr: this.topo, drKept: this.drKept }));
+        changed.push(vs);
+      }
     }
     const text = parts.map((p) => p.render()).join('\n');
     try {
       const t0 = performance.now();
       await this.deps.nft.apply(text);
+      this.keptNow(changed, state, q);
       // Measured by bench/lb-failover.ts (one real server's change under 20 ms).
       this.hooks.log('debug', `nftables: edit applied (${keys.length} virtual server${keys.length === 1 ? '' : 's'}) in ${(performance.now() - t0).toFixed(1)} ms`);
     } catch (err) {

@@ -8,12 +8,13 @@
 //   chain in_<hex>  ingress hook on each device a DR VIP arrives on (hex of the device name):
 //                     ip daddr . meta l4proto . th dport vmap @services
 //                     ICMP errors about our flows: vmap @icmp_err
-//   chain <vs>      TCP SYN: fwd ip to jhash … map @<vs>_s device "DEV"; the rest: … map @<vs>_e
-//                   (or _s alone while every server may take new flows)
+//   chain <vs>      TCP SYN: fwd ip to jhash … map @<vs>_s device "DEV" (slots 0..M-1); the rest:
+//                   the same hash offset by M (existing flows' slots M..2M-1, filled only while a
+//                   server is kept), else slots 0..M-1. The rules never change: health edits
+//                   refill the map only.
 //   chain <vs>_i    ICMP errors: the same hash of the embedded packet's destination (the client)
-//   map <vs>_s      slot → real server address: where new flows go
-//   map <vs>_e      TCP only, filled while a server is kept: where existing flows go
-//   maps <vs>_sd/_ed  slot → device, only when the servers sit behind more than one interface
+//   map <vs>_s      slot → real server address
+//   map <vs>_sd     slot → device, only when the servers sit behind more than one interface
 //                   (else the device is a constant of the rule)
 // The maps hold addresses, not jumps to per-server chains: nft resolves a chain named in a
 // map element against its cache of every chain, which made one real server's edit of 1,000
@@ -51,6 +52,10 @@ const ICMP_CLIENT = '@th,192,32';
 const NOTRACK_SET = 'dr_services';
 const NOTRACK_CHAIN = 'raw';
 const SYN = 'tcp flags & (syn|ack) == syn';
+/** Connections begun in kept mode are remembered this long after their last packet (TCP's established timeout is 5 days; this bounds the set). */
+const KEPT_FLOW_TIMEOUT_S = 900;
+/** At most this many of them per virtual server (the set's size; a full set leaves new ones unremembered). */
+const KEPT_FLOWS = 65536;
 
 /** lb_kind DR virtual servers, by object name, checked (nft input is built from them). */
 export function drByName(vss: readonly VirtualServer[]): Map<string, VirtualServer> {
@@ -147,14 +152,47 @@ function egressOf(vs: VirtualServer, topo: DrTopology): string | null | undefine
   return devs.size === 0 ? undefined : devs.size === 1 ? [...devs][0]! : null;
 }
 
-/** The slot maps of a DR virtual server: new flows, (TCP) existing flows, and their device maps when needed. */
+/**
+ * The slot maps of a DR virtual server: the addresses, and the devices when needed. One map
+ * for new and existing flows alike (the existing flows' slots offset by M). nft reads the whole
+ * ruleset (every set and every rule) into its cache for an edit, so what each virtual server
+ * holds is kept small: a second map per virtual server made one real server's edit of 1,000 of
+ * them twice as slow, and kept mode's objects, if always there, three times (bench/nft-apply.ts).
+ */
 function slotMaps(vs: VirtualServer, topo: DrTopology): string[] {
   const name = vsObjectName(vs);
-  const maps = vs.protocol === 'TCP' ? [`${name}_s`, `${name}_e`] : [`${name}_s`];
-  return egressOf(vs, topo) === null ? [...maps, ...maps.map((m) => `${m}d`)] : maps;
+  return egressOf(vs, topo) === null ? [`${name}_s`, `${name}_sd`] : [`${name}_s`];
 }
 
-/** Objects of one DR virtual server whose shape does not depend on health. */
+/** The kernel's key of a DR virtual server: its hash of the (masked) client, the table size and seed. */
+function keyOf(vs: VirtualServer): { key: SlotKey; size: number } {
+  const t = drSlotTables(vs, []);
+  return { key: t.key, size: t.size };
+}
+
+/**
+ * Objects of one DR virtual server whose shape does not depend on health: its chain, its ICMP
+ * chain and its slot map. The chains' rules come with fillDr (h is the client hash mod M; a
+ * slot the map does not hold makes its rule not match):
+ *
+ *   chain <vs>      fwd to slot h; counter drop (no server: never the board's own stack)
+ *   chain <vs>_i    the same for ICMP errors, h from the embedded packet's destination
+ *
+ * They do not change with health either, so a health change refills the map only (refillDr),
+ * as small an edit as NAT's, except in and out of kept mode (TCP, while a server is kept:
+ * drained, weight 0, inhibited), when the kept server's existing connections keep reaching it
+ * and new ones go elsewhere. Without conntrack a packet's slot alone cannot tell an old
+ * connection from a new one of the same client, so the connections begun meanwhile are
+ * remembered (set <vs>_n of client address . port, refreshed by their packets):
+ *
+ *   chain <vs>      goto <vs>_k                      chain <vs>_i   goto <vs>_ki
+ *   chain <vs>_k    SYN: remember it; fwd to slot h (new flows' table); else drop
+ *                   a remembered flow: fwd to slot h
+ *                   any other packet: fwd to slot M + h (the existing flows' table)
+ *   chain <vs>_ki   fwd to slot M + h, else h
+ *
+ * Those objects exist only in kept mode (nft's cache, above).
+ */
 export function declareDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
   const name = vsObjectName(vs);
   tx.addChain(name).addChain(`${name}_i`);
@@ -164,10 +202,64 @@ export function declareDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopolog
   for (const m of slotMaps(vs, topo)) tx.addMap(m, `typeof numgen inc mod 2 : ${m.endsWith('d') ? 'meta oif' : 'ip daddr'};`);
 }
 
-/** Removes a DR virtual server's objects (dispatch elements first: dropDispatch). */
-export function dropDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
+/** `fwd` through the slot map, at offset 0 (h) or M (M + h), keyed on `field`; null when no server is reachable. */
+function fwdRule(vs: VirtualServer, topo: DrTopology, field: string, offsetM: boolean): string | null {
+  const egress = egressOf(vs, topo);
+  if (egress === undefined) return null;
   const name = vsObjectName(vs);
-  tx.flushChain(name).flushChain(`${name}_i`).deleteChain(name).deleteChain(`${name}_i`);
+  const { key, size } = keyOf(vs);
+  const h = hashExpr(key, size, field, offsetM ? size : 0);
+  return `fwd ip to ${h} map @${name}_s device ${egress === null ? `${h} map @${name}_sd` : `"${egress}"`}`;
+}
+
+/** The rules of the VS chain and the ICMP chain out of kept mode (they exist and are empty). */
+function normalRules(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
+  const name = vsObjectName(vs);
+  const main = fwdRule(vs, topo, 'ip saddr', false);
+  const icmp = fwdRule(vs, topo, ICMP_CLIENT, false);
+  if (main && icmp) tx.addRule(name, main).addRule(`${name}_i`, icmp);
+  // No backend (or no slot): drop rather than let the packet reach the board's own stack (the
+  // MASTER owns the VIP and would answer with a reset).
+  tx.addRule(name, 'counter drop').addRule(`${name}_i`, 'counter drop');
+}
+
+/** Kept mode's objects and the jumps to them (the VS and ICMP chains exist and are empty). */
+function keptObjects(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
+  const name = vsObjectName(vs);
+  const [k, ki, n] = [`${name}_k`, `${name}_ki`, `${name}_n`];
+  tx.addSet(n, `typeof ip saddr . tcp sport; flags dynamic,timeout; timeout ${KEPT_FLOW_TIMEOUT_S}s; size ${KEPT_FLOWS};`);
+  tx.addChain(k).addChain(ki);
+  const flow = 'ip saddr . tcp sport';
+  const h = fwdRule(vs, topo, 'ip saddr', false);
+  const hm = fwdRule(vs, topo, 'ip saddr', true);
+  const ih = fwdRule(vs, topo, ICMP_CLIENT, false);
+  const ihm = fwdRule(vs, topo, ICMP_CLIENT, true);
+  if (h && hm && ih && ihm) {
+    // A full set refuses the update: that SYN still goes on (the next rule), only unremembered.
+    tx.addRule(k, `${SYN} update @${n} { ${flow} }`);
+    tx.addRule(k, `${SYN} ${h}`);
+    // A new connection never goes to a kept server, even when no server takes new ones.
+    tx.addRule(k, `${SYN} counter drop`);
+    tx.addRule(k, `${flow} @${n} update @${n} { ${flow} } ${h}`);
+    tx.addRule(k, hm);
+    tx.addRule(ki, ihm).addRule(ki, ih);
+  }
+  tx.addRule(k, 'counter drop').addRule(ki, 'counter drop');
+  tx.addRule(name, `goto ${k}`).addRule(`${name}_i`, `goto ${ki}`);
+}
+
+/** Removes kept mode's objects (after the VS and ICMP chains were flushed). */
+function dropKept(tx: NftTransaction, vs: VirtualServer): void {
+  const name = vsObjectName(vs);
+  tx.flushChain(`${name}_k`).flushChain(`${name}_ki`).deleteChain(`${name}_k`).deleteChain(`${name}_ki`).deleteSet(`${name}_n`);
+}
+
+/** Removes a DR virtual server's objects (dispatch elements first: dropDispatch); `kept`: it is in kept mode now. */
+export function dropDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopology, kept: boolean): void {
+  const name = vsObjectName(vs);
+  tx.flushChain(name).flushChain(`${name}_i`);
+  if (kept) dropKept(tx, vs);
+  tx.deleteChain(name).deleteChain(`${name}_i`);
   for (const m of slotMaps(vs, topo)) tx.deleteMap(m);
 }
 
@@ -183,66 +275,85 @@ export function drMembers(vs: VirtualServer, state: RsStateMap, topo: DrTopology
   });
 }
 
-/** The VS chains' rules and slot maps for the current state (chains and maps are empty). */
-export function fillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): void {
-  const name = vsObjectName(vs);
-  const icmp = `${name}_i`;
-  const both = (rule: string): void => { tx.addRule(name, rule).addRule(icmp, rule); };
-  // keepalived: quorum lost with a sorry server → the sorry server alone serves the VS.
-  if (!quorumUp && vs.sorryServer) {
-    const dev = topo.egress.get(vs.sorryServer.address);
-    both(dev === undefined ? 'counter drop' : `fwd ip to ${vs.sorryServer.address} device "${checkDevice(dev)}"`);
-    return;
-  }
-  const t = drSlotTables(vs, drMembers(vs, state, topo));
-  const hash = hashExpr(t.key, t.size, 'ip saddr');
-  const icmpHash = hashExpr(t.key, t.size, ICMP_CLIENT);
-  if (t.fresh.length === 0 && t.established.length === 0) {
-    // No backend: drop rather than let the packet reach the board's own stack (the MASTER owns the VIP).
-    both('counter drop');
-    return;
-  }
-  const egress = egressOf(vs, topo);
-  /** `fwd` to the address slot map `m` (and its device map, when the servers span interfaces). */
-  const fwd = (key: string, m: string): string => `fwd ip to ${key} map @${m} device ${egress ? `"${egress}"` : `${key} map @${m}d`}`;
-  const fill = (m: string, slots: Backend[]): void => {
-    tx.addElements(m, slots.map((b, i) => `${i} : ${b.address}`));
-    if (egress === null) tx.addElements(`${m}d`, slots.map((b, i) => `${i} : "${checkDevice(topo.egress.get(b.address)!)}"`));
+/** The slot map's elements for the current state, and whether that is kept mode. */
+function slotElements(vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): { addr: string[]; dev: string[]; kept: boolean } {
+  const multi = egressOf(vs, topo) === null;
+  const addr: string[] = [];
+  const dev: string[] = [];
+  const fill = (slots: ReadonlyArray<{ address: string }>, offset: number): void => {
+    slots.forEach((b, i) => {
+      addr.push(`${offset + i} : ${b.address}`);
+      if (multi) dev.push(`${offset + i} : "${checkDevice(topo.egress.get(b.address)!)}"`);
+    });
   };
+  const t = drSlotTables(vs, drMembers(vs, state, topo));
+  if (!quorumUp && vs.sorryServer) {
+    // keepalived: quorum lost with a sorry server → the sorry server alone serves the VS.
+    const sorry = vs.sorryServer;
+    if (topo.egress.has(sorry.address)) fill(Array.from({ length: t.size }, () => sorry), 0);
+    return { addr, dev, kept: false };
+  }
   const same = t.fresh.length === t.established.length && t.fresh.every((b, i) => b.key === t.established[i]!.key);
   if (vs.protocol === 'UDP' || same) {
     // UDP has no connection start to tell new flows from old: new-flow slots while any server
     // takes new flows, else the existing ones' (kept servers keep them).
-    tx.addRule(name, fwd(hash, `${name}_s`)).addRule(icmp, fwd(icmpHash, `${name}_s`));
-    fill(`${name}_s`, t.fresh.length > 0 ? t.fresh : t.established);
-    return;
+    fill(t.fresh.length > 0 ? t.fresh : t.established, 0);
+    return { addr, dev, kept: false };
   }
-  // TCP with a kept server: a connection's first packet (SYN without ACK) is scheduled on the
-  // new-flow slots; every other packet follows the existing flows' slots.
-  if (t.fresh.length > 0) {
-    tx.addRule(name, `${SYN} ${fwd(hash, `${name}_s`)}`);
-    fill(`${name}_s`, t.fresh);
-  } else {
-    tx.addRule(name, `${SYN} counter drop`);
-  }
-  tx.addRule(name, fwd(hash, `${name}_e`)).addRule(icmp, fwd(icmpHash, `${name}_e`));
-  fill(`${name}_e`, t.established);
+  // TCP with a kept server: kept mode. New flows' slots at h (none: SYNs drop), the existing
+  // flows' at M + h.
+  fill(t.fresh, 0);
+  fill(t.established, t.size);
+  return { addr, dev, kept: true };
 }
 
-/** The small edit after a state change: this DR virtual server's chains and maps, refilled. */
-export function refillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): void {
+/** Whether the state puts a DR virtual server in kept mode (declareDr); the controller remembers it for the next edit. */
+export function drKeptMode(vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): boolean {
+  return vs.method === 'DR' && slotElements(vs, state, topo, quorumUp).kept;
+}
+
+function addSlots(tx: NftTransaction, vs: VirtualServer, e: { addr: string[]; dev: string[] }): void {
   const name = vsObjectName(vs);
-  tx.flushChain(name).flushChain(`${name}_i`);
-  for (const m of slotMaps(vs, topo)) tx.flushMap(m);
-  fillDr(tx, vs, state, topo, quorumUp);
+  if (e.addr.length) tx.addElements(`${name}_s`, e.addr);
+  if (e.dev.length) tx.addElements(`${name}_sd`, e.dev);
 }
 
-function hashExpr(key: SlotKey, size: number, field: string): string {
+/** The chains' rules, kept mode's objects when in it, and the slot map's elements (all empty before). */
+export function fillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean): void {
+  const e = slotElements(vs, state, topo, quorumUp);
+  if (e.kept) keptObjects(tx, vs, topo);
+  else normalRules(tx, vs, topo);
+  addSlots(tx, vs, e);
+}
+
+/**
+ * The small edit after a state change: this DR virtual server's slot map refilled, and kept
+ * mode entered or left (`keptBefore`: whether it was in it). Leaving kept mode forgets the
+ * remembered connections: their real server takes its slots back, as after a return from
+ * failure (docs/dr.md); staying in it keeps them across edits.
+ */
+export function refillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, topo: DrTopology, quorumUp: boolean, keptBefore: boolean): void {
+  const name = vsObjectName(vs);
+  const e = slotElements(vs, state, topo, quorumUp);
+  if (e.kept !== keptBefore) {
+    tx.flushChain(name).flushChain(`${name}_i`);
+    if (keptBefore) {
+      dropKept(tx, vs);
+      normalRules(tx, vs, topo);
+    } else {
+      keptObjects(tx, vs, topo);
+    }
+  }
+  for (const m of slotMaps(vs, topo)) tx.flushMap(m);
+  addSlots(tx, vs, e);
+}
+
+function hashExpr(key: SlotKey, size: number, field: string, offset = 0): string {
   if (key.kind !== 'jhash') throw new Error('lb_kind DR hashes the client address');
   const masked = key.mask === 0xffffffff
     ? field
     : `${field} & ${field === 'ip saddr' ? formatIpv4(key.mask) : `0x${(key.mask >>> 0).toString(16).padStart(8, '0')}`}`;
-  return `jhash ${masked} mod ${size} seed 0x${key.seed.toString(16).padStart(8, '0')}`;
+  return `jhash ${masked} mod ${size} seed 0x${key.seed.toString(16).padStart(8, '0')}${offset ? ` offset ${offset}` : ''}`;
 }
 
 // ---- table ip tandem: the notrack of DR flows ----

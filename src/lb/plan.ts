@@ -19,11 +19,12 @@ import { aliveWeight } from './quorum.ts';
 import { checkPort, ipHex, rsLive, vsKey, vsObjectName, type RsStateMap } from './keys.ts';
 import {
   EMPTY_TOPOLOGY, addDispatch, addIngress, addNotrack, declareDr, drByName, drTableHead, dropDispatch, dropDr, dropIngress,
-  dropNotrack, editNotrack, fillDr, ingressDevices, refillDr, type DrTopology,
+  dropNotrack, drKeptMode, editNotrack, fillDr, ingressDevices, refillDr, type DrTopology,
 } from './plan-dr.ts';
 
 export { rsKey, rsLive, vsKey, vsObjectName, type RsLive, type RsStateMap } from './keys.ts';
 export type { DrTopology } from './plan-dr.ts';
+export { drKeptMode } from './plan-dr.ts';
 
 export interface PlanOptions {
   /** Quorum state per vsKey (from QuorumTracker); missing means up. */
@@ -32,6 +33,8 @@ export interface PlanOptions {
   dr?: DrTopology;
   /** Remove a `table netdev tandem` even when no DR virtual server needs one (left from before). */
   resetNetdev?: boolean;
+  /** The DR virtual servers (vsKey) in kept mode in the kernel now (plan-dr.ts declareDr): a small edit enters or leaves it. */
+  drKept?: ReadonlySet<string>;
 }
 
 /** The real servers that may receive new flows now (up, weight > 0). */
@@ -279,12 +282,15 @@ function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readon
   const d0 = new Set(ingressDevices(before.values(), t0));
   const d1 = new Set(ingressDevices(after.values(), t1));
   dropDispatch(n, gone);
-  for (const vs of gone) dropDr(n, vs, t0);
+  for (const vs of gone) dropDr(n, vs, t0, drKeptMode(vs, state, t0, q0(vs)));
   for (const d of d0) if (!d1.has(d)) dropIngress(n, d);
   for (const d of d1) if (!d0.has(d)) addIngress(n, d);
   for (const vs of fresh) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }
   addDispatch(n, fresh);
-  for (const name of refilled) { const vs = after.get(name)!; refillDr(n, vs, state, t1, q1(vs)); }
+  for (const name of refilled) {
+    const [old, vs] = [before.get(name)!, after.get(name)!];
+    refillDr(n, vs, state, t1, q1(vs), drKeptMode(old, state, t0, q0(old)));
+  }
   editNotrack(plan.tx, before.values(), after.values());
   plan.tx.append(n);
 }
@@ -297,7 +303,7 @@ function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readon
 export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
   if (vs.method === 'DR') {
     const tx = new NftTransaction('netdev');
-    if (nftServed(vs)) refillDr(tx, vs, state, opts.dr ?? EMPTY_TOPOLOGY, opts.quorumUp?.get(vsKey(vs)) ?? true);
+    if (nftServed(vs)) refillDr(tx, vs, state, opts.dr ?? EMPTY_TOPOLOGY, opts.quorumUp?.get(vsKey(vs)) ?? true, opts.drKept?.has(vsKey(vs)) ?? false);
     return tx;
   }
   const tx = new NftTransaction();

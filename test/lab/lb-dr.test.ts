@@ -2,7 +2,8 @@
 // arp_announce 2) whose gateway is the board (the lab's usual layout). Clients from 64 source
 // addresses spread by weight, and the real servers see those addresses; a NAT virtual server
 // works beside the DR ones; UDP; persistence by the masked client address; a killed real
-// server's flows move and no other; 50 long-lived TCP connections and a UDP session survive a
+// server's flows move and no other; a drained one keeps its connections and gets no new ones;
+// 50 long-lived TCP connections and a UDP session survive a
 // graceful handover, the preemption back and a power loss of the MASTER, with no state at all
 // (both boards compute the same slot tables).
 import { test } from 'node:test';
@@ -67,7 +68,7 @@ async function assertUdpMoves(lab: Lab, p: LabProcess, what: string): Promise<vo
 
 const rsLog = (n: number): RegExp => new RegExp(`\\[${RS[n - 1]!.replace(/\./g, '\\.')}\\]:`);
 
-test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persistence, a dead server, handover, power loss and return', async (t) => {
+test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persistence, a dead server, drain, handover, power loss and return', async (t) => {
   const lab = await withLab(t, { name: 'lb-dr', realServers: 3, drVips: [VIP] });
   const servers = new Map<string, LabProcess>();
   for (let i = 1; i <= 3; i++) {
@@ -195,6 +196,33 @@ test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persis
     const mark2 = a.proc.mark();
     servers.set('echo-2', await startTcpEcho(lab, 'rs2', 7000));
     await a.waitForLog(new RegExp(`Adding service ${rsLog(2).source}7000`), 15_000, { from: mark2 });
+  });
+
+  await t.test('drain: a drained server keeps its connections, new ones (remembered meanwhile) go to the others; enable brings them back', async () => {
+    const conns = startConns();
+    await conns.waitForLog(/^ready$/, 15_000);
+    const r0 = await report<ConnReport[]>(conns);
+    assert.ok(r0.some((c) => c.server === 'rs1'), 'rs1 holds some');
+    const d = await a.ctl(['real-server', `${VIP}:7000`, `${RS[0]}:7000`, 'drain']);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    await assertSurvived(lab, conns, 'rs1 drained');
+    const fresh = async (): Promise<ConnReport[]> => {
+      const p = lab.spawn('client', [process.execPath, '-e', LONG_TCP_CLIENT_JS, VIP, '7000', String(CONNS), '100', sources.join(',')], { stdin: true, label: 'client:tcp7000n' });
+      await p.waitForLog(/^ready$/, 15_000);
+      const r = await report<ConnReport[]>(p);
+      p.child.stdin!.end();
+      return r;
+    };
+    const during = await fresh();
+    for (const c of during) {
+      if (r0[c.i]!.server === 'rs1') assert.notEqual(c.server, 'rs1', `new connection ${c.i} went to the drained server`);
+      else assert.equal(c.server, r0[c.i]!.server, `new connection ${c.i} of another server's client moved`);
+    }
+    const e = await a.ctl(['real-server', `${VIP}:7000`, `${RS[0]}:7000`, 'enable']);
+    assert.equal(e.code, 0, e.stdout + e.stderr);
+    assert.deepEqual((await fresh()).map((c) => c.server), r0.map((c) => c.server), 'enabled: new connections as before the drain');
+    assertHealthy(await report<ConnReport[]>(conns), 'after drain and enable');
+    conns.child.stdin!.end();
   });
 
   await t.test(`${CONNS} connections and a UDP session survive a graceful handover, the preemption back, a power loss of the MASTER and its return`, async () => {

@@ -83,7 +83,19 @@ test('a DR real server failing: a netdev-only edit, no conntrack deletion; drain
   assert.ok(!t.flows.some((f) => f.startsWith('192.0.2.12')), 'no conntrack -D for a DR server');
   const r = await t.lb.setDrained(dr.name, r3!.name, true);
   assert.ok(r.ok);
-  assert.match(t.applied.at(-1)!, /tcp flags & \(syn\|ack\) == syn .* map @v_cb007101_t80_s device "eth1"\n.*map @v_cb007101_t80_e device "eth1"/s);
+  // The existing flows' slots (M..2M-1) hold rs3; the new flows' (0..M-1) do not.
+  const els = /add element netdev tandem v_cb007101_t80_s \{ ([^}]*) \}/.exec(t.applied.at(-1)!)![1]!.split(', ').map((e) => e.split(' : ') as [string, string]);
+  const M = els.length / 2;
+  assert.ok(els.filter(([k]) => Number(k) < M).every(([, a]) => a !== '192.0.2.13'));
+  assert.ok(els.filter(([k]) => Number(k) >= M).some(([, a]) => a === '192.0.2.13'));
+  assert.match(t.applied.at(-1)!, /add rule netdev tandem v_cb007101_t80 goto v_cb007101_t80_k\n/, 'kept mode entered');
+  // The controller remembers kept mode: another change meanwhile only refills the map…
+  t.ev(dr, r1!, false);
+  await t.lb.settle();
+  assert.ok(!/chain|set/.test(t.applied.at(-1)!), t.applied.at(-1)!);
+  // …and enabling the server leaves it.
+  await t.lb.setDrained(dr.name, r3!.name, false);
+  assert.match(t.applied.at(-1)!, /delete set netdev tandem v_cb007101_t80_n\n/);
   await t.lb.stop();
 });
 

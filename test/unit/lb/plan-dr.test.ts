@@ -2,7 +2,7 @@
 // forwarding, the notrack chain beside NAT's objects, small edits and reload edits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, type DrTopology, type RsLive } from '../../../src/lb/plan.ts';
+import { drKeptMode, renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, type DrTopology, type RsLive } from '../../../src/lb/plan.ts';
 import { NftTransaction } from '../../../src/lb/nft.ts';
 import { vsSeed, maglevSize } from '../../../src/lb/sched/index.ts';
 import { vs, rs } from './fixtures.ts';
@@ -18,13 +18,15 @@ const topo: DrTopology = {
 };
 const lines = (t: NftTransaction): string[] => t.render().trim().split('\n');
 const seed = (v: typeof web): string => vsSeed(v).toString(16).padStart(8, '0');
-/** The slot map's elements: slot → real server index (in RS). */
-function slots(text: string, map: string): Map<number, number> {
+const M = maglevSize(3);
+/** The slot map's elements: slot → real server index (in RS); 'existing' reads slots M..2M-1 (the existing flows', as 0..M-1). */
+function slots(text: string, map: string, part: 'new' | 'existing' = 'new'): Map<number, number> {
   const out = new Map<number, number>();
   for (const m of text.matchAll(new RegExp(`add element netdev tandem ${map} \\{ ([^}]*) \\}`, 'g'))) {
     for (const e of m[1]!.split(', ')) {
       const [, i, a] = /^(\d+) : (\S+)$/.exec(e)!;
-      out.set(Number(i), RS.indexOf(a!));
+      const k = Number(i);
+      if ((k >= M) === (part === 'existing')) out.set(k % M, RS.indexOf(a!));
     }
   }
   return out;
@@ -54,16 +56,33 @@ test('full table: DR virtual servers in table netdev tandem, forwarded at ingres
     'add rule netdev tandem in_65746830 meta pkttype host ip daddr . meta l4proto . th dport vmap @services',
     'add rule netdev tandem in_65746830 meta pkttype host icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45 ip daddr . @th,136,8 . @th,160,32 . @th,224,16 vmap @icmp_err',
   ]);
-  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`));
+  const h = `jhash ip saddr mod ${M} seed 0x${seed(web)}`;
+  const hi = `jhash @th,192,32 mod ${M} seed 0x${seed(web)}`;
+  // The VS chain's rules, which no health change touches (out of kept mode): the slot, else drop.
+  assert.deepEqual(nd.filter((l) => /^add rule netdev tandem v_cb007101_t80 /.test(l)), [
+    `add rule netdev tandem v_cb007101_t80 fwd ip to ${h} map @v_cb007101_t80_s device "eth1"`,
+    'add rule netdev tandem v_cb007101_t80 counter drop',
+  ]);
   assert.ok(nd.includes('add map netdev tandem v_cb007101_t80_s { typeof numgen inc mod 2 : ip daddr; }'));
   // ICMP errors: the same hash over the embedded packet's destination (the client).
-  assert.ok(nd.includes(`add rule netdev tandem v_cb007101_t80_i fwd ip to jhash @th,192,32 mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`));
+  assert.deepEqual(nd.filter((l) => /^add rule netdev tandem v_cb007101_t80_i /.test(l)), [
+    `add rule netdev tandem v_cb007101_t80_i fwd ip to ${hi} map @v_cb007101_t80_s device "eth1"`,
+    'add rule netdev tandem v_cb007101_t80_i counter drop',
+  ]);
+  // Kept mode's objects exist only in kept mode (nft reads the whole ruleset for every edit).
+  assert.ok(!nd.some((l) => /_k\b|_ki\b|_n\b/.test(l)));
+  // UDP: no SYN, no existing-flows slots.
+  assert.deepEqual(nd.filter((l) => /^add rule netdev tandem v_cb007101_u53 /.test(l)).map((l) => l.replace(/jhash.*seed 0x[0-9a-f]+/, 'H')), [
+    'add rule netdev tandem v_cb007101_u53 fwd ip to H map @v_cb007101_u53_s device "eth1"',
+    'add rule netdev tandem v_cb007101_u53 counter drop',
+  ]);
   assert.deepEqual(new Set(slots(text, 'v_cb007101_t80_s').values()), new Set([0, 1, 2]));
   assert.ok(nd.includes('add element netdev tandem services { 203.0.113.1 . tcp . 80 : goto v_cb007101_t80, 203.0.113.1 . udp . 53 : goto v_cb007101_u53 }'));
   assert.ok(nd.includes('add element netdev tandem icmp_err { 203.0.113.1 . 6 . 0xcb007101 . 80 : goto v_cb007101_t80_i, 203.0.113.1 . 17 . 0xcb007101 . 53 : goto v_cb007101_u53_i }'));
-  // UDP has no existing-flows map (no connection start to tell them apart).
-  assert.ok(!nd.some((l) => /v_cb007101_u53_e/.test(l)));
-  assert.equal(slots(text, 'v_cb007101_t80_s').size, maglevSize(3));
+  // One slot map per virtual server; existing flows' slots only while a server is kept.
+  assert.deepEqual(nd.filter((l) => /^add (map|set) netdev tandem v_/.test(l)).map((l) => l.split(' ')[4]), ['v_cb007101_t80_s', 'v_cb007101_u53_s']);
+  assert.equal(slots(text, 'v_cb007101_t80_s').size, M);
+  assert.equal(slots(text, 'v_cb007101_t80_s', 'existing').size, 0);
   // Without DR: no netdev table, no notrack chain.
   assert.ok(!/netdev|dr_services|tandem raw/.test(natOnly));
   assert.match(renderFullTable([nat], new Map(), { resetNetdev: true }).render(), /add table netdev tandem\ndelete table netdev tandem\n$/);
@@ -89,14 +108,11 @@ test('a real server going down: one edit of that DR virtual server, moving only 
   const state = new Map<string, RsLive>([[rsKey(web, web.realServers[1]!), { up: false, weight: 1 }]]);
   const edit = renderRsChange(web, state, { dr: topo });
   const l = lines(edit);
-  assert.deepEqual(l.slice(0, 5), [
-    'flush chain netdev tandem v_cb007101_t80',
-    'flush chain netdev tandem v_cb007101_t80_i',
+  // The slot map only: as small an edit as NAT's (the rules do not change).
+  assert.deepEqual(l.map((x) => x.replace(/ \{ .*/, '')), [
     'flush map netdev tandem v_cb007101_t80_s',
-    'flush map netdev tandem v_cb007101_t80_e',
-    `add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod ${maglevSize(3)} seed 0x${seed(web)} map @v_cb007101_t80_s device "eth1"`,
+    'add element netdev tandem v_cb007101_t80_s',
   ]);
-  assert.ok(l.every((x) => / netdev tandem v_cb007101_t80/.test(x)), 'nothing else is touched');
   const after = slots(edit.render(), 'v_cb007101_t80_s');
   for (const [i, j] of before) {
     if (j === 1) assert.notEqual(after.get(i), 1);
@@ -104,31 +120,82 @@ test('a real server going down: one edit of that DR virtual server, moving only 
   }
 });
 
-test('a drained or inhibited server keeps its TCP connections (non-SYN packets), takes no new ones', () => {
+test('kept mode: a drained or inhibited server keeps its TCP connections, the ones begun meanwhile are remembered and go elsewhere', () => {
+  const h = `jhash ip saddr mod ${M} seed 0x${seed(web)}`;
+  const hi = `jhash @th,192,32 mod ${M} seed 0x${seed(web)}`;
   const inhibited = { ...web, realServers: web.realServers.map((r, j) => (j === 0 ? { ...r, inhibitOnFailure: true } : r)) };
+  const normal = slots(renderFullTable([web], new Map(), { dr: topo }).render(), 'v_cb007101_t80_s');
   for (const [v, live] of [[web, { up: true, weight: 0 }], [inhibited, { up: false, weight: 1 }]] as const) {
-    const text = renderRsChange(v, new Map([[rsKey(v, v.realServers[0]!), live]]), { dr: topo }).render();
-    assert.match(text, /add rule netdev tandem v_cb007101_t80 tcp flags & \(syn\|ack\) == syn fwd ip to jhash ip saddr mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_s device "eth1"\n/);
-    assert.match(text, /add rule netdev tandem v_cb007101_t80 fwd ip to jhash ip saddr mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_e device "eth1"\n/);
-    assert.match(text, /v_cb007101_t80_i fwd ip to jhash @th,192,32 mod \d+ seed 0x[0-9a-f]+ map @v_cb007101_t80_e device "eth1"/);
-    assert.ok(![...slots(text, 'v_cb007101_t80_s').values()].includes(0));
-    assert.ok([...slots(text, 'v_cb007101_t80_e').values()].includes(0));
+    const state = new Map([[rsKey(v, v.realServers[0]!), live]]);
+    // Entering kept mode: the chains jump to kept mode's, which are made with its memory.
+    const enter = renderRsChange(v, state, { dr: topo });
+    const l = lines(enter);
+    assert.deepEqual(l.filter((x) => !/add element/.test(x)), [
+      'flush chain netdev tandem v_cb007101_t80',
+      'flush chain netdev tandem v_cb007101_t80_i',
+      'add set netdev tandem v_cb007101_t80_n { typeof ip saddr . tcp sport; flags dynamic,timeout; timeout 900s; size 65536; }',
+      'add chain netdev tandem v_cb007101_t80_k',
+      'add chain netdev tandem v_cb007101_t80_ki',
+      'add rule netdev tandem v_cb007101_t80_k tcp flags & (syn|ack) == syn update @v_cb007101_t80_n { ip saddr . tcp sport }',
+      `add rule netdev tandem v_cb007101_t80_k tcp flags & (syn|ack) == syn fwd ip to ${h} map @v_cb007101_t80_s device "eth1"`,
+      'add rule netdev tandem v_cb007101_t80_k tcp flags & (syn|ack) == syn counter drop',
+      `add rule netdev tandem v_cb007101_t80_k ip saddr . tcp sport @v_cb007101_t80_n update @v_cb007101_t80_n { ip saddr . tcp sport } fwd ip to ${h} map @v_cb007101_t80_s device "eth1"`,
+      `add rule netdev tandem v_cb007101_t80_k fwd ip to ${h} offset ${M} map @v_cb007101_t80_s device "eth1"`,
+      `add rule netdev tandem v_cb007101_t80_ki fwd ip to ${hi} offset ${M} map @v_cb007101_t80_s device "eth1"`,
+      `add rule netdev tandem v_cb007101_t80_ki fwd ip to ${hi} map @v_cb007101_t80_s device "eth1"`,
+      'add rule netdev tandem v_cb007101_t80_k counter drop',
+      'add rule netdev tandem v_cb007101_t80_ki counter drop',
+      'add rule netdev tandem v_cb007101_t80 goto v_cb007101_t80_k',
+      'add rule netdev tandem v_cb007101_t80_i goto v_cb007101_t80_ki',
+      'flush map netdev tandem v_cb007101_t80_s',
+    ]);
+    assert.ok(![...slots(enter.render(), 'v_cb007101_t80_s').values()].includes(0), 'no new flow to it');
+    assert.deepEqual(slots(enter.render(), 'v_cb007101_t80_s', 'existing'), normal, 'existing flows where they were');
+    assert.equal(drKeptMode(v, state, topo, true), true);
+    // Staying in it (another server changes): the map alone; the remembered flows stay.
+    const other = new Map([...state, [rsKey(v, v.realServers[2]!), { up: false, weight: 1 }]]);
+    const stay = renderRsChange(v, other, { dr: topo, drKept: new Set([vsKey(v)]) }).render();
+    assert.ok(/^flush map netdev tandem v_cb007101_t80_s\nadd element netdev tandem v_cb007101_t80_s \{[^\n]*\}\n$/.test(stay), stay);
+    // Leaving it: back to the plain rules; kept mode's objects and memory go.
+    const leave = lines(renderRsChange(v, new Map(), { dr: topo, drKept: new Set([vsKey(v)]) }));
+    assert.deepEqual(leave.slice(0, 11), [
+      'flush chain netdev tandem v_cb007101_t80',
+      'flush chain netdev tandem v_cb007101_t80_i',
+      'flush chain netdev tandem v_cb007101_t80_k',
+      'flush chain netdev tandem v_cb007101_t80_ki',
+      'delete chain netdev tandem v_cb007101_t80_k',
+      'delete chain netdev tandem v_cb007101_t80_ki',
+      'delete set netdev tandem v_cb007101_t80_n',
+      `add rule netdev tandem v_cb007101_t80 fwd ip to ${h} map @v_cb007101_t80_s device "eth1"`,
+      `add rule netdev tandem v_cb007101_t80_i fwd ip to ${hi} map @v_cb007101_t80_s device "eth1"`,
+      'add rule netdev tandem v_cb007101_t80 counter drop',
+      'add rule netdev tandem v_cb007101_t80_i counter drop',
+    ]);
   }
-  // UDP cannot tell: a drained server's datagrams go to the others while any server is up.
+  // A full apply in kept mode builds it directly; a reload dropping a kept virtual server removes its objects.
+  const drained = new Map([[rsKey(web, web.realServers[0]!), { up: true, weight: 0 }]]);
+  assert.match(renderFullTable([web], drained, { dr: topo }).render(), /add rule netdev tandem v_cb007101_t80 goto v_cb007101_t80_k\n/);
+  assert.match(renderReload([web], [], drained, { prevDr: topo }).tx.render(), /delete table netdev tandem/);
+  const gone = renderReload([web, dns], [dns], drained, { prevDr: topo, dr: topo }).tx.render();
+  assert.match(gone, /delete set netdev tandem v_cb007101_t80_n\n/);
+  // Without a kept server no existing-flows slots; UDP cannot tell new from old: a drained server's datagrams go to the others.
+  assert.equal(slots(renderRsChange(web, new Map(), { dr: topo }).render(), 'v_cb007101_t80_s', 'existing').size, 0);
   const d = renderRsChange(dns, new Map([[rsKey(dns, dns.realServers[0]!), { up: true, weight: 0 }]]), { dr: topo }).render();
-  assert.ok(!/syn|_e/.test(d));
-  assert.ok(![...slots(d, 'v_cb007101_u53_s').values()].includes(0));
+  assert.equal(slots(d, 'v_cb007101_u53_s', 'existing').size, 0);
+  assert.ok(!/_k|_n/.test(d));
 });
 
 test('quorum lost with a sorry server: everything (ICMP too) to the sorry server; nothing up and no sorry server: drop', () => {
   const v = { ...web, quorum: 3, sorryServer: { address: '192.0.2.250', port: 80, pos } };
   const down = new Map(v.realServers.map((r) => [rsKey(v, r), { up: false, weight: 1 }]));
   const text = renderRsChange(v, down, { dr: topo, quorumUp: new Map([[vsKey(v), false]]) }).render();
-  assert.match(text, /add rule netdev tandem v_cb007101_t80 fwd ip to 192\.0\.2\.250 device "eth1"\n/);
-  assert.match(text, /add rule netdev tandem v_cb007101_t80_i fwd ip to 192\.0\.2\.250 device "eth1"\n/);
+  const sorry = /add element netdev tandem v_cb007101_t80_s \{ ([^}]*) \}/.exec(text)![1]!.split(', ');
+  assert.equal(sorry.length, M);
+  assert.ok(sorry.every((e) => e.endsWith(': 192.0.2.250')), 'every slot, so SYNs and the rest (and ICMP) go there');
   assert.ok(!/192\.0\.2\.250/.test(renderFullTable([v], new Map(), { dr: topo }).render()), 'quorum up: the sorry server gets nothing');
+  // Nothing up and no sorry server: empty maps; the chains' last rules drop.
   const none = renderRsChange(web, new Map(web.realServers.map((r) => [rsKey(web, r), { up: false, weight: 1 }])), { dr: topo }).render();
-  assert.match(none, /v_cb007101_t80 counter drop\n.*v_cb007101_t80_i counter drop\n$/s);
+  assert.equal(none, 'flush map netdev tandem v_cb007101_t80_s\n');
 });
 
 test('reload: the first DR virtual server creates the netdev table and notrack chain; the last removes them', () => {
