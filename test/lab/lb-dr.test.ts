@@ -236,7 +236,11 @@ test('lb_kind DR on a pair: spread, client addresses, NAT beside it, UDP, persis
     // Graceful: a stops (priority 0); b takes over; nothing is lost: no connection breaks, and
     // of the datagrams sent meanwhile at most the two in flight at the end go unanswered.
     const u0 = await report<UdpReport>(udp);
+    // The DR sysctls on the interface facing the real servers, held while running, put back on stop.
+    const sysctl = async (name: string): Promise<string> => (await lab.exec('a', ['cat', `/proc/sys/net/ipv4/conf/eth1/${name}`])).stdout.trim();
+    assert.deepEqual([await sysctl('accept_local'), await sysctl('rp_filter')], ['1', '2']);
     await lab.stopBoard('a', 'SIGTERM');
+    assert.deepEqual([await sysctl('accept_local'), await sysctl('rp_filter')], ['0', '0'], 'restored on stop');
     await waitHolder(lab, 'b');
     await Promise.all([assertSurvived(lab, conns, 'after the graceful handover'), assertUdpMoves(lab, udp, 'after the graceful handover')]);
     const u1 = await report<UdpReport>(udp);
