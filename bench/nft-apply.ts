@@ -3,7 +3,10 @@
 // namespace of its own (tdm-nft-bench-<random>, removed at the end even on failure): the bench
 // re-runs itself inside it (`ip netns exec`), as the daemon runs inside a board's namespace.
 // Needs root.
-// Run: node --import tsx bench/nft-apply.ts [--scheduler mh|sh|dh|wrr|rr] [--vs 1000] [--rs 8]
+// Run: node --import tsx bench/nft-apply.ts [--scheduler mh|sh|dh|wrr|rr] [--method NAT|DR] [--vs 1000] [--rs 8]
+// With --method DR (sh or mh) the virtual servers are lb_kind DR: table netdev tandem with an
+// ingress hook on the namespace's eth0 and real servers reached on its eth1 (veth pairs the
+// bench makes), plus the notrack set in table ip tandem.
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,14 +14,15 @@ import { performance } from 'node:perf_hooks';
 import { run } from '../src/util/spawn.ts';
 import { applyNft, NftSession } from '../src/lb/nft.ts';
 import { renderFullTable, renderRsChange, rsKey } from '../src/lb/plan.ts';
-import type { RsLive } from '../src/lb/plan.ts';
-import type { VirtualServer, RealServer, Pos, Scheduler } from '../src/config/model.ts';
+import type { DrTopology, RsLive } from '../src/lb/plan.ts';
+import type { VirtualServer, RealServer, Pos, Scheduler, ForwardingMethod } from '../src/config/model.ts';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
 }
 const scheduler = arg('scheduler', 'mh') as Scheduler;
+const method = arg('method', 'NAT') as ForwardingMethod;
 const nVs = Number(arg('vs', '1000'));
 const nRs = Number(arg('rs', '8'));
 const changes = 20;
@@ -34,7 +38,7 @@ function config(): VirtualServer[] {
       notifyUp: null, notifyDown: null, checkers: [], pos,
     }));
     out.push({
-      name: `${address} ${port}`, address, port, protocol: 'TCP', delayLoopMs: 60_000, scheduler, method: 'NAT',
+      name: `${address} ${port}`, address, port, protocol: 'TCP', delayLoopMs: 60_000, scheduler, method,
       persistenceTimeoutMs: 0, persistenceGranularity: 32, quorum: 1, hysteresis: 0, quorumUp: null, quorumDown: null,
       sorryServer: null, sorryServerInhibit: false, alpha: false, omega: false, inhibitOnFailure: false, haSuspend: false,
       virtualhost: null, forwarder: 'auto', realServers, pos,
@@ -51,6 +55,11 @@ async function main(): Promise<void> {
   const add = await run(['ip', 'netns', 'add', ns]);
   if (add.code !== 0) throw new Error(`ip netns add ${ns}: ${add.stderr.trim()}`);
   try {
+    // DR's ingress hook and fwd need the devices to exist.
+    for (const dev of ['eth0', 'eth1']) {
+      const l = await run(['ip', '-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', `${dev}p`]);
+      if (l.code !== 0) throw new Error(`ip link add ${dev} in ${ns}: ${l.stderr.trim()}`);
+    }
     const self = fileURLToPath(import.meta.url);
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', self, ...process.argv.slice(2)], {
       stdio: 'inherit', env: { ...process.env, [INSIDE]: '1' },
@@ -65,8 +74,12 @@ async function main(): Promise<void> {
 async function measure(): Promise<void> {
   const vss = config();
   const state = new Map<string, RsLive>();
+  const dr: DrTopology = {
+    ingress: new Map(vss.map((v) => [v.address, ['eth0']])),
+    egress: new Map(vss.flatMap((v) => v.realServers.map((r) => [r.address, 'eth1'] as const))),
+  };
   let t0 = performance.now();
-  const tx = renderFullTable(vss, state);
+  const tx = renderFullTable(vss, state, { dr });
   const renderMs = performance.now() - t0;
   t0 = performance.now();
   await applyNft(tx, { timeoutMs: 60_000 });
@@ -86,7 +99,7 @@ async function measure(): Promise<void> {
       t0 = performance.now();
       const cur = state.get(rsKey(vs, rs));
       state.set(rsKey(vs, rs), { up: !(cur ? cur.up : true), weight: rs.weight });
-      const edit = renderRsChange(vs, state);
+      const edit = renderRsChange(vs, state, { dr });
       if (k % 2 === 0) await applyNft(edit);
       else await nft.apply(edit);
       (k % 2 === 0 ? oneShot : session).push(performance.now() - t0);
@@ -101,13 +114,13 @@ async function measure(): Promise<void> {
   const fullMs = renderMs + applyMs;
   const median = stats(session).medianMs;
   const result = {
-    bench: 'nft-apply', scheduler, virtualServers: nVs, realServersPerVs: nRs,
+    bench: 'nft-apply', scheduler, method, virtualServers: nVs, realServersPerVs: nRs,
     inputBytes: input.length, inputLines: input.split('\n').length - 1,
     full: { renderMs: round(renderMs), applyMs: round(applyMs), totalMs: round(fullMs), targetMs: 1000, ok: fullMs < 1000 },
     rsChange: { session: stats(session), oneShot: stats(oneShot), targetMs: 20, ok: median < 20 },
   };
   console.log(JSON.stringify(result, null, 2));
-  console.log(`nft-apply ${scheduler}: ${nVs} VS x ${nRs} RS in ${round(fullMs)} ms (target < 1000), one RS change median ${median} ms via nft -i, ${stats(oneShot).medianMs} ms one-shot (target < 20)`);
+  console.log(`nft-apply ${method} ${scheduler}: ${nVs} VS x ${nRs} RS in ${round(fullMs)} ms (target < 1000), one RS change median ${median} ms via nft -i, ${stats(oneShot).medianMs} ms one-shot (target < 20)`);
 }
 
 function round(x: number): number {

@@ -1,6 +1,6 @@
 // tandem's command line (DESIGN.md "Command line"):
 //   tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-//   tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME]
+//   tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME | --local]
 //   tandem ctl [--control-socket PATH] COMMAND…
 //   tandem fleet --mqtt URL [--prefix P] [--json]
 //   tandem version
@@ -14,7 +14,7 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 
 const USAGE = `usage:
   tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
-  tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME]
+  tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME | --local]
   tandem ctl [--control-socket PATH] COMMAND...
   tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
   tandem version`;
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`tandem ${VERSION} (commit ${COMMIT}) node ${process.version} ${process.arch}\n`);
       return 0;
     case 'check': {
-      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board', '--config-id': 'configId', '-i': 'configId', '--state-dir': 'stateDir' });
+      const { opts, rest } = parseOptions(args, { '-f': 'file', '--file': 'file', '--board': 'board', '--config-id': 'configId', '-i': 'configId', '--state-dir': 'stateDir', '--local': 'local' }, ['local']);
       const file = opts.get('file') ?? rest[0] ?? DEFAULT_CONFIG;
       const { checkViews, configIdProblem } = await import('./config/index.ts');
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
@@ -90,7 +90,11 @@ async function main(argv: string[]): Promise<number> {
         configId = choice.id;
       }
       if (configId !== undefined && configIdProblem(configId) !== null) throw new UsageError(`--config-id '${configId}': ${configIdProblem(configId)}`);
-      const r = checkViews(file, { ...(board ? { board } : {}), ...(configId !== undefined ? { configId } : {}) });
+      // --local: run on the board itself, so its interfaces and addresses are the board's
+      // (unknown interfaces, VIP subnets, lb_kind DR real servers it must reach directly).
+      let interfaces: Map<string, string[]> | undefined;
+      if (opts.has('local') && !board) interfaces = await (await import('./net/interfaces.ts')).hostInterfaceAddresses();
+      const r = checkViews(file, { ...(board ? { board } : interfaces ? { interfaces } : {}), ...(configId !== undefined ? { configId } : {}) });
       for (const line of r.lines) process.stdout.write(line + '\n');
       // The programs it would run, as the daemon examines them at start (src/script-audit.ts).
       const { auditConfigFile } = await import('./script-audit.ts');

@@ -19,6 +19,7 @@ import { scriptPolicy } from './util/script-user.ts';
 import { auditScripts } from './script-audit.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
 import { LbController, type LbDeps } from './lb/controller.ts';
+import { configuredVips } from './lb/dr-topology.ts';
 import { systemNft } from './lb/nft.ts';
 import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
@@ -29,6 +30,7 @@ import { createConsoleEngine, startControlSocket } from './console/index.ts';
 import type { ConsoleEngine } from './console/engine.ts';
 import { DaemonConsoleHost } from './daemon-host.ts';
 import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
+import { hostInterfaceAddresses } from './net/interfaces.ts';
 import { VERSION, COMMIT } from './version.ts';
 import { writeFile } from 'node:fs/promises';
 import { writeFileAtomic } from './util/atomic-file.ts';
@@ -57,6 +59,8 @@ export interface DaemonSystem {
   lb(): LbDeps;
   sysctls(want: ReadonlyArray<readonly [string, string]>, log: (level: 'warn', msg: string) => void): Promise<void>;
   controlSocket(engine: ConsoleEngine, path: string): Promise<{ close(): Promise<void> | void }>;
+  /** This board's interfaces and their addresses (checks that need them: lb_kind DR reachability). */
+  interfaces(): Promise<Map<string, string[]>>;
 }
 
 export const systemParts: DaemonSystem = {
@@ -69,6 +73,7 @@ export const systemParts: DaemonSystem = {
   }),
   sysctls: setSysctls,
   controlSocket: startControlSocket,
+  interfaces: hostInterfaceAddresses,
 };
 
 export class Daemon {
@@ -107,7 +112,8 @@ export class Daemon {
   async start(): Promise<void> {
     this.configId = chooseConfigId(this.opts.configId, this.opts.stateDir);
     if (this.configId.problem) this.log.warn(this.configId.problem);
-    const r = loadConfigFile(this.opts.file, { configId: this.configId.id });
+    // Checked against this board's interfaces (lb_kind DR real servers must be reachable directly).
+    const r = loadConfigFile(this.opts.file, { configId: this.configId.id, interfaces: await this.system.interfaces() });
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors for config id '${this.configId.id}', not starting`);
     if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
@@ -185,7 +191,8 @@ export class Daemon {
     await this.system.sysctls(FORWARDING_SYSCTLS, (level, msg) => this.log.log(level, msg));
     const lb = new LbController(
       cfg.virtualServers,
-      this.system.lb(),
+      // The running configuration's VIPs (lb_kind DR: the interfaces clients' packets arrive on).
+      { ...this.system.lb(), vips: () => configuredVips(this.config.instances) },
       {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
@@ -197,7 +204,7 @@ export class Daemon {
   }
 
   private onRsChanged(vs: VirtualServer, rs: RealServer, v: RealServerStatus): void {
-    this.reporter?.setRealServer(vs.name, rs.name, v);
+    this.reporter?.setRealServer(vs.name, rs.name, { ...v, method: vs.method });
   }
 
   // ---- reporting ------------------------------------------------------------------------------
@@ -340,7 +347,8 @@ export class Daemon {
     // A reload from the file (SIGHUP, the console's config-id) picks the config id again too.
     const choice = text === undefined ? chooseConfigId(this.opts.configId, this.opts.stateDir) : this.configId;
     if (choice.problem) this.log.warn(choice.problem);
-    const r = text === undefined ? loadConfigFile(this.opts.file, { configId: choice.id }) : parseConfigText(text, this.opts.file, { configId: choice.id });
+    const load = { configId: choice.id, interfaces: await this.system.interfaces() };
+    const r = text === undefined ? loadConfigFile(this.opts.file, load) : parseConfigText(text, this.opts.file, load);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
       this.log.error(`Reload refused, keeping the running configuration: ${errors.join('; ')}`);

@@ -2,6 +2,7 @@
 // payloads (src/report/payloads.ts), the console (src/console/host.ts), the metrics and the fleet
 // page read them. Field names are the ones users already read in the MQTT payloads of DESIGN.md
 // (`interface`, `masterAddress`, `lastCheck`, …), so nothing renames on the way out.
+import type { ForwardingMethod } from './config/model.ts';
 import type { Counters } from './vrrp/counters.ts';
 import type { VrrpState } from './vrrp/machine.ts';
 import type { LatenessSnapshot } from './vrrp/lateness.ts';
@@ -95,6 +96,12 @@ export interface VirtualServerStatus {
   scheduler: string;
   /** The data plane serving it: nftables or the userspace forwarder. */
   forwarder: 'nftables' | 'userspace';
+  /**
+   * How packets reach its real servers (lb_kind): NAT (destination rewritten, replies back
+   * through the board) or DR (the client's packet forwarded unchanged to the real server's MAC).
+   * ipvsadm's "Forward" column (Masq / Route).
+   */
+  method: ForwardingMethod;
   /** Enough real servers up for the quorum. */
   quorumUp: boolean;
   realServers: RealServerStatus[];

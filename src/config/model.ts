@@ -186,6 +186,12 @@ export interface VrrpScript {
 
 export type Scheduler = 'rr' | 'wrr' | 'lc' | 'wlc' | 'sh' | 'dh' | 'mh';
 export type Protocol = 'TCP' | 'UDP';
+/**
+ * lb_kind / lvs_method: NAT rewrites the destination (DNAT, conntrack); DR hands the client's
+ * packet unchanged to the real server's MAC (netdev ingress `fwd`, stateless: docs/dr.md). TUN
+ * is refused by name (these kernels have no IPIP: docs/tun.md).
+ */
+export type ForwardingMethod = 'NAT' | 'DR';
 
 export interface VirtualServer {
   /** "ADDRESS PORT" as written, used as the VS key in topics and the console. */
@@ -197,8 +203,8 @@ export interface VirtualServer {
   delayLoopMs: number;
   /** lb_algo / lvs_sched (lc/wlc only on the userspace forwarder). */
   scheduler: Scheduler;
-  /** lb_kind / lvs_method: only NAT is supported (DR and TUN are refused by name). */
-  method: 'NAT';
+  /** lb_kind / lvs_method (TUN is refused by name). */
+  method: ForwardingMethod;
   /** persistence_timeout in ms (0 = off). */
   persistenceTimeoutMs: number;
   /** persistence_granularity as a prefix length. */

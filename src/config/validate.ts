@@ -3,7 +3,7 @@
 // built from text (else the enclosing block's position). A range that belongs to one keyword
 // is that keyword's check in its directive table; this file runs them per object, in place,
 // and does what spans keywords and objects.
-import type { Config, Diagnostic, Pos, VrrpInstance } from './model.ts';
+import type { Config, Diagnostic, Pos, VirtualServer, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
 import { controlCharacter, shown } from './values.ts';
@@ -167,8 +167,56 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       }
     }
     if (v.realServers.length === 0) warn(v.pos, `virtual_server ${v.name} has no real_server`);
+    if (v.method === 'DR') drChecks(v);
     if (v.quorum > weightSum && v.realServers.length > 0) {
       warn(at(v, 'quorum'), `quorum ${v.quorum} is more than the sum of real server weights (${weightSum}): the quorum can never be met`);
+    }
+  }
+
+  // ---- lb_kind DR: what the packet path needs (docs/dr.md) ----
+  function drChecks(v: VirtualServer): void {
+    // The board's segments as the configuration tells them: every VIP with its prefix, on its
+    // device; and, where known (the daemon, `tandem check --local`), the host's own addresses.
+    const segments: Array<{ dev: string; net: string; prefix: number }> = [];
+    for (const i of config.instances) {
+      for (const x of [...i.virtualIps, ...i.virtualIpsExcluded]) segments.push({ dev: x.dev ?? i.interface, net: x.address, prefix: x.prefix });
+    }
+    for (const [dev, cidrs] of opts.interfaces ?? []) {
+      for (const c of cidrs) {
+        const [net, pre] = c.split('/');
+        if (net !== undefined && isIpv4(net)) segments.push({ dev, net, prefix: pre === undefined ? 32 : Number(pre) });
+      }
+    }
+    const holders = config.instances.filter((i) => [...i.virtualIps, ...i.virtualIpsExcluded].some((x) => x.address === v.address));
+    if (holders.length === 0) {
+      error(v.pos, `virtual_server ${v.name}: lb_kind DR needs ${v.address} in a vrrp_instance's virtual_ipaddress: the MASTER must own the VIP (answer ARP for it) while the real servers hold it on lo without answering; add it to the instance on the clients' interface`);
+    }
+    const reached = (a: string): boolean => segments.some((g) => g.dev !== 'lo' && g.prefix < 32 && inSubnet(a, g.net, g.prefix));
+    const servers: Array<{ what: string; address: string; port: number; pos: Pos; portPos: Pos }> = v.realServers.map((rs) => ({
+      what: `real_server ${rs.address}`, address: rs.address, port: rs.port, pos: rs.pos, portPos: at(rs, 'port'),
+    }));
+    if (v.sorryServer) servers.push({ what: `sorry_server ${v.sorryServer.address}`, ...v.sorryServer, portPos: v.sorryServer.pos });
+    for (const s of servers) {
+      if (!isIpv4(s.address)) continue;
+      if (s.port !== v.port) {
+        error(s.portPos, `${s.what} port ${s.port}: lb_kind DR cannot rewrite the port (the client's packet reaches the real server unchanged, to port ${v.port}); make the server listen on ${v.port} and write ${s.what} ${v.port}, or use lb_kind NAT`);
+      }
+      if (reached(s.address)) continue;
+      const fix = `lb_kind DR hands the client's packet to the real server's MAC, so it must sit on a segment the board is on; move it there, or use lb_kind NAT`;
+      if (opts.interfaces && !board) error(s.pos, `${s.what}: no interface of this host reaches it directly (no interface's subnet holds it): ${fix}`);
+      else {
+        warn(s.pos, `${s.what}: no virtual_ipaddress subnet holds it, so whether the board reaches it directly is known only on the board: run \`tandem check --local\` there (the daemon refuses it at start if no interface does; ${fix})`);
+      }
+    }
+    // A VIP also on an interface no vrrp_instance manages (typically lo, copied from the real
+    // servers' preparation): Linux answers ARP for any local address on every interface
+    // (arp_ignore 0), so this board would draw the clients' packets whether MASTER or not.
+    if (opts.interfaces && !board) {
+      const managed = new Set(config.instances.flatMap((i) => [i.interface, ...[...i.virtualIps, ...i.virtualIpsExcluded].map((x) => x.dev ?? i.interface)]));
+      for (const [dev, cidrs] of opts.interfaces) {
+        if (managed.has(dev) || !cidrs.some((c) => c.split('/')[0] === v.address)) continue;
+        warn(v.pos, `virtual_server ${v.name}: the VIP ${v.address} is also on ${shown(dev)}, which tandem does not manage: this board answers ARP for it whether MASTER or not, so clients may send to a BACKUP or a dead board; remove it there (the VIP on lo belongs on the real servers, not on the load balancer)`);
+      }
     }
   }
 

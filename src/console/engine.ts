@@ -520,17 +520,17 @@ export class Session {
     const rows: Array<Array<string | number>> = [];
     for (const v of vss) {
       rows.push([
-        v.name.replace(' ', ':'), v.protocol, v.scheduler, v.forwarder, v.quorumUp ? 'quorum up' : 'QUORUM LOST',
+        v.name.replace(' ', ':'), v.protocol, v.scheduler, v.method, v.forwarder, v.quorumUp ? 'quorum up' : 'QUORUM LOST',
         `${v.realServers.filter((r) => r.up && !r.drained).length}/${v.realServers.length} serving`, '',
       ]);
       for (const r of v.realServers) {
         rows.push([
-          `  -> ${r.name.replace(' ', ':')}`, r.up ? 'up' : 'DOWN', `weight ${r.weight}`, r.drained ? 'drained' : '', '', '',
+          `  -> ${r.name.replace(' ', ':')}`, r.up ? 'up' : 'DOWN', `weight ${r.weight}`, '', r.drained ? 'drained' : '', '', '',
           r.connections === null ? '-' : r.connections,
         ]);
       }
     }
-    return ok(table(['VIRTUAL-SERVER', 'PROTO/STATE', 'SCHED/WEIGHT', 'FORWARDER', 'QUORUM', 'SERVING', 'CONNS'], rows));
+    return ok(table(['VIRTUAL-SERVER', 'PROTO/STATE', 'SCHED/WEIGHT', 'METHOD', 'FORWARDER', 'QUORUM', 'SERVING', 'CONNS'], rows));
   }
 
   async showRealServers(): Promise<CmdResult> {

@@ -5,13 +5,16 @@
 import type { VirtualServer, RealServer, Command } from '../config/model.ts';
 import { HealthChecker } from '../check/scheduler.ts';
 import type { RsStateEvent } from '../check/types.ts';
-import { renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, type RsLive } from './plan.ts';
-import type { NftBackend } from './nft.ts';
-import type { NftTransaction } from './nft.ts';
+import { drKeptMode, renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, usesNetdev, type RsLive } from './plan.ts';
+import { EMPTY_TOPOLOGY, type DrTopology } from './plan-dr.ts';
+import { drEgressDevices, drTopology, type ConfiguredVip } from './dr-topology.ts';
+import { TABLE, type NftBackend, type NftTransaction } from './nft.ts';
+import { SysctlKeeper, drSysctls } from '../net/sysctl.ts';
+import { hostInterfaceAddresses } from '../net/interfaces.ts';
 import { QuorumTracker } from './quorum.ts';
 import { runNotify } from '../util/notify.ts';
 import { scriptPolicy, type ScriptPolicy } from '../util/script-user.ts';
-import { UserspaceForwarder, chooseDataPlane, probeNft, backendOf, type DataPlane } from './forwarder/index.ts';
+import { UserspaceForwarder, chooseDataPlane, probeNftTables, backendOf, type DataPlane } from './forwarder/index.ts';
 import type { Backend } from './sched/index.ts';
 import type { RealServerStatus, VirtualServerStatus } from '../status.ts';
 
@@ -36,6 +39,12 @@ export interface LbDeps {
   nftAvailable?(): Promise<boolean>;
   /** The userspace forwarder for virtual servers nftables does not serve (default: a UserspaceForwarder). */
   forwarder?: ForwarderLike;
+  /** The configuration's VIPs with their interfaces, as of now (lb_kind DR: where clients' packets arrive). */
+  vips?(): readonly ConfiguredVip[];
+  /** This host's interfaces and their IPv4 addresses (default: `ip -j addr show`). */
+  interfaces?(): Promise<ReadonlyMap<string, readonly string[]>>;
+  /** The kernel settings DR needs, held and put back on stop (default: /proc/sys). */
+  sysctls?: { hold(want: ReadonlyArray<readonly [string, string]>): Promise<void>; restore(): Promise<void> };
 }
 
 /** What the controller needs of the userspace forwarder (src/lb/forwarder/index.ts). */
@@ -61,6 +70,13 @@ export class LbController {
   /** The kernel's table is what the last full apply and the edits since made of it: a reload may edit it. */
   private tableKnown = false;
   private readonly forwarder: ForwarderLike;
+  /** lb_kind DR: where packets come in and go out (recomputed at start and on reload). */
+  private topo: DrTopology = EMPTY_TOPOLOGY;
+  /** `table netdev tandem` was created by this process (so a full apply and the stop remove it). */
+  private netdevUsed = false;
+  /** DR virtual servers (vsKey) in kept mode in the kernel (plan-dr.ts): an edit enters or leaves it. */
+  private drKept = new Set<string>();
+  private readonly sysctls: NonNullable<LbDeps['sysctls']>;
 
   constructor(
     private vss: VirtualServer[],
@@ -70,6 +86,23 @@ export class LbController {
     private readonly scripts: () => ScriptPolicy = () => scriptPolicy({ scriptUser: null, scriptGroup: null, enableScriptSecurity: false }),
   ) {
     this.forwarder = deps.forwarder ?? new UserspaceForwarder({ log: (level, msg) => this.hooks.log(level, msg) });
+    this.sysctls = deps.sysctls ?? new SysctlKeeper((level, msg) => this.hooks.log(level, msg));
+  }
+
+  /**
+   * Recomputes where DR packets come in and go out, says what cannot work, and holds the
+   * sysctls the interfaces facing DR real servers need (none without DR: what was held goes back).
+   */
+  private async refreshTopology(): Promise<void> {
+    const dr = this.served().filter((vs) => vs.method === 'DR');
+    if (dr.length === 0) {
+      this.topo = EMPTY_TOPOLOGY;
+    } else {
+      const r = drTopology(dr, this.deps.vips?.() ?? [], await (this.deps.interfaces ?? hostInterfaceAddresses)());
+      for (const p of r.problems) this.hooks.log('error', p);
+      this.topo = r.topo;
+    }
+    await this.sysctls.hold(drSysctls(drEgressDevices(this.topo)));
   }
 
   private plane(vs: VirtualServer): DataPlane {
@@ -128,8 +161,19 @@ export class LbController {
       const alive = vsAliveWeight(vs, this.planState());
       this.quorum.set(vsKey(vs), new QuorumTracker({ quorum: vs.quorum, hysteresis: vs.hysteresis }, alive >= vs.quorum));
     }
-    this.nftWorks = await (this.deps.nftAvailable ?? probeNft)();
+    if (this.deps.nftAvailable) this.nftWorks = await this.deps.nftAvailable();
+    else {
+      const p = await probeNftTables();
+      this.nftWorks = p.works;
+      // A netdev table left by an earlier run (killed while its configuration had DR): the full
+      // apply removes it even if this configuration has none (a kernel without the netdev
+      // family never has one, so the NAT table's apply never depends on it).
+      this.netdevUsed = p.tables.includes(`netdev ${TABLE}`);
+    }
     if (!this.nftWorks) this.hooks.log('warn', 'nftables is not usable here (`nft list tables` failed): virtual servers with `forwarder auto` use the userspace forwarder');
+    const dr = this.vss.filter((vs) => vs.method === 'DR').length;
+    if (!this.nftWorks && dr > 0) this.hooks.log('error', `lb_kind DR needs nftables (netdev ingress): ${dr} virtual server${dr === 1 ? '' : 's'} cannot be served here`);
+    await this.refreshTopology();
     if (this.usesNft()) await this.applyFull();
     await this.startUserspace();
     const make = this.deps.makeChecker ?? ((vss, onChange) => new HealthChecker(vss, this.checkerOptions(onChange)));
@@ -154,10 +198,26 @@ export class LbController {
     };
   }
 
+  /** Which DR virtual servers the state puts in kept mode (what the kernel holds after an apply of it). */
+  private keptNow(vss: readonly VirtualServer[], state: Map<string, RsLive>, q: ReadonlyMap<string, boolean>): void {
+    for (const vs of vss) {
+      if (vs.method !== 'DR') continue;
+      if (drKeptMode(vs, state, this.topo, q.get(vsKey(vs)) ?? true)) this.drKept.add(vsKey(vs));
+      else this.drKept.delete(vsKey(vs));
+    }
+  }
+
   private async applyFull(): Promise<void> {
     this.tableKnown = false;
-    const tx = renderFullTable(this.served(), this.planState(), { quorumUp: this.quorumMap() });
+    const served = this.served();
+    const netdev = usesNetdev(served);
+    const state = this.planState();
+    const q = this.quorumMap();
+    const tx = renderFullTable(served, state, { quorumUp: q, dr: this.topo, resetNetdev: this.netdevUsed });
+    if (netdev) this.netdevUsed = true;
     await this.deps.nft.apply(tx);
+    this.drKept.clear();
+    this.keptNow(served, state, q);
     this.tableKnown = true;
     this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)`);
   }
@@ -167,9 +227,13 @@ export class LbController {
    * change keep their objects, and so their persistence sets' clients. The full replace stays
    * for start and for when the table is not known to match (a failed apply or edit before).
    */
-  private async applyReload(prev: readonly VirtualServer[], prevQuorum: ReadonlyMap<string, boolean>): Promise<void> {
+  private async applyReload(prev: readonly VirtualServer[], prevQuorum: ReadonlyMap<string, boolean>, prevTopo: DrTopology): Promise<void> {
     if (!this.tableKnown) return this.applyFull();
-    const plan = renderReload(prev, this.served(), this.planState([...prev, ...this.vss]), { prevQuorumUp: prevQuorum, quorumUp: this.quorumMap() });
+    const state = this.planState([...prev, ...this.vss]);
+    const plan = renderReload(prev, this.served(), state, {
+      prevQuorumUp: prevQuorum, quorumUp: this.quorumMap(), prevDr: prevTopo, dr: this.topo,
+    });
+    if (usesNetdev(this.served())) this.netdevUsed = true;
     const what = `added ${plan.added.length}, removed ${plan.removed.length}, replaced ${plan.replaced.length}, refilled ${plan.refilled.length}, unchanged ${plan.unchanged.length}`;
     if (plan.tx.isEmpty) {
       this.hooks.log('debug', `nftables: reload changes no virtual server (${what})`);
@@ -178,6 +242,8 @@ export class LbController {
     try {
       this.tableKnown = false;
       await this.deps.nft.apply(plan.tx);
+      this.drKept.clear();
+      this.keptNow(this.served(), state, this.quorumMap());
       this.tableKnown = true;
       this.hooks.log('info', `nftables: reload edit applied (${what})`);
     } catch (err) {
@@ -226,8 +292,9 @@ export class LbController {
     this.schedule(vs);
     // A failed server's flows are deleted so its clients reconnect elsewhere at once
     // (DESIGN.md "Data plane"); with inhibit_on_failure they are kept, as keepalived keeps the
-    // server in the table at weight 0.
-    if (prev && prev.up && !ev.up && !rs.inhibitOnFailure) {
+    // server in the table at weight 0. DR flows have no conntrack entries: the slot table's
+    // edit moved them already.
+    if (prev && prev.up && !ev.up && !rs.inhibitOnFailure && vs.method !== 'DR') {
       if (this.plane(vs) === 'userspace') {
         const n = this.forwarder.closeConnections(vs, rs);
         this.hooks.log('info', `forwarder: closed ${n} connections of [${rs.address}]:${rs.port}`);
@@ -269,14 +336,19 @@ export class LbController {
     const state = this.planState();
     const q = this.quorumMap();
     const parts: NftTransaction[] = [];
+    const changed: VirtualServer[] = [];
     for (const k of keys) {
       const vs = this.vss.find((v) => vsKey(v) === k);
-      if (vs) parts.push(renderRsChange(vs, state, { quorumUp: q }));
+      if (vs) {
+        parts.push(renderRsChange(vs, state, { quorumUp: q, dr: this.topo, drKept: this.drKept }));
+        changed.push(vs);
+      }
     }
     const text = parts.map((p) => p.render()).join('\n');
     try {
       const t0 = performance.now();
       await this.deps.nft.apply(text);
+      this.keptNow(changed, state, q);
       // Measured by bench/lb-failover.ts (one real server's change under 20 ms).
       this.hooks.log('debug', `nftables: edit applied (${keys.length} virtual server${keys.length === 1 ? '' : 's'}) in ${(performance.now() - t0).toFixed(1)} ms`);
     } catch (err) {
@@ -296,7 +368,8 @@ export class LbController {
     const del = this.deps.deleteVipFlows;
     if (!del) return;
     let n = 0;
-    for (const vs of this.vss) {
+    // DR flows are never tracked (notrack): nothing to forget.
+    for (const vs of this.vss.filter((v) => v.method !== 'DR')) {
       try {
         n += await del(vs.address, vs.port, vs.protocol === 'TCP' ? 'tcp' : 'udp');
       } catch (err) {
@@ -354,6 +427,7 @@ export class LbController {
       protocol: vs.protocol,
       scheduler: vs.scheduler,
       forwarder: this.plane(vs),
+      method: vs.method,
       quorumUp: this.quorumUp(vs),
       realServers: vs.realServers.map((rs) => this.view(vs, rs)),
     }));
@@ -369,8 +443,9 @@ export class LbController {
   async refreshConnectionCounts(): Promise<void> {
     const count = this.deps.countFlows;
     if (!count) return;
+    // DR flows are not in conntrack (notrack): their count stays unknown.
     await Promise.all(
-      this.vss.flatMap((vs) =>
+      this.vss.filter((vs) => vs.method !== 'DR').flatMap((vs) =>
         vs.realServers.map(async (rs) => {
           try {
             this.flowCounts.set(rsKey(vs, rs), await count(rs.address, rs.port, vs.protocol === 'TCP' ? 'tcp' : 'udp'));
@@ -393,6 +468,7 @@ export class LbController {
   async reload(vss: VirtualServer[]): Promise<void> {
     const prevServed = this.served();
     const prevQuorum = this.quorumMap();
+    const prevTopo = this.topo;
     this.vss = vss;
     // A changed quorum or hysteresis takes effect now (the tracker keeps its state otherwise);
     // trackers of removed virtual servers go.
@@ -404,7 +480,8 @@ export class LbController {
     }
     this.quorum = keep;
     const work = this.applying.then(async () => {
-      if (this.usesNft()) await this.applyReload(prevServed, prevQuorum);
+      await this.refreshTopology();
+      if (this.usesNft()) await this.applyReload(prevServed, prevQuorum, prevTopo);
       await this.startUserspace();
     });
     // The queue itself must stay resolved: a rejected `applying` would make every later
@@ -424,8 +501,10 @@ export class LbController {
     this.checker?.stop();
     await this.applying.catch(() => undefined);
     await this.forwarder.stop().catch((err: Error) => this.hooks.log('warn', `forwarder: stopping: ${err.message}`));
-    if (!this.usesNft()) return;
-    await this.deps.nft.apply(renderStop()).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
-    this.deps.nft.close?.();
+    if (this.usesNft()) {
+      await this.deps.nft.apply(renderStop({ netdev: this.netdevUsed })).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
+      this.deps.nft.close?.();
+    }
+    await this.sysctls.restore();
   }
 }

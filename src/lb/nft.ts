@@ -1,12 +1,13 @@
 // The nftables edge: a transaction builder (in the spirit of Kubernetes' knftables) that
 // renders `nft -f -` input, and the one function that runs nft. Everything tandem does to the
 // kernel's packet path goes through applyNft, as one atomic transaction (nft applies a whole
-// -f input or nothing), inside `table ip tandem` only.
+// -f input or nothing), inside tandem's own tables only: `table ip tandem` (NAT, and the DR
+// reply path's notrack) and `table netdev tandem` (DR's ingress forwarding, plan-dr.ts).
 import { run } from '../util/spawn.ts';
 import { CoprocessSession, type CoprocessParser } from '../util/coprocess.ts';
 
 export const TABLE = 'tandem';
-const FAMILY = 'ip';
+export type NftFamily = 'ip' | 'netdev';
 
 /** Names we generate are [a-z0-9_]; nothing from the configuration is pasted unchecked. */
 function checkName(name: string): string {
@@ -14,85 +15,116 @@ function checkName(name: string): string {
   return name;
 }
 
-/** Builder for one atomic nftables transaction on `table ip tandem`. */
+/**
+ * An interface name as nft input takes it quoted (`device "eth1"`). The configuration checks
+ * names as the kernel takes them (src/config/ifname.ts); this refuses anything that could end
+ * the quoted string or the statement, whatever reaches it.
+ */
+export function checkDevice(name: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,14}$/.test(name)) throw new Error(`bad interface name for nftables ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** A base chain's hook: `type nat hook prerouting priority dstnat`, or an ingress hook on a device (netdev). */
+export interface ChainHook {
+  type: 'nat' | 'filter';
+  hook: string;
+  priority: string;
+  policy?: 'accept' | 'drop';
+  /** netdev ingress: the interface the hook is on. */
+  device?: string;
+}
+
+/**
+ * Builder for one atomic nftables transaction on tandem's table of one family (`ip` by
+ * default); append() joins another family's, so both apply as one.
+ */
 export class NftTransaction {
   private readonly lines: string[] = [];
 
+  constructor(private readonly family: NftFamily = 'ip') {}
+
   /** Replace-table idiom: create if missing, delete, so the rest re-creates it from scratch. */
   resetTable(): this {
-    this.lines.push(`add table ${FAMILY} ${TABLE}`, `delete table ${FAMILY} ${TABLE}`);
+    this.lines.push(`add table ${this.family} ${TABLE}`, `delete table ${this.family} ${TABLE}`);
     return this;
   }
   addTable(): this {
-    this.lines.push(`add table ${FAMILY} ${TABLE}`);
+    this.lines.push(`add table ${this.family} ${TABLE}`);
     return this;
   }
   /** Removes the table (on stop). Idempotent: creates an empty one first, so it never fails for absence. */
   deleteTable(): this {
-    this.lines.push(`add table ${FAMILY} ${TABLE}`, `delete table ${FAMILY} ${TABLE}`);
+    this.lines.push(`add table ${this.family} ${TABLE}`, `delete table ${this.family} ${TABLE}`);
     return this;
   }
   /** A base chain when `hook` is given (`type nat hook prerouting priority dstnat`), else a regular one. */
-  addChain(name: string, hook?: { type: 'nat' | 'filter'; hook: string; priority: string; policy?: 'accept' | 'drop' }): this {
+  addChain(name: string, hook?: ChainHook): this {
+    const device = hook?.device === undefined ? '' : ` device "${checkDevice(hook.device)}"`;
     const spec = hook
-      ? ` { type ${hook.type} hook ${hook.hook} priority ${hook.priority}; policy ${hook.policy ?? 'accept'}; }`
+      ? ` { type ${hook.type} hook ${hook.hook}${device} priority ${hook.priority}; policy ${hook.policy ?? 'accept'}; }`
       : '';
-    this.lines.push(`add chain ${FAMILY} ${TABLE} ${checkName(name)}${spec}`);
+    this.lines.push(`add chain ${this.family} ${TABLE} ${checkName(name)}${spec}`);
     return this;
   }
   flushChain(name: string): this {
-    this.lines.push(`flush chain ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`flush chain ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   addRule(chain: string, rule: string): this {
     if (/[\n;#]/.test(rule)) throw new Error(`nftables rule must be one statement list: ${rule}`);
-    this.lines.push(`add rule ${FAMILY} ${TABLE} ${checkName(chain)} ${rule}`);
+    this.lines.push(`add rule ${this.family} ${TABLE} ${checkName(chain)} ${rule}`);
     return this;
   }
   /** `spec` is the body, e.g. `type ipv4_addr; flags dynamic,timeout; timeout 360s;`. */
   addSet(name: string, spec: string): this {
-    this.lines.push(`add set ${FAMILY} ${TABLE} ${checkName(name)} { ${spec} }`);
+    this.lines.push(`add set ${this.family} ${TABLE} ${checkName(name)} { ${spec} }`);
     return this;
   }
   addMap(name: string, spec: string): this {
-    this.lines.push(`add map ${FAMILY} ${TABLE} ${checkName(name)} { ${spec} }`);
+    this.lines.push(`add map ${this.family} ${TABLE} ${checkName(name)} { ${spec} }`);
     return this;
   }
   flushSet(name: string): this {
-    this.lines.push(`flush set ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`flush set ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   flushMap(name: string): this {
-    this.lines.push(`flush map ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`flush map ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   /** Deletes an empty chain that nothing jumps to (flush it and what refers to it first). */
   deleteChain(name: string): this {
-    this.lines.push(`delete chain ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`delete chain ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   /** Deletes a set no rule refers to. */
   deleteSet(name: string): this {
-    this.lines.push(`delete set ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`delete set ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   /** Deletes a map no rule refers to. */
   deleteMap(name: string): this {
-    this.lines.push(`delete map ${FAMILY} ${TABLE} ${checkName(name)}`);
+    this.lines.push(`delete map ${this.family} ${TABLE} ${checkName(name)}`);
     return this;
   }
   /** Keys as nft writes them (`1.2.3.4 . 80`; for a map the key alone); each must exist. */
   deleteElements(setOrMap: string, keys: readonly string[], batch = 512): this {
     for (let i = 0; i < keys.length; i += batch) {
-      this.lines.push(`delete element ${FAMILY} ${TABLE} ${checkName(setOrMap)} { ${keys.slice(i, i + batch).join(', ')} }`);
+      this.lines.push(`delete element ${this.family} ${TABLE} ${checkName(setOrMap)} { ${keys.slice(i, i + batch).join(', ')} }`);
     }
     return this;
   }
   /** Elements as nft writes them (`1.2.3.4 . 80`, `0 : 1.2.3.4 . 80`); batched per line. */
   addElements(setOrMap: string, elements: readonly string[], batch = 512): this {
     for (let i = 0; i < elements.length; i += batch) {
-      this.lines.push(`add element ${FAMILY} ${TABLE} ${checkName(setOrMap)} { ${elements.slice(i, i + batch).join(', ')} }`);
+      this.lines.push(`add element ${this.family} ${TABLE} ${checkName(setOrMap)} { ${elements.slice(i, i + batch).join(', ')} }`);
     }
+    return this;
+  }
+  /** Another transaction's lines after these (e.g. the netdev table's beside the ip table's): one atomic input. */
+  append(other: NftTransaction): this {
+    this.lines.push(...other.lines);
     return this;
   }
   get isEmpty(): boolean {
@@ -126,9 +158,9 @@ export async function applyNft(tx: NftTransaction | string, opts: NftApplyOption
   }
 }
 
-/** `nft -j list table ip tandem`, parsed; null when the table does not exist. */
-export async function listTableJson(opts: Pick<NftApplyOptions, 'timeoutMs'> = {}): Promise<unknown> {
-  const r = await run(['nft', '-j', 'list', 'table', FAMILY, TABLE], { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
+/** `nft -j list table ip tandem` (or the netdev one), parsed; null when the table does not exist. */
+export async function listTableJson(opts: Pick<NftApplyOptions, 'timeoutMs'> & { family?: NftFamily } = {}): Promise<unknown> {
+  const r = await run(['nft', '-j', 'list', 'table', opts.family ?? 'ip', TABLE], { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return null;
     throw new NftError(`nft list table failed: ${r.stderr.trim()}`, r.stderr, '');

@@ -8,40 +8,33 @@
 //   chain <vs>_r<j>   persistence only: remember the client, dnat to real server j
 //   set <vs>_p<j>     persistence only: masked client addresses stuck to real server j
 //   sets rs_tcp/rs_udp + chain forward   the mid-stream guard
-import type { VirtualServer, RealServer } from '../config/model.ts';
+// lb_kind DR virtual servers live in `table netdev tandem` (plan-dr.ts), plus a notrack chain
+// here; each render below covers both tables, as one transaction.
+import type { VirtualServer } from '../config/model.ts';
 import { NftTransaction } from './nft.ts';
 import { slotTable, isNftScheduler } from './sched/index.ts';
-import { formatIpv4, ipHex as addressHex, ipv4PrefixMask, parseIp } from '../util/ip.ts';
+import { formatIpv4, ipv4PrefixMask } from '../util/ip.ts';
 import type { Backend, SlotTable } from './sched/index.ts';
 import { aliveWeight } from './quorum.ts';
+import { checkPort, ipHex, rsLive, vsKey, vsObjectName, type RsStateMap } from './keys.ts';
+import {
+  EMPTY_TOPOLOGY, addDispatch, addIngress, addNotrack, declareDr, drByName, drTableHead, dropDispatch, dropDr, dropIngress,
+  dropNotrack, drKeptMode, editNotrack, fillDr, ingressDevices, refillDr, type DrTopology,
+} from './plan-dr.ts';
 
-/** Live state of one real server: health and effective weight (misc_dynamic may change it). */
-export interface RsLive {
-  up: boolean;
-  weight: number;
-}
-/** Keyed by rsKey(vs, rs). A real server missing from the map is up (down with alpha) at its configured weight. */
-export type RsStateMap = ReadonlyMap<string, RsLive>;
+export { rsKey, rsLive, vsKey, vsObjectName, type RsLive, type RsStateMap } from './keys.ts';
+export type { DrTopology } from './plan-dr.ts';
+export { drKeptMode } from './plan-dr.ts';
 
 export interface PlanOptions {
   /** Quorum state per vsKey (from QuorumTracker); missing means up. */
   quorumUp?: ReadonlyMap<string, boolean>;
-}
-
-export function vsKey(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>): string {
-  return `${vs.address}:${vs.port}/${vs.protocol}`;
-}
-export function rsKey(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>, rs: Pick<RealServer, 'address' | 'port'>): string {
-  return `${vsKey(vs)}/${rs.address}:${rs.port}`;
-}
-
-/** nftables object name of a virtual server: v_<hex address>_<t|u><port>, stable across reloads. */
-export function vsObjectName(vs: Pick<VirtualServer, 'address' | 'port' | 'protocol'>): string {
-  return `v_${ipHex(vs.address)}_${vs.protocol === 'TCP' ? 't' : 'u'}${vs.port}`;
-}
-
-export function rsLive(vs: VirtualServer, rs: RealServer, state: RsStateMap): RsLive {
-  return state.get(rsKey(vs, rs)) ?? { up: !vs.alpha, weight: rs.weight };
+  /** lb_kind DR: where packets come in and go out (none: no DR server is reachable). */
+  dr?: DrTopology;
+  /** Remove a `table netdev tandem` even when no DR virtual server needs one (left from before). */
+  resetNetdev?: boolean;
+  /** The DR virtual servers (vsKey) in kept mode in the kernel now (plan-dr.ts declareDr): a small edit enters or leaves it. */
+  drKept?: ReadonlySet<string>;
 }
 
 /** The real servers that may receive new flows now (up, weight > 0). */
@@ -59,9 +52,14 @@ export function vsAliveWeight(vs: VirtualServer, state: RsStateMap): number {
   return aliveWeight(vs.realServers.map((rs) => rsLive(vs, rs, state)));
 }
 
-/** Virtual servers the nftables data plane serves (the others go to the userspace forwarder). */
+/** Virtual servers the nftables data plane serves, NAT or DR (the others go to the userspace forwarder). */
 export function nftServed(vs: VirtualServer): boolean {
   return vs.forwarder !== 'userspace' && isNftScheduler(vs.scheduler);
+}
+
+/** Whether `table netdev tandem` is needed for these virtual servers. */
+export function usesNetdev(vss: readonly VirtualServer[]): boolean {
+  return drByName(vss).size > 0;
 }
 
 /** rr/wrr with persistence_timeout use the dynamic-set stickiness; hash schedulers are sticky by hash. */
@@ -100,14 +98,30 @@ export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap
   const guard = guardEntries(served.values());
   tx.addElements(GUARD_TCP, [...guard.tcp]);
   tx.addElements(GUARD_UDP, [...guard.udp]);
+
+  const dr = [...drByName(vss).values()];
+  const topo = opts.dr ?? EMPTY_TOPOLOGY;
+  if (dr.length > 0) addNotrack(tx, dr);
+  if (dr.length > 0 || opts.resetNetdev) {
+    const n = new NftTransaction('netdev').resetTable();
+    if (dr.length > 0) {
+      drTableHead(n, ingressDevices(dr, topo));
+      for (const vs of dr) {
+        declareDr(n, vs, topo);
+        fillDr(n, vs, state, topo, opts.quorumUp?.get(vsKey(vs)) ?? true);
+      }
+      addDispatch(n, dr);
+    }
+    tx.append(n);
+  }
   return tx;
 }
 
-/** The nftables-served virtual servers by object name, checked (nft input is built from them). */
+/** The NAT virtual servers nftables serves, by object name, checked (nft input is built from them). */
 function servedByName(vss: readonly VirtualServer[]): Map<string, VirtualServer> {
   const out = new Map<string, VirtualServer>();
   for (const vs of vss) {
-    if (!nftServed(vs)) continue;
+    if (!nftServed(vs) || vs.method !== 'NAT') continue;
     const name = vsObjectName(vs);
     if (out.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
     for (const rs of [...vs.realServers, ...(vs.sorryServer ? [vs.sorryServer] : [])]) {
@@ -144,6 +158,9 @@ export interface ReloadOptions {
   prevQuorumUp?: ReadonlyMap<string, boolean>;
   /** Quorum state per vsKey after it. */
   quorumUp?: ReadonlyMap<string, boolean>;
+  /** lb_kind DR's topology before the reload and after it. */
+  prevDr?: DrTopology;
+  dr?: DrTopology;
 }
 
 /** What a reload edit does, by virtual-server object name (for the log and the tests). */
@@ -208,7 +225,74 @@ export function renderReload(prev: readonly VirtualServer[], next: readonly Virt
     if (del.length) tx.deleteElements(set, del);
     if (add.length) tx.addElements(set, add);
   }
+  reloadDr(plan, prev, next, state, opts);
   return plan;
+}
+
+/** renderReload's lb_kind DR part: the netdev table and the notrack set, edited the same way. */
+function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions): void {
+  const before = drByName(prev);
+  const after = drByName(next);
+  const t0 = opts.prevDr ?? EMPTY_TOPOLOGY;
+  const t1 = opts.dr ?? EMPTY_TOPOLOGY;
+  const q0 = (vs: VirtualServer): boolean => opts.prevQuorumUp?.get(vsKey(vs)) ?? true;
+  const q1 = (vs: VirtualServer): boolean => opts.quorumUp?.get(vsKey(vs)) ?? true;
+  if (before.size === 0 && after.size === 0) return;
+  const n = new NftTransaction('netdev');
+  if (before.size === 0 || after.size === 0) {
+    // The first DR virtual server creates the netdev table and the notrack chain, the last removes them.
+    if (after.size === 0) {
+      n.deleteTable();
+      dropNotrack(plan.tx);
+      plan.removed.push(...before.keys());
+    } else {
+      const vss = [...after.values()];
+      n.resetTable();
+      drTableHead(n, ingressDevices(vss, t1));
+      for (const vs of vss) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }
+      addDispatch(n, vss);
+      addNotrack(plan.tx, vss);
+      plan.added.push(...after.keys());
+    }
+    plan.tx.append(n);
+    return;
+  }
+  const render = (f: (tx: NftTransaction) => void): string => {
+    const tx = new NftTransaction('netdev');
+    f(tx);
+    return tx.render();
+  };
+  const added: string[] = [];
+  const replaced: string[] = [];
+  const refilled: string[] = [];
+  for (const [name, vs] of after) {
+    const old = before.get(name);
+    if (!old) added.push(name);
+    else if (render((tx) => declareDr(tx, old, t0)) !== render((tx) => declareDr(tx, vs, t1))) replaced.push(name);
+    else if (render((tx) => fillDr(tx, old, state, t0, q0(old))) !== render((tx) => fillDr(tx, vs, state, t1, q1(vs)))) refilled.push(name);
+    else plan.unchanged.push(name);
+  }
+  const removed = [...before.keys()].filter((name) => !after.has(name));
+  plan.added.push(...added);
+  plan.replaced.push(...replaced);
+  plan.refilled.push(...refilled);
+  plan.removed.push(...removed);
+  const gone = [...removed, ...replaced].map((x) => before.get(x)!);
+  const fresh = [...added, ...replaced].map((x) => after.get(x)!);
+  const d0 = new Set(ingressDevices(before.values(), t0));
+  const d1 = new Set(ingressDevices(after.values(), t1));
+  dropDispatch(n, gone);
+  for (const vs of gone) dropDr(n, vs, t0, drKeptMode(vs, state, t0, q0(vs)));
+  for (const d of d0) if (!d1.has(d)) dropIngress(n, d);
+  for (const d of d1) if (!d0.has(d)) addIngress(n, d);
+  for (const vs of fresh) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }
+  addDispatch(n, fresh);
+  for (const name of refilled) {
+    const [old, vs] = [before.get(name)!, after.get(name)!];
+    refillDr(n, vs, state, t1, q1(vs), drKeptMode(old, state, t0, q0(old)));
+  }
+  editNotrack(plan.tx, before.values(), after.values());
+  plan.tx.append(n);
 }
 
 /**
@@ -217,6 +301,11 @@ export function renderReload(prev: readonly VirtualServer[], next: readonly Virt
  * down are flushed (not with inhibit_on_failure, which keeps its clients' stickiness).
  */
 export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
+  if (vs.method === 'DR') {
+    const tx = new NftTransaction('netdev');
+    if (nftServed(vs)) refillDr(tx, vs, state, opts.dr ?? EMPTY_TOPOLOGY, opts.quorumUp?.get(vsKey(vs)) ?? true, opts.drKept?.has(vsKey(vs)) ?? false);
+    return tx;
+  }
   const tx = new NftTransaction();
   if (nftServed(vs)) refillVs(tx, vs, state, opts);
   return tx;
@@ -243,9 +332,11 @@ function dropVs(tx: NftTransaction, vs: VirtualServer): void {
   if (persist) vs.realServers.forEach((_rs, j) => tx.deleteChain(`${name}_r${j}`).deleteSet(`${name}_p${j}`));
 }
 
-/** Removes the table (on stop). */
-export function renderStop(): NftTransaction {
-  return new NftTransaction().deleteTable();
+/** Removes the table (on stop), and the netdev one when lb_kind DR used it. */
+export function renderStop(opts: { netdev?: boolean } = {}): NftTransaction {
+  const tx = new NftTransaction().deleteTable();
+  if (opts.netdev) tx.append(new NftTransaction('netdev').deleteTable());
+  return tx;
 }
 
 function l4(vs: VirtualServer): string {
@@ -335,15 +426,4 @@ export function slotExpr(t: SlotTable): string {
 
 function maskedSaddr(mask: string): string {
   return mask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${mask}`;
-}
-
-function checkPort(p: number): void {
-  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port ${p}`);
-}
-
-/** The address's hex for object names; throws on anything but an IPv4 address (the table is `ip`). */
-function ipHex(addr: string): string {
-  const a = parseIp(addr);
-  if (a?.family !== 4) throw new Error(`bad IPv4 address ${addr}`);
-  return addressHex(a);
 }

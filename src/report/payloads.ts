@@ -3,7 +3,7 @@
 // the shape and return null for anything else, so a stray publisher cannot crash the viewer.
 // Times are ISO 8601 strings in UTC: readable in `mosquitto_sub` and parseable everywhere.
 
-import type { RealServerStatus, VrrpInstanceStatus, VrrpState } from '../status.ts';
+import type { RealServerStatus, VirtualServerStatus, VrrpInstanceStatus, VrrpState } from '../status.ts';
 
 export const STATUS_ONLINE = 'online';
 /** Published by us on a clean stop, before DISCONNECT. */
@@ -42,8 +42,11 @@ export interface VrrpPayload extends Omit<VrrpReport, 'since'> {
   since: string;
 }
 
-/** What an `lb/VS/RS` payload carries, from the one status model; lastCheck is epoch ms here. */
-export type RealServerReport = Pick<RealServerStatus, 'up' | 'weight' | 'lastCheck' | 'failures' | 'latencyMs'>;
+/**
+ * What an `lb/VS/RS` payload carries, from the one status model; lastCheck is epoch ms here.
+ * `method` is the virtual server's forwarding method (NAT or DR), carried when given.
+ */
+export type RealServerReport = Pick<RealServerStatus, 'up' | 'weight' | 'lastCheck' | 'failures' | 'latencyMs'> & Partial<Pick<VirtualServerStatus, 'method'>>;
 
 export interface RealServerPayload extends Omit<RealServerReport, 'lastCheck'> {
   lastCheck: string | null;
@@ -85,6 +88,7 @@ export function realServerPayload(r: RealServerReport): string {
     lastCheck: r.lastCheck === null ? null : iso(r.lastCheck),
     failures: r.failures,
     latencyMs: r.latencyMs,
+    ...(r.method !== undefined ? { method: r.method } : {}),
   };
   return JSON.stringify(p);
 }
@@ -145,6 +149,7 @@ export function readRealServer(payload: string): RealServerPayload | null {
     lastCheck: typeof o.lastCheck === 'string' ? o.lastCheck : null,
     failures: typeof o.failures === 'number' ? o.failures : 0,
     latencyMs: typeof o.latencyMs === 'number' ? o.latencyMs : null,
+    ...(o.method === 'NAT' || o.method === 'DR' ? { method: o.method } : {}),
   };
 }
 

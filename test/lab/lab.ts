@@ -50,6 +50,18 @@ export interface LabOptions {
   ipv6?: boolean;
   /** Echo every line of every spawned process to stderr, prefixed. Also on with TANDEM_LAB_ECHO=1. */
   echo?: boolean;
+  /**
+   * A router on both segments with a client behind it (topology.ts): `far`, reached through
+   * the router's eth2, whose MTU may be smaller (`farMtu`, default 1500) than the path's.
+   */
+  router?: boolean | { farMtu?: number };
+  /** The real servers' default gateway: the private VIP (default; NAT's layout) or the router. */
+  realServerGateway?: 'board' | 'router';
+  /**
+   * lb_kind DR real servers: these VIPs on each real server's lo, with arp_ignore 1 and
+   * arp_announce 2 (they accept packets for the VIPs and never answer ARP for them: docs/dr.md).
+   */
+  drVips?: string[];
 }
 
 export interface LabNamespaces {
@@ -61,6 +73,9 @@ export interface LabNamespaces {
   /** Switch namespaces holding the bridges. */
   public: string;
   private: string;
+  /** With the `router` option. */
+  router?: string;
+  far?: string;
 }
 
 export interface StartBoardOptions {
@@ -202,6 +217,7 @@ export class Lab {
       rs: this.realServers().map((h) => nsName(tag, h)),
       public: nsName(tag, 'public'),
       private: nsName(tag, 'private'),
+      ...(opts.router ? { router: nsName(tag, 'router'), far: nsName(tag, 'far') } : {}),
     };
   }
 
@@ -213,6 +229,11 @@ export class Lab {
   /** Namespace name of a host. */
   nsOf(host: Host): string {
     if (host === 'a' || host === 'b' || host === 'client' || host === 'public' || host === 'private') return this.ns[host];
+    if (host === 'router' || host === 'far') {
+      const ns = this.ns[host];
+      if (ns === undefined) throw new Error(`lab ${this.tag} has no ${host} (the router option)`);
+      return ns;
+    }
     const m = /^rs(\d+)$/.exec(host);
     const i = m ? Number(m[1]) : 0;
     if (i < 1 || i > this.realServerCount) throw new Error(`lab ${this.tag} has no host ${host}`);
@@ -220,7 +241,8 @@ export class Lab {
   }
 
   allNamespaces(): string[] {
-    return [this.ns.public, this.ns.private, this.ns.a, this.ns.b, this.ns.client, ...this.ns.rs];
+    const extra = this.ns.router && this.ns.far ? [this.ns.router, this.ns.far] : [];
+    return [this.ns.public, this.ns.private, this.ns.a, this.ns.b, this.ns.client, ...this.ns.rs, ...extra];
   }
 
   get destroyed(): boolean {
@@ -422,6 +444,14 @@ export class Lab {
     this.realServers().forEach((h, i) => {
       rows.push([h, this.ns.rs[i]!, 'eth0', `${LAB_ADDR.realServer(i + 1)}/${p}`, `default via ${LAB_ADDR.privateVip}`]);
     });
+    const gw = this.opts.realServerGateway === 'router' ? LAB_ADDR.router.eth1 : LAB_ADDR.privateVip;
+    for (const r of rows) if (r[4] === `default via ${LAB_ADDR.privateVip}`) r[4] = `default via ${gw}${this.opts.drVips?.length ? `; lo ${this.opts.drVips.join(',')} (DR)` : ''}`;
+    if (this.ns.router && this.ns.far) {
+      rows.push(['router', this.ns.router, 'eth0', `${LAB_ADDR.router.eth0}/${p}`, 'public; ip_forward=1']);
+      rows.push(['', '', 'eth1', `${LAB_ADDR.router.eth1}/${p}`, 'private']);
+      rows.push(['', '', 'eth2', `${LAB_ADDR.router.eth2}/${p}`, `to far; mtu ${this.farMtu()}`]);
+      rows.push(['far', this.ns.far, 'eth0', `${LAB_ADDR.far}/${p}`, `default via ${LAB_ADDR.router.eth2}`]);
+    }
     rows.push(['public', this.ns.public, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.publicNet}`]);
     rows.push(['private', this.ns.private, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.privateNet}`]);
     const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -490,12 +520,54 @@ export class Lab {
     this.realServers().forEach((h, i) => {
       links.push(this.link(h, 'eth0', this.ns.private, `${LAB_ADDR.realServer(i + 1)}/${PREFIX_LEN}`));
     });
+    if (this.ns.router && this.ns.far) {
+      links.push(this.link('router', 'eth0', this.ns.public, `${LAB_ADDR.router.eth0}/${PREFIX_LEN}`));
+      links.push(this.link('router', 'eth1', this.ns.private, `${LAB_ADDR.router.eth1}/${PREFIX_LEN}`));
+      links.push(this.farLink());
+    }
     await Promise.all(links);
     // Routes point at VIPs that do not exist yet; `onlink` is not needed because each gateway is
     // inside the interface's own subnet.
     await ip(['-n', this.ns.client, 'route', 'add', LAB_ADDR.privateNet, 'via', LAB_ADDR.publicVip]);
-    await Promise.all(this.ns.rs.map((ns) => ip(['-n', ns, 'route', 'add', 'default', 'via', LAB_ADDR.privateVip])));
+    const gw = this.opts.realServerGateway === 'router' ? LAB_ADDR.router.eth1 : LAB_ADDR.privateVip;
+    if (gw === LAB_ADDR.router.eth1 && !this.ns.router) throw new Error('realServerGateway router needs the router option');
+    await Promise.all(this.ns.rs.map((ns) => ip(['-n', ns, 'route', 'add', 'default', 'via', gw])));
+    if (this.ns.router && this.ns.far) {
+      await ip(['-n', this.ns.far, 'route', 'add', 'default', 'via', LAB_ADDR.router.eth2]);
+      // The boards route replies to far (real servers whose gateway is the board) via the router.
+      await Promise.all([this.ns.a, this.ns.b].map((ns) => ip(['-n', ns, 'route', 'add', LAB_ADDR.spareNet, 'via', LAB_ADDR.router.eth0])));
+    }
+    if (this.opts.drVips?.length) await Promise.all(this.ns.rs.map((ns) => this.prepareDrRealServer(ns, this.opts.drVips!)));
     await this.waitLinksUp();
+  }
+
+  private farMtu(): number {
+    return typeof this.opts.router === 'object' ? this.opts.router.farMtu ?? 1500 : 1500;
+  }
+
+  /** router eth2 ── far eth0, one veth pair (no switch): the MTU is the router side's. */
+  private async farLink(): Promise<void> {
+    const router = this.ns.router!;
+    const far = this.ns.far!;
+    await ip(['-n', router, 'link', 'add', 'eth2', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far]);
+    // Only the router's side is smaller: far still advertises a 1500-byte path in its MSS, so
+    // full-sized replies reach the router and need its ICMP "fragmentation needed" (RFC 1191).
+    await ip(['-n', router, 'link', 'set', 'eth2', 'mtu', String(this.farMtu())]);
+    await ip(['-n', router, 'addr', 'add', `${LAB_ADDR.router.eth2}/${PREFIX_LEN}`, 'dev', 'eth2']);
+    await ip(['-n', far, 'addr', 'add', `${LAB_ADDR.far}/${PREFIX_LEN}`, 'dev', 'eth0']);
+    await ip(['-n', router, 'link', 'set', 'eth2', 'up']);
+    await ip(['-n', far, 'link', 'set', 'eth0', 'up']);
+  }
+
+  /**
+   * A DR real server as docs/dr.md prepares one: the VIPs on lo, so it accepts the clients'
+   * packets forwarded to its MAC; arp_ignore 1 (answer ARP only for addresses of the asking
+   * interface) and arp_announce 2 (never use the VIP as an ARP source), so it never claims them.
+   */
+  private async prepareDrRealServer(ns: string, vips: readonly string[]): Promise<void> {
+    for (const v of vips) await ip(['-n', ns, 'addr', 'add', `${v}/32`, 'dev', 'lo']);
+    await runCommand('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w',
+      'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'], { check: true });
   }
 
   private async prepareNamespace(ns: string): Promise<void> {
@@ -505,7 +577,7 @@ export class Lab {
       // `default` before any interface exists, so every later interface starts without IPv6.
       sysctls.push('net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
     }
-    if (ns === this.ns.a || ns === this.ns.b) sysctls.push('net.ipv4.ip_forward=1');
+    if (ns === this.ns.a || ns === this.ns.b || ns === this.ns.router) sysctls.push('net.ipv4.ip_forward=1');
     if (sysctls.length) {
       await runCommand('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls], { check: true });
     }
@@ -550,7 +622,7 @@ export class Lab {
 
   /** Waits until every host-side link of the lab is operationally UP (see setLinks on linkwatch). */
   private async waitLinksUp(): Promise<void> {
-    const hosts: Host[] = ['a', 'b', 'client', ...this.realServers()];
+    const hosts: Host[] = ['a', 'b', 'client', ...this.realServers(), ...(this.ns.router ? ['router', 'far'] as const : [])];
     await waitFor(async () => {
       for (const h of hosts) {
         const out = await ip(['-n', this.nsOf(h), '-j', 'link', 'show']);

@@ -8,7 +8,12 @@
 //                           └── br (ns "private") ─┘        private VIP 192.0.2.1
 //
 // 198.51.100.0/24 is kept free for tests that need a third network (a second client, an MQTT
-// broker's own segment, …); the lab itself does not use it.
+// broker's own segment, …); the lab itself does not use it, except with the `router` option:
+//
+//   router: eth0 203.0.113.254 (public), eth1 192.0.2.254 (private), eth2 198.51.100.1 ── far
+//   (198.51.100.10, a client behind it; the router's eth2 may have a smaller MTU, so replies
+//   to far need path-MTU discovery). With realServerGateway 'router' the real servers' default
+//   route is the router (classic direct routing: replies never cross the boards).
 
 export const PREFIX_LEN = 24;
 
@@ -27,6 +32,10 @@ export const LAB_ADDR = {
   },
   /** Address of real server `i` (1-based: rs1 = 192.0.2.11). */
   realServer: (i: number): string => `192.0.2.${10 + i}`,
+  /** The `router` option's host. */
+  router: { eth0: '203.0.113.254', eth1: '192.0.2.254', eth2: '198.51.100.1' },
+  /** The client behind the router. */
+  far: '198.51.100.10',
 } as const;
 
 export const MAX_REAL_SERVERS = 9;
@@ -41,7 +50,7 @@ export type BoardLink = 'eth0' | 'eth1';
 /** `rs1`…`rs9`. */
 export type RealServerHost = `rs${number}`;
 /** Every namespace of a lab: the hosts, and the two switches that hold the bridges. */
-export type Host = Board | 'client' | RealServerHost | 'public' | 'private';
+export type Host = Board | 'client' | RealServerHost | 'public' | 'private' | 'router' | 'far';
 
 export function nsName(tag: string, host: Host): string {
   return `${NS_PREFIX}${tag}-${host}`;
@@ -49,7 +58,7 @@ export function nsName(tag: string, host: Host): string {
 
 /** Switch-side veth name for a host's link. Interface names are at most 15 characters. */
 export function portName(tag: string, host: Host, link: string): string {
-  const short = host === 'client' ? 'cl' : host.startsWith('rs') ? `r${host.slice(2)}` : host;
+  const short = host === 'client' ? 'cl' : host === 'router' ? 'ro' : host === 'far' ? 'fa' : host.startsWith('rs') ? `r${host.slice(2)}` : host;
   const name = `${tag}-${short}${link.replace(/^eth/, '')}`;
   if (name.length > 15) throw new Error(`interface name too long: ${name}`);
   return name;

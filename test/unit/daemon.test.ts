@@ -106,6 +106,7 @@ function fakes() {
     lb: () => lb,
     sysctls: async (want) => { for (const [p, v] of want) sysctls.push(`${p}=${v}`); order.push('sysctls'); },
     controlSocket: async () => { order.push('control socket'); return { close: () => { order.push('control socket close'); } }; },
+    interfaces: async () => new Map([['eth0', ['203.0.113.2/24']], ['eth1', ['198.51.100.2/24']]]),
   };
   return { order, nft, vipFlows, sysctls, system, vrrp: () => vrrp! };
 }

@@ -2,7 +2,7 @@
 // (keepalived.conf(5) "Virtual server(s)"; keepalived/check/check_parser.c). Defaults are
 // keepalived 2.2's.
 import type { Node } from '../ast.ts';
-import type { Protocol, RealServer, Scheduler, VirtualServer } from '../model.ts';
+import type { ForwardingMethod, Protocol, RealServer, Scheduler, VirtualServer } from '../model.ts';
 import { maskToPrefix } from '../net.ts';
 import { fieldPos, mark } from '../positions.ts';
 import { ConfError, arg, int, ipv4, oneOf, shown } from '../values.ts';
@@ -24,14 +24,40 @@ const SCHEDULER: Value<Scheduler> = {
   write: (s) => s,
 };
 
-const METHOD: Value<'NAT'> = {
+/**
+ * The schedulers lb_kind DR can use. DR forwards at netdev ingress, before conntrack, so every
+ * packet is scheduled on its own: only a hash of the client address sends all packets of a
+ * connection to one real server (src/lb/README.md, docs/dr.md). dh hashes the destination,
+ * which is the VIP for every packet: one real server would get everything.
+ */
+export const DR_SCHEDULERS: readonly Scheduler[] = ['sh', 'mh'];
+
+const METHOD: Value<ForwardingMethod> = {
   read: (t, what) => {
-    if (t.text === 'NAT') return 'NAT';
-    if (t.text === 'DR' || t.text === 'TUN') throw new ConfError(t.pos, `${what} ${t.text} is not supported: tandem does NAT only`);
-    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a forwarding method (tandem does NAT only)`);
+    if (t.text === 'NAT' || t.text === 'DR') return t.text;
+    if (t.text === 'TUN') {
+      throw new ConfError(t.pos, `${what} TUN is not supported: the kernels tandem runs on have no IPIP tunnels (docs/tun.md); use DR or NAT`);
+    }
+    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a forwarding method (tandem does NAT and DR)`);
   },
   write: (m) => m,
 };
+
+/** lb_algo against lb_kind and the data plane: what each can schedule. */
+function schedulerProblems(s: Scheduler, v: VirtualServer): Array<{ severity: 'error'; message: string }> {
+  const defaulted = fieldPos(v, 'scheduler') ? '' : " (keepalived's default when lb_algo is not given)";
+  if (v.method === 'DR') {
+    if (DR_SCHEDULERS.includes(s)) return [];
+    return [{
+      severity: 'error',
+      message: `scheduler ${s}${defaulted} cannot be used with lb_kind DR: DR forwards every packet statelessly (no conntrack at netdev ingress), so only a hash of the client address keeps a connection on its real server; use lb_algo sh or mh`,
+    }];
+  }
+  if ((s === 'lc' || s === 'wlc') && v.forwarder !== 'userspace') {
+    return [{ severity: 'error', message: `scheduler ${s}${defaulted} needs connection counts that only 'forwarder userspace' keeps; with nftables use rr, wrr, sh, dh or mh` }];
+  }
+  return [];
+}
 
 const PROTOCOL: Value<Protocol> = {
   read: (t, what) => {
@@ -120,13 +146,15 @@ export const VIRTUAL_SERVER: Block<VirtualServer> = {
   entries: [
     V.scalar('protocol', 'protocol', PROTOCOL, 'TCP', { example: 'protocol UDP', always: true }),
     V.scalar('lb_algo', 'scheduler', SCHEDULER, 'wlc', {
-      aliases: ['lvs_sched'], example: 'lb_algo mh', always: true,
-      check: (s, v) => ((s === 'lc' || s === 'wlc') && v.forwarder !== 'userspace'
-        ? [{ severity: 'error', message: `scheduler ${s}${fieldPos(v, 'scheduler') ? '' : " (keepalived's default when lb_algo is not given)"} needs connection counts that only 'forwarder userspace' keeps; with nftables use rr, wrr, sh, dh or mh` }]
-        : []),
+      aliases: ['lvs_sched'], example: 'lb_algo mh', always: true, check: schedulerProblems,
     }),
     V.scalar('lb_kind', 'method', METHOD, 'NAT', { aliases: ['lvs_method'], example: 'lb_kind NAT', always: true }),
-    V.scalar('forwarder', 'forwarder', oneOfWords(['auto', 'nftables', 'userspace'] as const), 'auto', { example: 'forwarder userspace' }),
+    V.scalar('forwarder', 'forwarder', oneOfWords(['auto', 'nftables', 'userspace'] as const), 'auto', {
+      example: 'forwarder userspace',
+      check: (f, v) => (f === 'userspace' && v.method === 'DR'
+        ? [{ severity: 'error', message: "forwarder userspace cannot do lb_kind DR: it relays connections, while DR hands the client's packets to the real server unchanged (nftables, netdev ingress); remove the forwarder line or use lb_kind NAT" }]
+        : []),
+    }),
     V.scalar('delay_loop', 'delayLoopMs', SECONDS, 60000, { example: 'delay_loop 6' }),
     // keepalived: persistence_timeout without a value means 360 s.
     V.scalar('persistence_timeout', 'persistenceTimeoutMs', SECONDS, 0, { example: 'persistence_timeout 300', bare: 360000 }),

@@ -21,7 +21,7 @@ import { systemClock, type Clock } from '../../util/clock.ts';
 
 export type { ForwarderLimits, LogFn, VsCounters } from './types.ts';
 export { chooseDataPlane, type DataPlane } from './select.ts';
-export { probeNft } from './system.ts';
+export { probeNft, probeNftTables } from './system.ts';
 export { ForwarderScheduler, type SchedulerOptions } from './scheduler.ts';
 export { ConnectionCap } from './cap.ts';
 export { ExpiringMap } from './expiring-map.ts';

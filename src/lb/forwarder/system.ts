@@ -5,11 +5,20 @@ import { NONLOCAL_BIND_SYSCTLS, setSysctls } from '../../net/sysctl.ts';
 
 /** `nft list tables` exits 0: the kernel and the tool can run our table. */
 export async function probeNft(): Promise<boolean> {
+  return (await probeNftTables()).works;
+}
+
+/** The same probe, with the tables it listed ("ip tandem", "netdev tandem", …). */
+export async function probeNftTables(): Promise<{ works: boolean; tables: string[] }> {
   try {
     const r = await run(['nft', 'list', 'tables'], { timeoutMs: 5_000, maxOutput: 64 << 10 });
-    return r.code === 0;
+    const tables = r.stdout.split('\n').flatMap((l) => {
+      const m = /^table (\S+) (\S+)$/.exec(l.trim());
+      return m ? [`${m[1]} ${m[2]}`] : [];
+    });
+    return { works: r.code === 0, tables };
   } catch {
-    return false;
+    return { works: false, tables: [] };
   }
 }
 

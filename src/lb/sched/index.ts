@@ -4,7 +4,8 @@ import { smoothWrrSequence, rrSequence } from './wrr.ts';
 import { maglevTable, maglevSize } from './maglev.ts';
 import { bucketTable } from './bucket.ts';
 import { vsSeed } from './seed.ts';
-import type { Backend, SlotTable } from './types.ts';
+import { drTables, type DrTables, type Member } from './resilient.ts';
+import type { Backend, SlotKey, SlotTable } from './types.ts';
 import { ipv4PrefixMask } from '../../util/ip.ts';
 
 export type { Backend, SlotKey, SlotTable } from './types.ts';
@@ -12,6 +13,7 @@ export { vsSeed } from './seed.ts';
 export { smoothWrrSequence, rrSequence } from './wrr.ts';
 export { maglevTable, maglevSize, isPrime, MAGLEV_MAX_SIZE } from './maglev.ts';
 export { bucketTable } from './bucket.ts';
+export { drTables, baseLayout, type DrTables, type Member } from './resilient.ts';
 
 /** Schedulers the nftables data plane serves; lc and wlc need connection counts (userspace). */
 export const NFT_SCHEDULERS = ['rr', 'wrr', 'sh', 'dh', 'mh'] as const;
@@ -48,6 +50,19 @@ export function slotTable(vs: VirtualServer, backends: readonly Backend[]): Slot
     default:
       throw new Error(`scheduler ${vs.scheduler} is not served by nftables (use the userspace forwarder)`);
   }
+}
+
+/**
+ * lb_kind DR's tables (src/lb/sched/resilient.ts) for `vs` (sh or mh; the configuration refuses
+ * the others) over every configured real server in its current state. The key is the client
+ * address masked with persistence_granularity, as for sh/mh in NAT, with the same seed; the
+ * size is Maglev's rule on the configured count, so health never resizes it.
+ */
+export function drSlotTables(vs: VirtualServer, members: readonly Member[]): DrTables & { key: SlotKey } {
+  if (vs.scheduler !== 'sh' && vs.scheduler !== 'mh') throw new Error(`scheduler ${vs.scheduler} cannot be used with lb_kind DR (sh or mh)`);
+  const seed = vsSeed(vs);
+  const key: SlotKey = { kind: 'jhash', field: 'saddr', mask: ipv4PrefixMask(vs.persistenceGranularity), seed };
+  return { key, ...drTables(vs.scheduler, members, seed, maglevSize(vs.realServers.length)) };
 }
 
 /** Index into a jhash table for a 32-bit hash value (the kernel uses reciprocal_scale too). */

@@ -160,8 +160,8 @@ function firstError(text: string): { message: string; line: number } {
 test('refusals name the directive and its line', () => {
   const vs = (body: string): string => MINIMAL + `virtual_server 192.0.2.10 80 {\n lb_algo rr\n${body}\n}\n`;
   const cases: Array<[string, RegExp, number]> = [
-    [vs(' lb_kind DR'), /^lb_kind DR is not supported: tandem does NAT only$/, 11],
-    [vs(' lvs_method TUN'), /^lvs_method TUN is not supported: tandem does NAT only$/, 11],
+    [vs(' lb_kind TUN'), /^lb_kind TUN is not supported: the kernels tandem runs on have no IPIP tunnels \(docs\/tun\.md\); use DR or NAT$/, 11],
+    [vs(' lvs_method TUN'), /^lvs_method TUN is not supported: the kernels tandem runs on have no IPIP tunnels/, 11],
     [MINIMAL + 'virtual_server fwmark 1 {\n}\n', /virtual_server fwmark is not supported/, 9],
     [MINIMAL + 'virtual_server_group G {\n}\n', /unsupported directive 'virtual_server_group'/, 9],
     [vs(' real_server 198.51.100.2 80 {\n  SMTP_CHECK {\n  }\n }'), /unsupported directive 'SMTP_CHECK'/, 12],

@@ -40,7 +40,7 @@ export class FakeHost implements ConsoleHost {
   healthCalls = 0;
   vs: VirtualServerStatus[] = [
     {
-      name: '203.0.113.1 80', address: '203.0.113.1', port: 80, protocol: 'TCP', scheduler: 'rr', forwarder: 'nftables', quorumUp: true,
+      name: '203.0.113.1 80', address: '203.0.113.1', port: 80, protocol: 'TCP', scheduler: 'rr', forwarder: 'nftables', method: 'NAT', quorumUp: true,
       realServers: [
         { name: '192.0.2.11 8080', address: '192.0.2.11', port: 8080, up: true, weight: 1, drained: false, lastCheck: null, failures: 0, latencyMs: 1.5, reason: 'connected', connections: null },
         { name: '192.0.2.12 8080', address: '192.0.2.12', port: 8080, up: false, weight: 1, drained: false, lastCheck: null, failures: 3, latencyMs: null, reason: 'refused', connections: null },

@@ -1,0 +1,55 @@
+// This host's interfaces and their IPv4 addresses ("a.b.c.d/prefix"), as the configuration
+// checks (src/config/validate.ts: interface names, VIP subnets, lb_kind DR reachability) and
+// the DR data plane (which interface reaches a real server directly) need them.
+//
+// From `ip -j addr show`, not os.networkInterfaces(): libuv leaves out every interface that is
+// down or has no carrier (uv_interface_addresses skips those without IFF_UP and IFF_RUNNING),
+// so a board started with a cable unplugged would have "no" interface on that segment and
+// refuse or mis-plan its configuration. Every interface is listed, with [] when it has no IPv4
+// address. Spawned with an argument vector (src/util/spawn.ts), at start-up, reloads and
+// `tandem check --local` only.
+import { networkInterfaces } from 'node:os';
+import { run } from '../util/spawn.ts';
+
+export type InterfaceAddresses = Map<string, string[]>;
+
+/** Parses `ip -j addr show` output (external data: shaped by hand, anything unexpected skipped). */
+export function parseIpAddrJson(text: string): InterfaceAddresses {
+  const out: InterfaceAddresses = new Map();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return out;
+  }
+  if (!Array.isArray(parsed)) return out;
+  for (const l of parsed as unknown[]) {
+    if (typeof l !== 'object' || l === null) continue;
+    const { ifname, addr_info: info } = l as { ifname?: unknown; addr_info?: unknown };
+    if (typeof ifname !== 'string') continue;
+    const v4: string[] = [];
+    for (const a of Array.isArray(info) ? (info as unknown[]) : []) {
+      if (typeof a !== 'object' || a === null) continue;
+      const { family, local, prefixlen } = a as { family?: unknown; local?: unknown; prefixlen?: unknown };
+      if (family === 'inet' && typeof local === 'string' && typeof prefixlen === 'number') v4.push(`${local}/${prefixlen}`);
+    }
+    out.set(ifname, v4);
+  }
+  return out;
+}
+
+/** Every interface of this host (network namespace) with its IPv4 addresses. */
+export async function hostInterfaceAddresses(): Promise<InterfaceAddresses> {
+  try {
+    const r = await run(['ip', '-j', 'addr', 'show'], { timeoutMs: 5_000, maxOutput: 8 << 20 });
+    if (r.code === 0) return parseIpAddrJson(r.stdout);
+  } catch {
+    // no `ip`: fall back below
+  }
+  // Without iproute2: what libuv lists (interfaces with carrier only).
+  const out: InterfaceAddresses = new Map();
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    out.set(name, (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? `${a.address}/32`));
+  }
+  return out;
+}
