@@ -11,7 +11,6 @@
 // saturate the master board's two CPUs. Idle: CPU% and RSS of the master's daemon process(es),
 // two instances at advert_int 0.1, over --idle-s seconds.
 // Prints one JSON object, then a one-line summary.
-import { readFile, readdir } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +18,7 @@ import { createLab, type Lab, type LabProcess } from '../test/lab/lab.ts';
 import { startKeepalived, keepalivedVersion, type KeepalivedHandle } from '../test/lab/keepalived.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { waitHolder } from '../test/lab/vrrp-helpers.ts';
+import { procInfo, processTree } from '../test/lab/proc-tree.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -171,35 +171,8 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
   }
 }
 
-/** utime+stime (clock ticks) of a process, its VmRSS and RssAnon in KiB. */
-async function procStat(pid: number): Promise<{ ticks: number; rssKiB: number; anonKiB: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the ")" of comm: state is field 3, utime 14, stime 15 (proc(5)).
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(f[11]) + Number(f[12]);
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-  const anon = /RssAnon:\s+(\d+) kB/.exec(status);
-  return { ticks, rssKiB: rss ? Number(rss[1]) : 0, anonKiB: anon ? Number(anon[1]) : 0 };
-}
-
-/** The pids and every descendant (helper processes: ip monitor, nft -i, ip -batch, …). */
-async function processTree(roots: number[]): Promise<number[]> {
-  const parent = new Map<number, number>();
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const st = await readFile(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch { /* gone */ }
-  }
-  const out = new Set(roots);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [pid, pp] of parent) if (out.has(pp) && !out.has(pid)) { out.add(pid); grew = true; }
-  }
-  return [...out];
-}
+const NONE = { ticks: 0, rssKiB: 0, anonKiB: 0 };
+const procStat = async (pid: number) => (await procInfo(pid)) ?? NONE;
 
 interface Floor { idleCpuPct: number; rssMiB: number; treeRssMiB: number; treeAnonMiB: number; spurious: number; spuriousSeconds: number }
 
@@ -218,7 +191,7 @@ async function idleAndSpurious(impl: Impl, advertInt: number): Promise<Floor> {
     const t0 = performance.now();
     await sleep(IDLE_S * 1000);
     const after = await Promise.all(pids.map(procStat));
-    const tree = await Promise.all((await processTree(pids)).map((p) => procStat(p).catch(() => ({ ticks: 0, rssKiB: 0, anonKiB: 0 }))));
+    const tree = await processTree(pids);
     const secs = (performance.now() - t0) / 1000;
     const hz = 100; // USER_HZ on Linux
     const ticks = after.reduce((s, x, i) => s + x.ticks - before[i]!.ticks, 0);

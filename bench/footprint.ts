@@ -7,7 +7,6 @@
 // same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
 //
 //   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image-node DIR/bin/node]
-import { readFile, readdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
 import { startKeepalived, keepalivedVersion } from '../test/lab/keepalived.ts';
@@ -15,6 +14,7 @@ import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { mqttBlock, startLabBroker } from '../test/lab/mosquitto.ts';
 import { serialBlock, startSocat } from '../test/lab/serial-console.ts';
 import { startTcpEcho, tcpCheck, virtualServerBlock } from '../test/lab/lb-helpers.ts';
+import { processTree } from '../test/lab/proc-tree.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,37 +32,6 @@ const AFTER_S = Number(flags['after-s']);
 const IDLE_S = Number(flags['idle-s']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Proc { pid: number; comm: string; rssKiB: number; anonKiB: number; ticks: number }
-
-async function proc(pid: number): Promise<Proc | null> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kib = (re: RegExp): number => Number(re.exec(status)?.[1] ?? 0);
-    return { pid, comm, rssKiB: kib(/VmRSS:\s+(\d+) kB/), anonKiB: kib(/RssAnon:\s+(\d+) kB/), ticks: Number(f[11]) + Number(f[12]) };
-  } catch {
-    return null;
-  }
-}
-
-/** The process and all its descendants. */
-async function tree(root: number): Promise<Proc[]> {
-  const parent = new Map<number, number>();
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
-    if (st) parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
-  }
-  const pids = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [p, pp] of parent) if (pids.has(pp) && !pids.has(p)) { pids.add(p); grew = true; }
-  }
-  return (await Promise.all([...pids].map(proc))).filter((p): p is Proc => p !== null);
-}
-
 interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }> }
 
 const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
@@ -70,9 +39,9 @@ const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
 async function measure(root: () => Promise<number[]>): Promise<Figure> {
   await sleep(AFTER_S * 1000);
   const roots = await root();
-  const first = (await Promise.all(roots.map(tree))).flat();
+  const first = await processTree(roots);
   await sleep(IDLE_S * 1000);
-  const last = (await Promise.all(roots.map(tree))).flat();
+  const last = await processTree(roots);
   const ticks = last.reduce((s, p) => s + p.ticks - (first.find((q) => q.pid === p.pid)?.ticks ?? p.ticks), 0);
   return {
     treeRssMiB: mib(last.reduce((s, p) => s + p.rssKiB, 0)),

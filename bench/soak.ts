@@ -11,7 +11,6 @@
 // Needs root (the lab).
 //
 //   node --import tsx bench/soak.ts [--seconds 600] [--settle-s 30] [--only SUBSTRING-OF-AN-ACTIVITY]
-import { readFile, readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
@@ -20,6 +19,7 @@ import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { waitHolder } from '../test/lab/vrrp-helpers.ts';
 import { mqttBlock, startLabBroker } from '../test/lab/mosquitto.ts';
 import { flood } from '../test/lab/flood-sender.ts';
+import { processTree } from '../test/lab/proc-tree.ts';
 import { packet } from '../test/unit/vrrp/helpers.ts';
 
 const { values: flags } = parseArgs({ options: { seconds: { type: 'string', default: '600' }, 'settle-s': { type: 'string', default: '30' }, only: { type: 'string' }, 'node-options': { type: 'string' }, env: { type: 'string' } } });
@@ -28,25 +28,8 @@ const SETTLE_S = Number(flags['settle-s']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function treeKiB(root: number): Promise<{ rss: number; anon: number }> {
-  const parent = new Map<number, number>();
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const st = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
-    if (st) parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
-  }
-  const pids = new Set([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const [p, pp] of parent) if (pids.has(pp) && !pids.has(p)) { pids.add(p); grew = true; }
-  }
-  let rss = 0;
-  let anon = 0;
-  for (const p of pids) {
-    const s = await readFile(`/proc/${p}/status`, 'utf8').catch(() => '');
-    rss += Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? 0);
-    anon += Number(/RssAnon:\s+(\d+)/.exec(s)?.[1] ?? 0);
-  }
-  return { rss, anon };
+  const t = await processTree([root]);
+  return { rss: t.reduce((n, p) => n + p.rssKiB, 0), anon: t.reduce((n, p) => n + p.anonKiB, 0) };
 }
 
 const transitions = (b: BoardHandle, from: number): string[] =>

@@ -9,9 +9,9 @@
 //     "deadline": <epoch ms>, "durationMs": 60000, "transport": "serial", "committedAt": <epoch ms> }
 // durationMs bounds what is left after a restart: a board without a real-time clock may boot
 // in 1970, and "deadline − now" must not become fifty years.
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, SaveError } from '../util/atomic-file.ts';
+import { readJsonFile, writeFileAtomic, SaveError } from '../util/atomic-file.ts';
 
 export const PENDING_FILE = 'commit-pending.json';
 
@@ -55,19 +55,8 @@ export class FilePendingStore implements PendingStore {
   }
 
   async load(): Promise<PendingRecord | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new Error(`${this.path}: ${(e as Error).message}`);
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new Error(`${this.path}: not valid JSON`);
-    }
+    const doc = await readJsonFile(this.path);
+    if (doc === null) return null;
     if (!isRecord(doc)) throw new Error(`${this.path}: not a pending commit record (version 1)`);
     const { configPath, previousText, deadline, durationMs, transport, committedAt } = doc;
     return { configPath, previousText, deadline, durationMs, transport, committedAt };

@@ -13,9 +13,8 @@
 // after failures: { "version": 1, "failures": 2, "lockedUntil": <epoch ms, 0 = not locked> }.
 // A separate file, so that failed logins never rewrite the password hashes.
 import { scrypt, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../util/atomic-file.ts';
+import { readJsonFile, writeFileAtomic } from '../util/atomic-file.ts';
 import type { LoginRecord, LoginStateStore } from './login.ts';
 
 export interface PasswordHash {
@@ -81,19 +80,8 @@ export class FileUserStore implements UserStore {
   }
 
   private async load(): Promise<Record<string, PasswordHash>> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw e;
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new Error(`${this.path}: not valid JSON`);
-    }
+    const doc = await readJsonFile(this.path);
+    if (doc === null) return {};
     const users = (doc as { users?: unknown } | null)?.users;
     if (typeof users !== 'object' || users === null) throw new Error(`${this.path}: no "users" object`);
     const out: Record<string, PasswordHash> = {};
@@ -137,19 +125,8 @@ export class FileLoginStore implements LoginStateStore {
   }
 
   async load(): Promise<LoginRecord | null> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new Error(`${this.path}: ${(e as Error).message}`);
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      throw new Error(`${this.path}: not valid JSON`);
-    }
+    const doc = await readJsonFile(this.path);
+    if (doc === null) return null;
     const o = (typeof doc === 'object' && doc !== null ? doc : {}) as Record<string, unknown>;
     const count = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
     if (o.version !== 1 || !count(o.failures) || !count(o.lockedUntil)) throw new Error(`${this.path}: not a login record (version 1)`);

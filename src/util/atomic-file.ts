@@ -7,7 +7,7 @@
 // ("no space left on device (/var/lib/tandem)"), fit to show an operator. A write interrupted
 // by a crash or a power cut leaves its temporary file (`.NAME.tmp-PID-TIME`) behind;
 // removeStaleTemps() removes those at the next start.
-import { open, rename, unlink, link, copyFile, stat, readdir } from 'node:fs/promises';
+import { open, rename, unlink, link, copyFile, stat, readdir, readFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -148,4 +148,23 @@ export async function removeStaleTemps(dir: string, names?: readonly string[]): 
     }
   }
   return removed;
+}
+
+/**
+ * A JSON state file written by writeFileAtomic: its parsed content, null when there is none,
+ * and an error naming the file when it cannot be read or is not JSON (the caller checks the shape).
+ */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(`${path}: not valid JSON`);
+  }
 }
