@@ -229,6 +229,11 @@ export function isMulticast(a: IpAddress): boolean {
   return a.family === 4 ? isMulticastIpv4(ipv4Value(a)) : a.bytes[0] === 0xff;
 }
 
+/** IPv6 link-local unicast fe80::/10 (RFC 4291 §2.5.6); false for IPv4. */
+export function isLinkLocal(a: IpAddress): boolean {
+  return a.family === 6 && a.bytes[0] === 0xfe && (a.bytes[1]! & 0xc0) === 0x80;
+}
+
 /** Lower-case hex of the address bytes (8 digits for IPv4, 32 for IPv6): for object names. */
 export function ipHex(a: IpAddress): string {
   return Buffer.from(a.bytes).toString('hex');
