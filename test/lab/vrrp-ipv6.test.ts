@@ -124,3 +124,38 @@ test('dual-stack sync group: the IPv4 and IPv6 instances (same VRIDs, different 
   await waitHolder6(lab, 'a');
   for (const i of ['VI_PUB', 'VI_PRIV', 'VI_PUB6', 'VI_PRIV6']) await b.waitForLog(new RegExp(`\\(${i}\\) Entering BACKUP STATE`), 5_000, { from: mark });
 });
+
+test('IPv6 unicast: unicast_src_ip and unicast_peer with global addresses elect, and fail over on SIGTERM', async (t) => {
+  const lab = await withLab(t, { name: 'vrrp-ipv6-unicast', realServers: 0, ipv6: true });
+  const cfg = (board: Board, priority: number): string => {
+    const other: Board = board === 'a' ? 'b' : 'a';
+    return `global_defs {
+    router_id lb-${board}
+}
+vrrp_instance VI_U6 {
+    interface eth0
+    virtual_router_id 71
+    priority ${priority}
+    advert_int 0.2
+    unicast_src_ip ${LAB_ADDR6.board[board].eth0}
+    unicast_peer {
+        ${LAB_ADDR6.board[other].eth0}
+    }
+    virtual_ipaddress {
+        ${LAB_ADDR6.publicVip}/64
+    }
+}
+`;
+  };
+  const b = await lab.startBoard('b', cfg('b', 100), { waitForLog: started });
+  const a = await lab.startBoard('a', cfg('a', 150), { waitForLog: started });
+  await a.waitForLog(/\(VI_U6\) Entering MASTER STATE/);
+  await b.waitForLog(/\(VI_U6\) Entering BACKUP STATE/, 10_000);
+  await lab.waitFor(async () => (await vipHolders6(lab)).pub.join() === 'a', { what: 'a alone holding the public IPv6 VIP' });
+  const show = await b.ctl(['show', 'vrrp']);
+  assert.match(show.stdout, /VI_U6\s+BACKUP\s+71\s+eth0\s+v3\s+100\s+100\s+2001:db8:0:1::2\s/, 'the master is named by its unicast_src_ip');
+  const mark = b.proc.mark();
+  await lab.stopBoard('a', 'SIGTERM');
+  await b.waitForLog(/\(VI_U6\) BACKUP -> MASTER: master released \(priority 0\)/, 5_000, { from: mark });
+  await lab.waitFor(async () => (await vipHolders6(lab)).pub.join() === 'b', { what: 'b alone holding the public IPv6 VIP' });
+});
