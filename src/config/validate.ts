@@ -98,6 +98,14 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       const f = ipFamily(v.address);
       if (f !== 0 && f !== fam.family) error(v.pos, `virtual_ipaddress ${v.address} is IPv${f} but ${other()}: ${mixed(f)}, or list it in virtual_ipaddress_excluded`);
     }
+    // RFC 5798 §5.2.9: over IPv6 the first address of the advert is the virtual router's
+    // link-local one. keepalived logs it otherwise, and refuses it with vrrp_strict.
+    const first = i.virtualIps[0];
+    if (fam.family === 6 && i.unicastPeers.length === 0 && first !== undefined && ipFamily(first.address) === 6 && !isLinkLocalText(first.address)) {
+      const msg = `the first IPv6 virtual_ipaddress of vrrp_instance ${shown(i.name)} should be link-local (RFC 5798 section 5.2.9); ${first.address} is not`;
+      if (config.global.vrrpStrict) error(first.pos, `${msg} (vrrp_strict)`);
+      else warn(first.pos, msg);
+    }
     for (const v of [...i.virtualIps, ...i.virtualIpsExcluded]) {
       if (!anyAddr(v.address, v.pos, 'virtual_ipaddress')) continue;
       const max = ipFamily(v.address) === 6 ? 128 : 32;

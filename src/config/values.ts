@@ -90,7 +90,7 @@ export function ipv4(t: Token, what: string, ipv6Why = `${what} takes an IPv4 ad
 export function ipAddress(t: { text: string; pos: Pos }, what: string): string {
   const pct = t.text.indexOf('%');
   if (pct >= 0 && parseIp(t.text.slice(0, pct)) !== null) {
-    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' carries a zone index ('%${shown(t.text.slice(pct + 1))}'): write the address alone; its interface is the instance's interface or the VIP's dev`);
+    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' carries a zone index ('%${shown(t.text.slice(pct + 1))}'): write the address alone; the interface comes from the configuration (the instance's interface, a VIP's dev), not from the address`);
   }
   const a = parseIp(t.text);
   if (!a) {

@@ -127,3 +127,10 @@ test('checkers take IPv6 connect_ip and bindto; bindto of another family than th
     /bindto 2001:db8::2 is IPv6 but the checker connects to 192\.0\.2\.20, an IPv4 address \(the real server; set connect_ip/, 16);
   one(VS('192.0.2.10', '192.0.2.20', '    UDP_CHECK {\n      connect_ip 2001:db8::9\n      bindto 192.0.2.2\n    }\n'), /bindto 192\.0\.2\.2 is IPv4 but the checker connects to 2001:db8::9/, 14);
 });
+
+test('RFC 5798 §5.2.9: the first IPv6 VIP should be link-local: a warning, an error with vrrp_strict (keepalived)', () => {
+  const warnings = (text: string): string[] => parse(text).diags.filter((d) => d.severity === 'warning').map((d) => d.message);
+  assert.ok(warnings(inst6('')).some((m) => /first IPv6 virtual_ipaddress of vrrp_instance VI_6 should be link-local/.test(m)));
+  assert.ok(!warnings(inst6('', 'VI_6', '    fe80::1/64 dev eth0\n    2001:db8:0:1::1/64\n')).some((m) => /should be link-local/.test(m)));
+  one('global_defs {\n  vrrp_strict\n}\n' + inst6(''), /should be link-local \(RFC 5798 section 5\.2\.9\); 2001:db8:0:1::1 is not \(vrrp_strict\)/, 10);
+});
