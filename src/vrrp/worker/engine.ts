@@ -107,15 +107,19 @@ export class VrrpEngine {
     for (const inst of created) this.startInstance(inst);
   }
 
-  /** Every VIP of the configuration: never an instance's own source address (fe80::1 is link-local too). */
+  /** Every VIP of the configuration: never an IPv6 instance's own source address (fe80::1 is link-local too). */
   private vipAddresses(cfg: EngineConfig = this.cfg): Set<string> {
     return new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
   }
 
-  /** Where an instance's adverts come from: unicast_src_ip, else the primary address (IPv4) or the link-local one (IPv6). */
+  /**
+   * Where an instance's adverts come from: unicast_src_ip, else the primary address (IPv4) or
+   * the link-local one (IPv6), which is never a link-local VIP. An IPv4 VIP may be the primary
+   * address (an address owner's, priority 255), so only IPv6 leaves the VIPs out.
+   */
   private sourceOf(c: EngineInstance, cfg: EngineConfig = this.cfg): Promise<string | null> {
     if (c.unicastSrcIp !== null) return Promise.resolve(c.unicastSrcIp);
-    return this.net.primaryAddress(c.dev, c.family, this.vipAddresses(cfg));
+    return c.family === 6 ? this.net.primaryAddress(c.dev, 6, this.vipAddresses(cfg)) : this.net.primaryAddress(c.dev, 4);
   }
 
   /** Socket, crash recovery and machine of one instance; it starts with startInstance(). */

@@ -190,3 +190,12 @@ test('an interface without a link-local address cannot run an IPv6 instance: sta
   assert.deepEqual(await t.engine.preflight({ instances: [inst4(), inst6({ dev: 'eth2', name: 'VI_NEW' })], syncGroups: [] }),
     ['(VI_NEW) interface eth2 does not exist or has no IPv6 link-local address']);
 });
+
+test('IPv4 keeps its primary address even when it is a VIP (an address owner): only IPv6 leaves the VIPs out', async () => {
+  const owner = inst4({ priority: 255, vips: [{ address: '192.0.2.2', prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }], advertAddresses: ['192.0.2.2'] });
+  const s = setup({ instances: [owner], syncGroups: [] });
+  s.net.addrs.set('eth0', [{ address: '192.0.2.2', prefix: 24, secondary: false }]);
+  await s.engine.start(s.links);
+  assert.equal(s.state('VI_4').state, 'MASTER');
+  assert.equal(s.tx.sent.at(-1)!.src, '192.0.2.2');
+});
