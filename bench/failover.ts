@@ -1,7 +1,7 @@
 // Figures for VRRP: client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
-//   node --import tsx bench/failover.ts [--runs 5 (0: only the per-interval figures)] [--intervals 1,0.1,0.02,0.01] [--spurious-s 60] [--idle-s 10] [--hogs 4] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived]
+//   node --import tsx bench/failover.ts [--runs 5 (0: only the per-interval figures)] [--intervals 1,0.1,0.02,0.01] [--spurious-s 60] [--idle-s 10] [--hogs 4] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived] [--family 4|6|both] [--floors on|off]
 //
 // Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
 // UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
@@ -10,14 +10,20 @@
 // Spurious transitions: a v3 / 0.1 s pair for --spurious-s seconds while three busy loops
 // saturate the master board's two CPUs. Idle: CPU% and RSS of the master's daemon process(es),
 // two instances at advert_int 0.1, over --idle-s seconds.
+// --family 6 (or both): the IPv6 variant of the v3 / 0.1 s scenarios on the lab with IPv6
+// (test/lab/vrrp-configs.ts pairConfig6: VRRPv3 to ff02::12 from the link-local addresses, the
+// public IPv6 VIP announced with unsolicited neighbour advertisements), the probe and the echo
+// over UDP/IPv6 to the public IPv6 VIP; with both, the summary gives IPv6 against IPv4.
+// --floors off skips the spurious-transition and idle figures.
 // Prints one JSON object, then a one-line summary.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createLab, type Lab, type LabProcess } from '../test/lab/lab.ts';
 import { startKeepalived, keepalivedVersion, type KeepalivedHandle } from '../test/lab/keepalived.ts';
-import { pairConfig } from '../test/lab/vrrp-configs.ts';
-import { waitHolder } from '../test/lab/vrrp-helpers.ts';
+import { LAB_ADDR, LAB_ADDR6 } from '../test/lab/lab.ts';
+import { pairConfig, pairConfig6 } from '../test/lab/vrrp-configs.ts';
+import { waitHolder, waitHolder6 } from '../test/lab/vrrp-helpers.ts';
 import { procInfo, processTree } from '../test/lab/proc-tree.ts';
 
 const { values: flags } = parseArgs({
@@ -32,8 +38,12 @@ const { values: flags } = parseArgs({
     intervals: { type: 'string', default: '0.1' },
     /** CPU-bound processes during the spurious run: one in the master's namespace, the rest outside. */
     hogs: { type: 'string', default: '4' },
+    /** 4: the IPv4 scenarios (as before); 6: their IPv6 variant; both. */
+    family: { type: 'string', default: '4' },
+    floors: { type: 'string', default: 'on' },
   },
 });
+const FAMILIES: Array<4 | 6> = flags.family === 'both' ? [4, 6] : flags.family === '6' ? [6] : [4];
 const INTERVALS = String(flags.intervals).split(',').map(Number).filter((x) => x > 0);
 const HOGS = Number(flags.hogs);
 const RUNS = Number(flags.runs);
@@ -46,22 +56,29 @@ const PHASE = flags.phase === 'random' ? 'random' : 'after-advert';
 const PORT = 9000;
 
 type Impl = 'tandem' | 'keepalived';
-interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful' }
+interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful'; family: 4 | 6 }
 /** VRRPv2 carries whole seconds only; anything shorter is v3 (RFC 5798 §5.2.7). */
 const versionFor = (advertInt: number): 2 | 3 => (Number.isInteger(advertInt) ? 2 : 3);
-const SCENARIOS: Scenario[] = [
-  { name: 'power_v2_1s', version: 2, advertInt: 1, how: 'power' },
-  { name: 'power_v3_0.1s', version: 3, advertInt: 0.1, how: 'power' },
-  { name: 'graceful_v2_1s', version: 2, advertInt: 1, how: 'graceful' },
-  { name: 'graceful_v3_0.1s', version: 3, advertInt: 0.1, how: 'graceful' },
-  ...INTERVALS.filter((i) => i !== 1 && i !== 0.1).map((i): Scenario => ({ name: `power_v3_${i}s`, version: 3, advertInt: i, how: 'power' })),
+const SCENARIOS4: Scenario[] = [
+  { name: 'power_v2_1s', version: 2, advertInt: 1, how: 'power', family: 4 },
+  { name: 'power_v3_0.1s', version: 3, advertInt: 0.1, how: 'power', family: 4 },
+  { name: 'graceful_v2_1s', version: 2, advertInt: 1, how: 'graceful', family: 4 },
+  { name: 'graceful_v3_0.1s', version: 3, advertInt: 0.1, how: 'graceful', family: 4 },
+  ...INTERVALS.filter((i) => i !== 1 && i !== 0.1).map((i): Scenario => ({ name: `power_v3_${i}s`, version: 3, advertInt: i, how: 'power', family: 4 })),
 ];
+/** VRRPv3 only: there is no VRRPv2 over IPv6 (RFC 5798). */
+const SCENARIOS6: Scenario[] = [
+  { name: 'power_v3_0.1s_ipv6', version: 3, advertInt: 0.1, how: 'power', family: 6 },
+  { name: 'graceful_v3_0.1s_ipv6', version: 3, advertInt: 0.1, how: 'graceful', family: 6 },
+];
+const SCENARIOS: Scenario[] = [...(FAMILIES.includes(4) ? SCENARIOS4 : []), ...(FAMILIES.includes(6) ? SCENARIOS6 : [])];
 
-/** Quiet UDP echo (the lab's own echo logs every datagram, too much at 500/s). argv: PORT. */
+/** Quiet UDP echo (the lab's own echo logs every datagram, too much at 500/s). argv: PORT FAMILY. */
 const ECHO_JS = `
-const s = require('dgram').createSocket('udp4');
+const six = process.argv[2] === '6';
+const s = require('dgram').createSocket(six ? 'udp6' : 'udp4');
 s.on('message', (m, r) => s.send(m, r.port, r.address));
-s.bind(Number(process.argv[1]), '0.0.0.0', () => console.log('listening'));
+s.bind(Number(process.argv[1]), six ? '::' : '0.0.0.0', () => console.log('listening'));
 process.on('SIGTERM', () => process.exit(0));
 `;
 
@@ -70,7 +87,7 @@ process.on('SIGTERM', () => process.exit(0));
  * {"sent","received","maxGapMs"} where maxGapMs is the longest time between two replies.
  */
 const PROBE_JS = `
-const s = require('dgram').createSocket('udp4');
+const s = require('dgram').createSocket(require('net').isIPv6(process.argv[1]) ? 'udp6' : 'udp4');
 const [addr, port] = [process.argv[1], Number(process.argv[2])];
 let seq = 0, received = 0, last = 0, maxGap = 0;
 s.on('message', () => {
@@ -101,9 +118,11 @@ const median = (xs: number[]): number => {
 /** A board's VRRP daemon, whichever implementation. */
 interface Daemon { pids(): Promise<number[]>; proc: LabProcess; graceful(): Promise<void>; }
 
-async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number, env?: Record<string, string>): Promise<Daemon> {
+async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number, env?: Record<string, string>, family: 4 | 6 = 4): Promise<Daemon> {
   const priority = board === 'a' ? 150 : 100;
-  const cfg = pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt });
+  const cfg = family === 6
+    ? pairConfig6({ routerId: `${impl}-${board}`, priority, advertInt })
+    : pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt });
   if (impl === 'tandem') {
     // info: the bench must not pay for debug logging of every advert.
     const h = await lab.startBoard(board, cfg, { logLevel: 'info', env, waitForLog: /Entering (BACKUP|MASTER) STATE/ });
@@ -127,19 +146,23 @@ async function crash(lab: Lab, impl: Impl, d: Daemon, board: 'a' | 'b'): Promise
 }
 
 async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
-  const lab = await createLab({ name: `bench-failover-${impl}-${sc.name}`, realServers: 0 });
+  const six = sc.family === 6;
+  const lab = await createLab({ name: `bench-failover-${impl}-${sc.name}`, realServers: 0, ipv6: six });
+  const holder = (b: 'a' | 'b', timeoutMs: number, alone = true): Promise<void> => (six ? waitHolder6 : waitHolder)(lab, b, timeoutMs, alone);
   try {
     for (const b of ['a', 'b'] as const) {
-      const e = lab.spawn(b, [process.execPath, '-e', ECHO_JS, String(PORT)], { label: `echo-${b}` });
+      const e = lab.spawn(b, [process.execPath, '-e', ECHO_JS, String(PORT), String(sc.family)], { label: `echo-${b}` });
       await e.waitForLog(/listening/);
     }
-    await startDaemon(lab, impl, 'b', sc.version, sc.advertInt);
-    let a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt);
+    await startDaemon(lab, impl, 'b', sc.version, sc.advertInt, undefined, sc.family);
+    let a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family);
+    // What tcpdump on b waits for before the power goes: one of a's adverts on the public segment.
+    const advertFilter = six ? `ip6 proto 112 and src ${await lab.linkLocal('a', 'eth0')}` : `ip proto 112 and src ${LAB_ADDR.board.a.eth0}`;
     const gaps: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      await waitHolder(lab, 'a', 20_000);
-      await sleep(500); // GARPs out, neighbours settled
-      const probe = lab.spawn('client', [process.execPath, '-e', PROBE_JS, '203.0.113.1', String(PORT)], { label: 'probe' });
+      await holder('a', 20_000);
+      await sleep(500); // GARPs (NAs) out, neighbours settled
+      const probe = lab.spawn('client', [process.execPath, '-e', PROBE_JS, six ? LAB_ADDR6.publicVip : LAB_ADDR.publicVip, String(PORT)], { label: 'probe' });
       await probe.waitForLog(/first reply/, 10_000);
       // The outage after a power loss is Master_Down_Interval minus the time since the master's
       // last advert: a random phase spreads single runs by a whole advert interval. With
@@ -148,13 +171,13 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
       // and not the dice; --phase random keeps the spread.
       await sleep(300 + Math.random() * sc.advertInt * 1000);
       if (sc.how === 'power' && PHASE === 'after-advert') {
-        const seen = lab.spawn('b', ['tcpdump', '-l', '-n', '--immediate-mode', '-i', 'eth0', '-c', '1', 'ip proto 112 and src 203.0.113.2'], { label: 'advert' });
+        const seen = lab.spawn('b', ['tcpdump', '-l', '-n', '--immediate-mode', '-i', 'eth0', '-c', '1', advertFilter], { label: 'advert' });
         await seen.waitForLog(/listening on/, 5_000);
         await seen.exited;
       }
       if (sc.how === 'power') await crash(lab, impl, a, 'a');
       else await a.graceful();
-      await waitHolder(lab, 'b', 20_000, sc.how === 'graceful');
+      await holder('b', 20_000, sc.how === 'graceful');
       await sleep(1_000);
       await probe.stop('SIGTERM');
       const line = probe.lines.map((l) => l.text).find((l) => l.startsWith('{'));
@@ -163,7 +186,7 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
       gaps.push(r.maxGapMs);
       process.stderr.write(`${impl} ${sc.name} run ${i + 1}: outage ${r.maxGapMs} ms (${r.received}/${r.sent} replies)\n`);
       if (sc.how === 'power') await lab.restoreLinks('a');
-      a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt);
+      a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family);
     }
     return gaps;
   } finally {
@@ -241,6 +264,8 @@ const result: Record<string, unknown> = {
   bench: 'vrrp-failover', runs: RUNS, phase: PHASE, probeIntervalMs: 2, node: process.version, keepalived: await keepalivedVersion(),
 };
 const onlyFloor = flags.runs === '0';
+const withFloors = flags.floors !== 'off';
+result.families = FAMILIES;
 for (const impl of impls) {
   const r: Record<string, unknown> = {};
   if (!onlyFloor) {
@@ -249,19 +274,37 @@ for (const impl of impls) {
       r[sc.name] = { medianMs: median(gaps), runsMs: gaps };
     }
   }
-  const floors: Record<string, Floor> = {};
-  for (const i of INTERVALS) floors[String(i)] = await idleAndSpurious(impl, i);
-  r.atInterval = floors;
+  if (withFloors) {
+    const floors: Record<string, Floor> = {};
+    for (const i of INTERVALS) floors[String(i)] = await idleAndSpurious(impl, i);
+    r.atInterval = floors;
+  }
   result[impl] = r;
 }
+const medianOf = (impl: Impl, sc: string): number | null =>
+  (result[impl] as Record<string, { medianMs: number }> | undefined)?.[sc]?.medianMs ?? null;
+// The IPv6 figures against the IPv4 ones of the same run: RFC 5798 timing is the same, so the
+// outage should be within 5 % or 10 ms (whichever is larger) of IPv4's.
+if (FAMILIES.length === 2 && !onlyFloor) {
+  const cmp: Record<string, unknown> = {};
+  for (const impl of impls) {
+    for (const how of ['power', 'graceful']) {
+      const v4 = medianOf(impl, `${how}_v3_0.1s`);
+      const v6 = medianOf(impl, `${how}_v3_0.1s_ipv6`);
+      if (v4 === null || v6 === null) continue;
+      const diff = Math.round((v6 - v4) * 10) / 10;
+      cmp[`${impl}_${how}`] = { ipv4Ms: v4, ipv6Ms: v6, diffMs: diff, within: Math.abs(diff) <= Math.max(10, 0.05 * v4) };
+    }
+  }
+  result.ipv6VsIpv4 = cmp;
+}
 console.log(JSON.stringify(result));
-const med = (impl: Impl, sc: string): string => {
-  const x = (result[impl] as Record<string, { medianMs: number }> | undefined)?.[sc];
-  return x ? `${x.medianMs}` : '-';
-};
+const med = (impl: Impl, sc: string): string => `${medianOf(impl, sc) ?? '-'}`;
 const sum = impls.map((impl) => {
-  const f = (result[impl] as { atInterval: Record<string, Floor> }).atInterval;
+  const f = (result[impl] as { atInterval?: Record<string, Floor> }).atInterval ?? {};
   const floors = Object.entries(f).map(([i, x]) => `@${i}s ${x.spurious} spurious/${x.spuriousSeconds}s, ${x.idleCpuPct}% CPU, tree ${x.treeRssMiB} MiB (${x.treeAnonMiB} anon)`).join(', ');
-  return `${impl}: power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms; ${floors}`;
+  const v4 = FAMILIES.includes(4) ? `power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms` : '';
+  const v6 = FAMILIES.includes(6) ? `IPv6 power ${med(impl, 'power_v3_0.1s_ipv6')} ms, graceful ${med(impl, 'graceful_v3_0.1s_ipv6')} ms` : '';
+  return `${impl}: ${[v4, v6].filter(Boolean).join('; ')}${floors ? `; ${floors}` : ''}`;
 });
 console.log(`failover outage (median of ${RUNS}; advert_int 1 v2 / 0.1 v3) — ${sum.join('; ')}`);

@@ -2,8 +2,9 @@
 // raw-socket polls its socket on libuv's *default* loop, which is the main thread's: in a
 // worker thread its sends never complete and the process crashes at exit. Our patch
 // (patches/raw-socket+1.8.1.patch, applied by patch-package) makes it use the loop of the
-// thread that created the socket; npm built the addon before the patch was applied, so it is
-// rebuilt here. Skipped when the built addon is already newer than the patched source.
+// thread that created the socket, and receives IPv6 packets with recvmsg so that their hop
+// limit and destination (ancillary data: an IPv6 raw socket gets no IPv6 header) reach the
+// VRRP receive checks. npm built the addon before the patch was applied, so it is rebuilt here. Skipped when the built addon is already newer than the patched source.
 import { statSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';

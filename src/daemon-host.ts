@@ -109,7 +109,7 @@ export class DaemonConsoleHost implements ConsoleHost {
       name: n.name,
       up: n.carrier ?? n.operstate === 'up',
       mac: os[n.name]?.[0]?.mac ?? null,
-      addresses: (os[n.name] ?? []).filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? a.address),
+      addresses: (os[n.name] ?? []).map((a) => a.cidr ?? a.address), // both families: IPv6 VIPs show here too
       rxBytes: n.rxBytes,
       txBytes: n.txBytes,
       rxErrors: n.rxErrors,

@@ -453,7 +453,7 @@ function birthInterfaces(): Array<{ name: string; mac: string | null; addresses:
   const out: Array<{ name: string; mac: string | null; addresses: string[] }> = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (!addrs || name === 'lo') continue;
-    out.push({ name, mac: addrs[0]?.mac ?? null, addresses: addrs.filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? a.address) });
+    out.push({ name, mac: addrs[0]?.mac ?? null, addresses: addrs.map((a) => a.cidr ?? a.address) });
   }
   return out;
 }

@@ -7,11 +7,11 @@
 // to each read; a whole-request bound also catches a server that trickles bytes).
 // The body is read only when a digest needs it, and never beyond MAX_BODY_BYTES.
 
-import { isIP } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { HttpCheck, HttpUrl } from '../config/model.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
 import { connectStream } from './connect.ts';
+import { hostPort } from '../util/ip.ts';
 import {
   buildRequest,
   decodeChunked,
@@ -47,8 +47,9 @@ interface UrlOutcome {
 
 function fetchOne(target: CheckTarget, cfg: HttpCheck, url: HttpUrl, signal: AbortSignal): Promise<UrlOutcome> {
   const vhost = virtualhostFor(url, cfg, target);
-  const hostHeader = vhost ?? (isIP(target.address) === 6 ? `[${target.address}]:${target.port}` : `${target.address}:${target.port}`);
-  const label = `${cfg.kind} ${cfg.kind === 'SSL_GET' ? 'https' : 'http'}://${target.address}:${target.port}${url.path}`;
+  // RFC 9110 §7.2 / RFC 3986 §3.2.2: an IPv6 literal goes in brackets, in Host and in the URL.
+  const hostHeader = vhost ?? hostPort(target.address, target.port);
+  const label = `${cfg.kind} ${cfg.kind === 'SSL_GET' ? 'https' : 'http'}://${hostPort(target.address, target.port)}${url.path}`;
   const request = buildRequest(url.path, cfg.httpProtocol, hostHeader);
   const wantBody = url.digest !== null;
 

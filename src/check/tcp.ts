@@ -4,11 +4,12 @@
 
 import type { TcpCheck } from '../config/model.ts';
 import { connectStream } from './connect.ts';
+import { hostPort } from '../util/ip.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
 
 export function checkTcp(target: CheckTarget, cfg: Pick<TcpCheck, 'connectTimeoutMs' | 'bindTo'>, signal: AbortSignal): Promise<CheckResult> {
   const started = Date.now();
-  const where = `tcp ${target.address}:${target.port}`;
+  const where = `tcp ${hostPort(target.address, target.port)}`;
   const result = (ok: boolean, detail: string): CheckResult => ({ ok, latencyMs: Date.now() - started, detail });
   return connectStream<CheckResult>(
     { target, bindTo: cfg.bindTo, timeoutMs: cfg.connectTimeoutMs, signal },

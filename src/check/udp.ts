@@ -9,6 +9,7 @@
 import type { UdpCheck } from '../config/model.ts';
 import type { CheckResult, CheckTarget } from './types.ts';
 import { connectDatagram } from './connect.ts';
+import { hostPort } from '../util/ip.ts';
 
 /**
  * The model carries require_reply as text: null = no reply needed, '' = any reply, otherwise
@@ -34,7 +35,7 @@ export function checkUdp(
   signal: AbortSignal,
 ): Promise<CheckResult> {
   const started = Date.now();
-  const label = `udp ${target.address}:${target.port}`;
+  const label = `udp ${hostPort(target.address, target.port)}`;
   const expected = expectedReply(cfg.requireReply);
   const result = (ok: boolean, detail: string): CheckResult => ({ ok, latencyMs: Date.now() - started, detail: `${label}: ${detail}` });
   return connectDatagram<CheckResult>(

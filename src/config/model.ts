@@ -4,7 +4,8 @@
 // (src/config/directives/, one entry per keyword); the canonical writer turns it back into text.
 //
 // Times are in milliseconds, whatever unit the file used (keepalived writes seconds, with
-// fractions for advert_int). Addresses are dotted-quad strings; prefixes are numbers.
+// fractions for advert_int). Addresses are strings in canonical text (dotted quads; IPv6 as
+// RFC 5952 writes it); prefixes are numbers.
 
 /** Where a piece of configuration came from: for `FILE:LINE:COL: message` diagnostics. */
 export interface Pos {
@@ -160,6 +161,15 @@ export interface VrrpInstance {
   smtpAlert: boolean;
   /** accept / no_accept (v3: whether the master accepts packets to the VIP). */
   accept: boolean;
+  /** native_ipv6: the instance is IPv6 whatever its addresses say (keepalived). */
+  nativeIpv6: boolean;
+  /**
+   * The instance's address family (keepalived: one instance, one family), derived once the
+   * configuration is read (directives/instance.ts familyOf): native_ipv6, else its
+   * virtual_ipaddress, else unicast_src_ip, else unicast_peer; IPv4 when nothing says.
+   * virtual_ipaddress_excluded may hold either family.
+   */
+  family: 4 | 6;
   pos: Pos;
 }
 

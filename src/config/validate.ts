@@ -6,11 +6,12 @@
 import type { Config, Diagnostic, Pos, VirtualServer, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
+import { ipFamily } from '../util/ip.ts';
 import { controlCharacter, shown } from './values.ts';
 import { ifnameProblem, labelProblem } from './ifname.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
-import { INSTANCE, validVrid } from './directives/instance.ts';
+import { familyOf, INSTANCE, isLinkLocalText, validVrid } from './directives/instance.ts';
 import { SCRIPT } from './directives/script.ts';
 import { MQTT } from './directives/tandem.ts';
 import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
@@ -29,6 +30,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const at = (obj: object & { pos: Pos }, field: string): Pos => fieldPos(obj, field) ?? obj.pos;
   const addr = (a: string, pos: Pos, what: string): void => {
     if (!isIpv4(a)) error(pos, `${what}: '${shown(a)}' is not a valid IPv4 address`);
+  };
+  /** Either family (the places that take IPv6). */
+  const anyAddr = (a: string, pos: Pos, what: string): boolean => {
+    if (ipFamily(a) !== 0) return true;
+    error(pos, `${what}: '${shown(a)}' is not a valid IPv4 or IPv6 address`);
+    return false;
   };
   const port = (p: number, pos: Pos, what: string): void => {
     if (!Number.isInteger(p) || p < 1 || p > 65535) error(pos, `${what}: port ${p} is out of range 1-65535`);
@@ -61,12 +68,15 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
 
     // The instance's keyword ranges: virtual_router_id, priority, advert_int, preempt_delay.
     out.push(...fieldChecks(INSTANCE, i, top));
+    // RFC 5798 §5.2.3: a VRID names a virtual router of one family on a LAN: an IPv4 and an
+    // IPv6 instance may share one (keepalived keys its sockets by family too).
+    const fam = familyOf(i);
     if (validVrid(i.virtualRouterId)) {
-      const key = `${i.interface}\u0000${i.virtualRouterId}`;
+      const key = `${i.interface}\u0000${fam.family}\u0000${i.virtualRouterId}`;
       const other = byIfVrid.get(key);
       if (other) {
         const msg = (x: VrrpInstance, y: VrrpInstance): string =>
-          `virtual_router_id ${i.virtualRouterId} is used twice on ${shown(i.interface)}: by ${shown(x.name)} and by ${shown(y.name)} (${y.pos.file}:${y.pos.line})`;
+          `virtual_router_id ${i.virtualRouterId} is used twice on ${shown(i.interface)}${fam.family === 6 ? ' over IPv6' : ''}: by ${shown(x.name)} and by ${shown(y.name)} (${y.pos.file}:${y.pos.line})`;
         error(at(other, 'virtualRouterId'), msg(other, i));
         error(at(i, 'virtualRouterId'), msg(i, other));
       } else byIfVrid.set(key, i);
@@ -76,9 +86,34 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
       else if (i.version === 3) warn(i.authentication.pos, 'authentication is not part of VRRP v3 (RFC 5798 section 9); it is ignored');
       else if (Buffer.byteLength(i.authentication.pass) > 8) warn(i.authentication.pos, 'auth_pass is longer than 8 bytes; only the first 8 are sent (RFC 3768 section 5.3.10)');
     }
+    // keepalived: one instance, one family (vrrp_data.c alloc_vrrp_vip "address family must
+    // match VRRP instance"); native_ipv6 with IPv4 addresses is refused too. The excluded list
+    // may hold the other family: those addresses are not in the advert.
+    const other = (): string => `vrrp_instance ${shown(i.name)} is IPv${fam.family} (${fam.from})`;
+    const mixed = (f: 4 | 6): string => `an instance is one family, as in keepalived: give the IPv${f} addresses a vrrp_instance of their own (a vrrp_sync_group moves both as one)`;
+    if (i.version === 2 && fam.family === 6 && fieldPos(i, 'version') !== undefined) {
+      error(at(i, 'version'), `version 2 cannot carry IPv6: ${other()} and VRRPv2 is IPv4 only (RFC 3768); use version 3 (keepalived's version for IPv6 instances)`);
+    }
+    for (const v of i.virtualIps) {
+      const f = ipFamily(v.address);
+      if (f !== 0 && f !== fam.family) error(v.pos, `virtual_ipaddress ${v.address} is IPv${f} but ${other()}: ${mixed(f)}, or list it in virtual_ipaddress_excluded`);
+    }
+    // RFC 5798 §5.2.9: over IPv6 the first address of the advert is the virtual router's
+    // link-local one. keepalived logs it otherwise, and refuses it with vrrp_strict.
+    const first = i.virtualIps[0];
+    if (fam.family === 6 && i.unicastPeers.length === 0 && first !== undefined && ipFamily(first.address) === 6 && !isLinkLocalText(first.address)) {
+      const msg = `the first IPv6 virtual_ipaddress of vrrp_instance ${shown(i.name)} should be link-local (RFC 5798 section 5.2.9); ${first.address} is not`;
+      if (config.global.vrrpStrict) error(first.pos, `${msg} (vrrp_strict)`);
+      else warn(first.pos, msg);
+    }
     for (const v of [...i.virtualIps, ...i.virtualIpsExcluded]) {
-      addr(v.address, v.pos, 'virtual_ipaddress');
-      if (!Number.isInteger(v.prefix) || v.prefix < 0 || v.prefix > 32) error(v.pos, `virtual_ipaddress: prefix /${v.prefix} is out of range 0-32`);
+      if (!anyAddr(v.address, v.pos, 'virtual_ipaddress')) continue;
+      const max = ipFamily(v.address) === 6 ? 128 : 32;
+      if (!Number.isInteger(v.prefix) || v.prefix < 0 || v.prefix > max) error(v.pos, `virtual_ipaddress: prefix /${v.prefix} is out of range 0-${max}`);
+      // RFC 4291 §2.5.6: fe80::/10 is on every link; which one this VIP belongs to must be said.
+      if (isLinkLocalText(v.address) && v.dev === null) {
+        error(v.pos, `virtual_ipaddress ${v.address} is link-local: give its interface with dev (e.g. '${v.address}/64 dev ${shown(i.interface)}'); a link-local address means nothing without one (RFC 4291 section 2.5.6)`);
+      }
       if (v.brd !== null) addr(v.brd, v.pos, 'virtual_ipaddress brd');
       if (v.dev !== null) { ifname(v.dev, v.pos, 'virtual_ipaddress dev'); present(v.dev, v.pos, 'virtual_ipaddress dev'); }
       const label = v.label !== null && controlCharacter(v.label) === null ? labelProblem(v.label, v.dev ?? i.interface) : null;
@@ -86,8 +121,15 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
     tracked(i.trackInterfaces);
     if (i.virtualIps.length === 0) warn(i.pos, `vrrp_instance ${shown(i.name)} has no virtual_ipaddress`);
-    if (i.unicastSrcIp !== null) addr(i.unicastSrcIp, i.pos, 'unicast_src_ip');
-    for (const p of i.unicastPeers) addr(p, i.pos, 'unicast_peer');
+    if (i.unicastSrcIp !== null && anyAddr(i.unicastSrcIp, at(i, 'unicastSrcIp'), 'unicast_src_ip')) {
+      const f = ipFamily(i.unicastSrcIp);
+      if (f !== fam.family) error(at(i, 'unicastSrcIp'), `unicast_src_ip ${i.unicastSrcIp} is IPv${f} but ${other()}: the adverts go out in the instance's family`);
+    }
+    for (const p of i.unicastPeers) {
+      if (!anyAddr(p, at(i, 'unicastPeers'), 'unicast_peer')) continue;
+      const f = ipFamily(p);
+      if (f !== fam.family) error(at(i, 'unicastPeers'), `unicast_peer ${p} is IPv${f} but ${other()}: the adverts go out in the instance's family (keepalived refuses a peer of the other family too)`);
+    }
 
     present(i.interface, at(i, 'interface'), 'interface');
     // The host's addresses: the board's are not known before it runs.
@@ -161,8 +203,15 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
         out.push(...fieldChecks(checkerBlock(c), c, under(rs)));
         if (c.kind === 'HTTP_GET' || c.kind === 'SSL_GET') for (const u of c.urls) out.push(...fieldChecks(URL_BLOCK, u, under(c)));
         if (c.kind === 'MISC_CHECK') continue;
-        if (c.connectIp !== null) addr(c.connectIp, c.pos, 'connect_ip');
-        if (c.bindTo !== null) addr(c.bindTo, c.pos, 'bindto');
+        // Checkers connect over either family: the target's (connect_ip, else the real server)
+        // and bindto's must agree, or the kernel refuses the bind.
+        const target = c.connectIp ?? rs.address;
+        if (c.connectIp !== null) anyAddr(c.connectIp, at(c, 'connectIp'), 'connect_ip');
+        if (c.bindTo !== null && anyAddr(c.bindTo, at(c, 'bindTo'), 'bindto')) {
+          const fb = ipFamily(c.bindTo);
+          const ft = ipFamily(target);
+          if (ft !== 0 && fb !== ft) error(at(c, 'bindTo'), `bindto ${c.bindTo} is IPv${fb} but the checker connects to ${target}, an IPv${ft} address${c.connectIp === null ? ' (the real server; set connect_ip to check it over IPv' + fb + ')' : ''}`);
+        }
         if (c.kind === 'UDP_CHECK' && v.protocol !== 'UDP') warn(c.pos, `UDP_CHECK on a ${v.protocol} virtual server`);
       }
     }

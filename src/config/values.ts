@@ -3,6 +3,7 @@
 import type { Node, Token } from './ast.ts';
 import type { Command, Pos } from './model.ts';
 import { isIpv4, looksIpv6 } from './net.ts';
+import { formatIp, parseIp } from '../util/ip.ts';
 
 export class ConfError extends Error {
   constructor(readonly pos: Pos, message: string) {
@@ -70,10 +71,34 @@ export function seconds(t: Token, what: string): number {
   return Math.round(Number(t.text) * 1000);
 }
 
-export function ipv4(t: Token, what: string): string {
+/**
+ * An IPv4 address, where a keyword takes no other. `ipv6Why` says why an IPv6 one is refused
+ * there (the error names the keyword and the reason).
+ */
+export function ipv4(t: Token, what: string, ipv6Why = `${what} takes an IPv4 address`): string {
   if (isIpv4(t.text)) return t.text;
-  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${shown(t.text)}' is not supported: tandem is IPv4 only`);
+  if (looksIpv6(t.text)) throw new ConfError(t.pos, `IPv6 address '${shown(t.text)}' is not supported in ${what}: ${ipv6Why}`);
   throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a valid IPv4 address`);
+}
+
+/**
+ * An address of either family (IPv4 dotted quad, IPv6 in RFC 4291 text), in canonical text
+ * (IPv6 as RFC 5952 writes it, so "2001:DB8::0:1" and "2001:db8::1" are one address everywhere
+ * after this). A zone index ("fe80::1%eth0", RFC 4007) is not part of an address: the interface
+ * is given by `interface` or `dev`.
+ */
+export function ipAddress(t: { text: string; pos: Pos }, what: string): string {
+  const pct = t.text.indexOf('%');
+  if (pct >= 0 && parseIp(t.text.slice(0, pct)) !== null) {
+    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' carries a zone index ('%${shown(t.text.slice(pct + 1))}'): write the address alone; the interface comes from the configuration (the instance's interface, a VIP's dev), not from the address`);
+  }
+  const a = parseIp(t.text);
+  if (!a) {
+    // Say which family it failed as, when its characters tell.
+    const family = t.text.includes(':') ? 'IPv6' : 'IPv4';
+    throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a valid ${family} address`);
+  }
+  return formatIp(a);
 }
 
 export function oneOf<T extends string>(t: Token, what: string, allowed: readonly T[]): T {

@@ -229,6 +229,16 @@ export function isMulticast(a: IpAddress): boolean {
   return a.family === 4 ? isMulticastIpv4(ipv4Value(a)) : a.bytes[0] === 0xff;
 }
 
+/** IPv6 link-local unicast fe80::/10 (RFC 4291 §2.5.6); false for IPv4. */
+export function isLinkLocal(a: IpAddress): boolean {
+  return a.family === 6 && a.bytes[0] === 0xfe && (a.bytes[1]! & 0xc0) === 0x80;
+}
+
+/** "ADDRESS:PORT", an IPv6 address in brackets (RFC 3986 §3.2.2): "[2001:db8::1]:80". */
+export function hostPort(address: string, port: number): string {
+  return ipFamily(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** Lower-case hex of the address bytes (8 digits for IPv4, 32 for IPv6): for object names. */
 export function ipHex(a: IpAddress): string {
   return Buffer.from(a.bytes).toString('hex');

@@ -11,8 +11,9 @@
 //     dropped), and resolves once both pipes have closed, so the output is complete: for tools
 //     whose output we parse (nft, conntrack, ip).
 //   'discard' reads and counts both streams, keeps only their first maxOutput bytes (for the
-//     log), and resolves on 'exit', not 'close': a background grandchild that keeps the pipes
-//     open must not hold a check hostage. For scripts and notify programs.
+//     log), and resolves at 'exit' plus at most 50 ms for the pipes to drain, not at 'close': a
+//     background grandchild that keeps the pipes open must not hold a check hostage. For
+//     scripts and notify programs.
 
 import { spawn } from 'node:child_process';
 
@@ -126,10 +127,17 @@ export function runProcess(argv: readonly string[], opts: ProcessOptions): Promi
       child.on('close', (code, signal) => finish({ code, signal, error: null, errorMessage: null }));
     } else {
       child.on('exit', (code, signal) => {
-        // Leftover pipe holders are not waited for; release our ends.
-        child.stdout!.destroy();
-        child.stderr!.destroy();
-        finish({ code, signal, error: null, errorMessage: null });
+        // What the program wrote just before it exited may still be in the pipes: 'close' comes
+        // once they are drained. A background grandchild that keeps them open must not hold the
+        // run hostage, so at most a short grace, then our ends are released.
+        const done = (): void => {
+          clearTimeout(grace);
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+          finish({ code, signal, error: null, errorMessage: null });
+        };
+        const grace = setTimeout(done, 50);
+        child.once('close', done);
       });
     }
     if (opts.input !== undefined) {

@@ -1,22 +1,34 @@
-// VRRP advertisement codec: VRRPv2 (RFC 3768 §5) and VRRPv3 over IPv4 (RFC 5798 §5).
+// VRRP advertisement codec: VRRPv2 (RFC 3768 §5, IPv4 only) and VRRPv3 over IPv4 and IPv6
+// (RFC 5798 §5: IPv6 adverts go to ff02::12 from the link-local address, hop limit 255, §5.1.2,
+// and carry 16-byte addresses, §5.2.9).
 //
 // Receive checks are split in two, as keepalived's vrrp_check_packet applies them:
 //  - decodeAdvert: structural checks that need no configuration (IP header, VRRP version field,
 //    lengths against the address count, type, checksum, v2 auth type value). Any failure is a
 //    DropReason; nothing here throws on any input.
-//  - validateAdvert: checks against one instance (VRID, TTL unless unicast, version, v2 auth
-//    type and password, v2 advert interval). The caller demultiplexes by VRID first; an unknown
-//    VRID is counted globally (keepalived/SNMP vrrp_id_err), not per instance.
+//  - validateAdvert: checks against one instance (VRID, family, TTL or hop limit unless unicast,
+//    version, v2 auth type and password, v2 advert interval, multicast or unicast destination,
+//    the link-local source of an IPv6 multicast advert). The caller demultiplexes by family and
+//    VRID first; an unknown VRID is counted globally (keepalived/SNMP vrrp_id_err), not per
+//    instance.
 //
 // Wire layouts (network byte order):
 //   v2: ver|type, vrid, priority, count, auth type, adver int (s), checksum, IPs..., auth data (8)
 //   v3: ver|type, vrid, priority, count, rsvd(4)|max adver int (12 bits, cs), checksum, IPs...
+//   IPs are 4 bytes each over IPv4, 16 over IPv6.
 
 import { vrrpChecksum, vrrpChecksumOk } from './checksum.ts';
-import { formatIpv4, ipv4ToUint32, isMulticastIpv4, parseIpv4 } from '../util/ip.ts';
+import { formatIp, isLinkLocal, isMulticast, parseIp, type IpAddress } from '../util/ip.ts';
 
 export const IPPROTO_VRRP = 112;
 export const VRRP_MCAST_GROUP = '224.0.0.18';
+/** RFC 5798 §5.1.2.2: the IPv6 multicast address of VRRP. */
+export const VRRP_MCAST_GROUP6 = 'ff02::12';
+
+/** The VRRP multicast group of a family. */
+export function vrrpGroup(family: 4 | 6): string {
+  return family === 4 ? VRRP_MCAST_GROUP : VRRP_MCAST_GROUP6;
+}
 /** RFC 3768 §5.3.1 / RFC 5798 §5.2.1: the only packet type. */
 export const VRRP_TYPE_ADVERT = 1;
 /** RFC 3768 §5.3.6: auth types. 2 (IP AH) is recognised but not supported by tandem. */
@@ -26,6 +38,7 @@ export const AUTH_AH = 2;
 export const V2_AUTH_LEN = 8;
 const VRRP_HDR_LEN = 8;
 const IPV4_MIN_HDR = 20;
+const IPV6_HDR = 40;
 /** keepalived: Ethernet frames shorter than 60 octets are padded; up to 46 bytes of IP. */
 const ETH_MIN_PAYLOAD = 46;
 
@@ -33,19 +46,22 @@ const ETH_MIN_PAYLOAD = 46;
  * SNMP counters (chk_err, vers_err, vrid_err), see counters.ts for the mapping. */
 export type DropReason =
   | 'packet_len_err' // shorter than its headers, count vs length mismatch, bad IHL, tot_len
-  | 'ip_header_err' // not IPv4 or not protocol 112 (the raw socket should never deliver it)
+  | 'ip_header_err' // not IPv4/IPv6 or not protocol 112 (the raw socket should never deliver it), or not the instance's family
   | 'version_err' // VRRP version not 2/3, or not the instance's
   | 'invalid_type' // type != 1 (ADVERTISEMENT)
   | 'checksum_err'
   | 'invalid_authtype' // v2 auth type not 0, 1 or 2
-  | 'ip_ttl_err' // TTL != 255 on a multicast instance
+  | 'ip_ttl_err' // TTL (IPv4) or hop limit (IPv6) != 255 on a multicast instance
   | 'vrid_err' // VRID not the instance's
   | 'auth_type_mismatch' // v2 auth type differs from the instance's
   | 'auth_failure' // v2 PASS password differs
   | 'advert_interval_err' // v2 advert interval differs from the instance's
-  | 'addr_list_err'; // multicast advert on a unicast instance or the reverse
+  | 'addr_list_err' // multicast advert on a unicast instance or the reverse
+  | 'ip_src_err'; // IPv6 multicast advert whose source is not link-local (RFC 5798 §5.1.2.1)
 
 export interface Advert {
+  /** The IP family it came over. */
+  family: 4 | 6;
   version: 2 | 3;
   type: number;
   vrid: number;
@@ -58,75 +74,114 @@ export interface Advert {
   /** The raw interval field: seconds (v2) or centiseconds (v3). */
   advertIntRaw: number;
   checksum: number;
+  /** Canonical text (IPv6 as RFC 5952 writes it). */
   addresses: string[];
   /** v2 only: the 8 authentication bytes as received. */
   authData?: Buffer;
   srcIp: string;
   dstIp: string;
+  /** IPv4 TTL or IPv6 hop limit. */
   ttl: number;
 }
 
 export type DecodeResult =
   | { ok: true; advert: Advert }
   /** vrid is present when the VRRP header was readable, so the caller can count the drop
-   * against the instance (keepalived counts per instance after looking the VRID up). */
-  | { ok: false; reason: DropReason; vrid?: number };
+   * against the instance (keepalived counts per instance after looking the VRID up); family when
+   * the IP header was. */
+  | { ok: false; reason: DropReason; vrid?: number; family?: 4 | 6 };
 
 export interface DecodeOptions {
   /** Accept Ethernet padding after ip tot_len (keepalived allows it for short frames). Default true. */
   allowPadding?: boolean;
 }
 
-function fail(reason: DropReason, vrid?: number): DecodeResult {
-  return vrid === undefined ? { ok: false, reason } : { ok: false, reason, vrid };
+function fail(reason: DropReason, vrid?: number, family?: 4 | 6): DecodeResult {
+  const out: DecodeResult = { ok: false, reason };
+  if (vrid !== undefined) out.vrid = vrid;
+  if (family !== undefined) out.family = family;
+  return out;
+}
+
+/** The IP header fields the receive checks need, from either family. */
+interface IpHeader {
+  family: 4 | 6;
+  /** Bytes before the VRRP message. */
+  headerLen: number;
+  /** The packet length the header claims (IPv4 total length; IPv6 40 + payload length). */
+  totalLen: number;
+  /** IPv4 TTL or IPv6 hop limit. */
+  ttl: number;
+  src: Uint8Array;
+  dst: Uint8Array;
+}
+
+/** The IPv4 or IPv6 header of a packet, or why it cannot be read. */
+function ipHeader(buf: Uint8Array): IpHeader | DropReason {
+  const len = buf.length;
+  const ipVersion = len > 0 ? buf[0]! >> 4 : 0;
+  if (ipVersion !== 6 && len < IPV4_MIN_HDR) return 'packet_len_err';
+  if (ipVersion === 4) {
+    const ihl = (buf[0]! & 0x0f) * 4;
+    if (ihl < IPV4_MIN_HDR || ihl > len) return 'packet_len_err';
+    if (buf[9] !== IPPROTO_VRRP) return 'ip_header_err';
+    return { family: 4, headerLen: ihl, totalLen: (buf[2]! << 8) | buf[3]!, ttl: buf[8]!, src: buf.subarray(12, 16), dst: buf.subarray(16, 20) };
+  }
+  if (ipVersion === 6) {
+    // RFC 8200 §3: the fixed 40-byte header. The transport hands the packet on with the header
+    // rebuilt from what the socket reports (an IPv6 raw socket strips it), so the next header
+    // is the VRRP message itself.
+    // Shorter than that it cannot be one the transport rebuilt: an IPv4 socket's odd packet.
+    if (len < IPV6_HDR) return 'ip_header_err';
+    if (buf[6] !== IPPROTO_VRRP) return 'ip_header_err';
+    return { family: 6, headerLen: IPV6_HDR, totalLen: IPV6_HDR + ((buf[4]! << 8) | buf[5]!), ttl: buf[7]!, src: buf.subarray(8, 24), dst: buf.subarray(24, 40) };
+  }
+  return 'ip_header_err';
 }
 
 /**
  * Decodes a whole IPv4 packet as a raw socket for protocol 112 delivers it (IP header included,
- * options allowed). Never throws.
+ * options allowed), or a whole IPv6 packet (fixed header, no extension headers) as the transport
+ * rebuilds it. Never throws.
  */
 export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): DecodeResult {
   const allowPadding = opts.allowPadding ?? true;
   const buf = ipPacket;
   const len = buf.length;
-  if (len < IPV4_MIN_HDR) return fail('packet_len_err');
-  if (buf[0]! >> 4 !== 4) return fail('ip_header_err');
-  const ihl = (buf[0]! & 0x0f) * 4;
-  if (ihl < IPV4_MIN_HDR || ihl > len) return fail('packet_len_err');
-  const totLen = (buf[2]! << 8) | buf[3]!;
-  const ttl = buf[8]!;
-  const proto = buf[9]!;
-  if (proto !== IPPROTO_VRRP) return fail('ip_header_err');
-  const src = ((buf[12]! << 24) | (buf[13]! << 16) | (buf[14]! << 8) | buf[15]!) >>> 0;
-  const dst = ((buf[16]! << 24) | (buf[17]! << 16) | (buf[18]! << 8) | buf[19]!) >>> 0;
+  const h = ipHeader(buf);
+  if (typeof h === 'string') return fail(h);
+  const v = h.headerLen;
+  const family = h.family;
   // keepalived vrrp_get_header: the fixed VRRP header must be there before anything is read.
-  if (len < ihl + VRRP_HDR_LEN) return fail('packet_len_err');
-  const v = ihl;
+  if (len < v + VRRP_HDR_LEN) return fail('packet_len_err', undefined, family);
   const vrid = buf[v + 1]!;
   const version = buf[v]! >> 4;
   const type = buf[v]! & 0x0f;
-  if (version !== 2 && version !== 3) return fail('version_err', vrid);
+  if (version !== 2 && version !== 3) return fail('version_err', vrid, family);
+  // VRRPv2 is defined for IPv4 only (RFC 3768 §1); over IPv6 there is only v3 (RFC 5798 §1).
+  if (family === 6 && version !== 3) return fail('version_err', vrid, family);
   const count = buf[v + 3]!;
-  const vrrpLen = VRRP_HDR_LEN + 4 * count + (version === 2 ? V2_AUTH_LEN : 0);
-  const expected = ihl + vrrpLen;
+  const addrLen = family === 4 ? 4 : 16;
+  const vrrpLen = VRRP_HDR_LEN + addrLen * count + (version === 2 ? V2_AUTH_LEN : 0);
+  const expected = v + vrrpLen;
   // RFC 3768 §7.1 / RFC 5798 §7.1: MUST verify the packet holds the complete message including
   // the address list. keepalived compares the received length with the one implied by the count,
-  // then ip tot_len with the received length, tolerating Ethernet padding of short frames.
-  if (totLen !== expected) return fail('packet_len_err', vrid);
-  if (len !== totLen) {
-    const padded = allowPadding && len > totLen && len <= ETH_MIN_PAYLOAD;
-    if (!padded) return fail('packet_len_err', vrid);
+  // then the IP length with the received length, tolerating Ethernet padding of short frames.
+  if (h.totalLen !== expected) return fail('packet_len_err', vrid, family);
+  if (len !== h.totalLen) {
+    const padded = allowPadding && len > h.totalLen && len <= ETH_MIN_PAYLOAD;
+    if (!padded) return fail('packet_len_err', vrid, family);
   }
-  if (type !== VRRP_TYPE_ADVERT) return fail('invalid_type', vrid);
+  if (type !== VRRP_TYPE_ADVERT) return fail('invalid_type', vrid, family);
   const msg = buf.subarray(v, v + vrrpLen);
-  if (!vrrpChecksumOk(version, msg, src, dst)) return fail('checksum_err', vrid);
+  if (!vrrpChecksumOk(version, msg, h.src, h.dst)) return fail('checksum_err', vrid, family);
   let authType = 0;
   let advertIntRaw: number;
   let advertIntMs: number;
   if (version === 2) {
     authType = buf[v + 4]!;
     // RFC 3768 §5.3.6: 0, 1, 2 are the defined values; keepalived counts others as invalid_authtype.
-    if (authType > AUTH_AH) return fail('invalid_authtype', vrid);
+    if (authType > AUTH_AH) return fail('invalid_authtype', vrid, family);
     advertIntRaw = buf[v + 5]!;
     advertIntMs = advertIntRaw * 1000;
   } else {
@@ -136,10 +191,11 @@ export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): De
   }
   const addresses: string[] = [];
   for (let i = 0; i < count; i++) {
-    const o = v + VRRP_HDR_LEN + 4 * i;
-    addresses.push(formatIpv4(((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0));
+    const o = v + VRRP_HDR_LEN + addrLen * i;
+    addresses.push(formatIp({ family, bytes: buf.subarray(o, o + addrLen) }));
   }
   const advert: Advert = {
+    family,
     version,
     type,
     vrid,
@@ -150,9 +206,9 @@ export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): De
     advertIntRaw,
     checksum: (buf[v + 6]! << 8) | buf[v + 7]!,
     addresses,
-    srcIp: formatIpv4(src),
-    dstIp: formatIpv4(dst),
-    ttl,
+    srcIp: formatIp({ family, bytes: h.src }),
+    dstIp: formatIp({ family, bytes: h.dst }),
+    ttl: h.ttl,
   };
   if (version === 2) {
     const a = v + VRRP_HDR_LEN + 4 * count;
@@ -164,6 +220,8 @@ export function decodeAdvert(ipPacket: Uint8Array, opts: DecodeOptions = {}): De
 /** What validateAdvert needs from one instance. */
 export interface InstanceCheck {
   vrid: number;
+  /** The instance's family (keepalived: one instance, one family); default 4. */
+  family?: 4 | 6;
   version: 2 | 3;
   advertIntMs: number;
   /** null/undefined: no authentication. PASS: the configured password (truncated to 8 bytes). */
@@ -188,7 +246,9 @@ export function passBytes(pass: string): Buffer {
  */
 export function validateAdvert(advert: Advert, inst: InstanceCheck): DropReason | null {
   if (advert.vrid !== inst.vrid) return 'vrid_err';
-  // RFC 3768 §7.1 / RFC 5798 §7.1: MUST verify TTL is 255; keepalived skips it for unicast.
+  if (advert.family !== (inst.family ?? 4)) return 'ip_header_err';
+  // RFC 3768 §7.1 / RFC 5798 §7.1: MUST verify the TTL (IPv6: hop limit) is 255; keepalived
+  // skips it for unicast.
   if (!inst.unicast && advert.ttl !== 255) return 'ip_ttl_err';
   if (advert.version !== inst.version) return 'version_err';
   if (advert.version === 2) {
@@ -202,8 +262,14 @@ export function validateAdvert(advert: Advert, inst: InstanceCheck): DropReason 
     if (advert.advertIntMs !== inst.advertIntMs) return 'advert_interval_err';
   }
   // keepalived: a multicast destination on a unicast instance (or the reverse) is addr_list_err.
-  const dst = parseIpv4(advert.dstIp);
-  if (dst !== null && isMulticastIpv4(dst) === inst.unicast) return 'addr_list_err';
+  const dst = parseIp(advert.dstIp);
+  if (dst !== null && isMulticast(dst) === inst.unicast) return 'addr_list_err';
+  // RFC 5798 §5.1.2.1: an IPv6 advert to the group comes from the sender's link-local address.
+  // A unicast advert comes from unicast_src_ip, which may be global (keepalived sends it so).
+  if (advert.family === 6 && !inst.unicast) {
+    const src = parseIp(advert.srcIp);
+    if (src === null || !isLinkLocal(src)) return 'ip_src_err';
+  }
   return null;
 }
 
@@ -214,8 +280,10 @@ export function validateAdvert(advert: Advert, inst: InstanceCheck): DropReason 
  */
 export function addressListMatches(advert: Advert, vips: readonly string[]): boolean {
   if (advert.countIp !== vips.length) return false;
+  // Both sides in canonical text: "2001:DB8::0:1" in a configuration is 2001:db8::1 on the wire.
+  const canon = (a: string): string => { const p = parseIp(a); return p ? formatIp(p) : a; };
   const got = new Set(advert.addresses);
-  return vips.every((a) => got.has(a));
+  return vips.every((a) => got.has(canon(a)));
 }
 
 export interface EncodeParams {
@@ -227,7 +295,8 @@ export interface EncodeParams {
   addresses: readonly string[];
   /** v2 only. */
   authPass?: string | null;
-  /** v3 only (pseudo-header): the source and destination the transport will use. */
+  /** v3 only (pseudo-header): the source and destination the transport will use. They also
+   * give the family (IPv6: the addresses are 16 bytes each); without them it is IPv4. */
   srcIp?: string;
   dstIp?: string;
 }
@@ -256,8 +325,12 @@ export function encodeAdvert(p: EncodeParams): Buffer {
       throw new RangeError(`VRRPv3 advert interval must be 1..4095 centiseconds, got ${p.advertIntMs} ms`);
     }
   }
-  const n = p.addresses.length;
-  const len = VRRP_HDR_LEN + 4 * n + (p.version === 2 ? V2_AUTH_LEN : 0);
+  const family = encodeFamily(p);
+  if (family === 6 && p.version !== 3) throw new RangeError('VRRPv2 is IPv4 only (RFC 3768); IPv6 needs VRRPv3');
+  const addrs = p.addresses.map((a) => familyAddress(a, family, 'address'));
+  const addrLen = family === 4 ? 4 : 16;
+  const n = addrs.length;
+  const len = VRRP_HDR_LEN + addrLen * n + (p.version === 2 ? V2_AUTH_LEN : 0);
   const out = Buffer.alloc(len);
   out[0] = (p.version << 4) | VRRP_TYPE_ADVERT;
   out[1] = p.vrid;
@@ -269,17 +342,32 @@ export function encodeAdvert(p: EncodeParams): Buffer {
   } else {
     out.writeUInt16BE(interval, 4); // reserved bits zero (RFC 5798 §5.2.6)
   }
-  p.addresses.forEach((a, i) => out.writeUInt32BE(ipv4ToUint32(a), VRRP_HDR_LEN + 4 * i));
+  addrs.forEach((a, i) => out.set(a.bytes, VRRP_HDR_LEN + addrLen * i));
   if (p.version === 2 && p.authPass) passBytes(p.authPass).copy(out, VRRP_HDR_LEN + 4 * n);
   let csum: number;
   if (p.version === 3) {
     if (p.srcIp === undefined || p.dstIp === undefined) {
       throw new RangeError('VRRPv3 encoding needs srcIp and dstIp for the checksum pseudo-header');
     }
-    csum = vrrpChecksum(3, out, ipv4ToUint32(p.srcIp), ipv4ToUint32(p.dstIp));
+    csum = vrrpChecksum(3, out, familyAddress(p.srcIp, family, 'srcIp').bytes, familyAddress(p.dstIp, family, 'dstIp').bytes);
   } else {
     csum = vrrpChecksum(2, out);
   }
   out.writeUInt16BE(csum, 6);
   return out;
+}
+
+/** The family an advert is encoded for: its source's, else its first address's, else IPv4. */
+function encodeFamily(p: EncodeParams): 4 | 6 {
+  for (const a of [p.srcIp, p.addresses[0]]) {
+    const parsed = a === undefined ? null : parseIp(a);
+    if (parsed) return parsed.family;
+  }
+  return 4;
+}
+
+function familyAddress(text: string, family: 4 | 6, what: string): IpAddress {
+  const a = parseIp(text);
+  if (!a || a.family !== family) throw new RangeError(`${what} ${JSON.stringify(text)} is not an IPv${family} address`);
+  return a;
 }

@@ -1,6 +1,8 @@
 // Per-instance VRRP counters, named as keepalived's stats file names them (vrrp_print_stats,
 // struct _vrrp_stats in keepalived/include/vrrp.h), plus keepalived's SNMP-only counters
-// chk_err, vers_err and vrid_err, which tandem always keeps.
+// chk_err, vers_err and vrid_err, which tandem always keeps, and tandem's own ip_src_err: IPv6
+// multicast adverts from a source that is not link-local (RFC 5798 §5.1.2.1), which keepalived
+// does not check.
 
 import type { DropReason } from './codec.ts';
 import type { VrrpStatus } from '../status.ts';
@@ -24,6 +26,7 @@ export const COUNTER_NAMES = [
   'chk_err',
   'vers_err',
   'vrid_err',
+  'ip_src_err',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -61,6 +64,8 @@ export function counterForDrop(reason: DropReason): CounterName {
       return 'advert_interval_err';
     case 'addr_list_err':
       return 'addr_list_err';
+    case 'ip_src_err':
+      return 'ip_src_err';
   }
 }
 
@@ -95,6 +100,7 @@ export function formatStats(instance: string, c: Counters): string {
     `    Checksum: ${c.chk_err}`,
     `    Version: ${c.vers_err}`,
     `    VRID: ${c.vrid_err}`,
+    `    Source address: ${c.ip_src_err}`,
     '',
   ].join('\n');
 }

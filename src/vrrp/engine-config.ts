@@ -17,9 +17,13 @@ export interface EngineVip {
 export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync' | 'garp'> {
   dev: string;
   vrid: number;
+  /** The instance's family (keepalived: one instance, one family): IPv6 adverts go to ff02::12
+   * from the interface's link-local address (RFC 5798 §5.1.2). */
+  family: 4 | 6;
   authType: 'PASS' | 'AH' | null;
   authPass: string | null;
-  /** All addresses this instance adds (virtual_ipaddress + _excluded). */
+  /** All addresses this instance adds (virtual_ipaddress + _excluded; the excluded ones may be
+   * of the other family). */
   vips: EngineVip[];
   /** The addresses carried in the advertisement (virtual_ipaddress only). */
   advertAddresses: string[];
@@ -72,6 +76,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       name: i.name,
       dev: i.interface,
       vrid: i.virtualRouterId,
+      family: i.family,
       version: i.version,
       priority: i.priority,
       advertIntMs: i.advertIntMs,
@@ -112,7 +117,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
  * handover first); everything else a reload changes is applied in place (VrrpEngine.reconfigure).
  */
 export function instanceIdentity(i: EngineInstance): string {
-  return JSON.stringify([i.dev, i.vrid, i.version, i.unicastSrcIp]);
+  return JSON.stringify([i.dev, i.vrid, i.family, i.version, i.unicastSrcIp]);
 }
 
 /** Interfaces whose link state the engine needs: the instances', tracked ones and the VIPs'. */

@@ -56,7 +56,7 @@
 // Master_Down_Interval before taking over.
 
 import type { CounterName } from './counters.ts';
-import { compareIpv4, parseIpv4 } from '../util/ip.ts';
+import { compareIp, parseIp } from '../util/ip.ts';
 import { handoverBoundMs, masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
@@ -94,7 +94,8 @@ export interface MachineParams {
   preemptDelayMs: number;
   /** `state MASTER|BACKUP`: a hint, as in keepalived (see start). */
   initialState: 'MASTER' | 'BACKUP';
-  /** Our primary address on the instance's interface (or unicast_src_ip): the tie-break. */
+  /** Our primary address on the instance's interface (or unicast_src_ip): the tie-break. Over
+   * IPv6 it is the interface's link-local address, the source of our adverts (RFC 5798 §5.1.2.1). */
   primaryIp: string;
   garp?: GarpSettings;
   sync?: SyncGate;
@@ -332,7 +333,9 @@ export function createMachine(params: MachineParams): Machine {
       set(out, 'advert', now + p.advertIntMs);
       return;
     }
-    const cmp = compareIpv4(ev.srcIp, p.primaryIp);
+    // RFC 5798 §6.4.3: equal priorities, the higher primary address wins, compared as unsigned
+    // numbers of the family's width (IPv6: the link-local sources).
+    const cmp = compareAddresses(ev.srcIp, p.primaryIp);
     if (ev.priority > eff || (ev.priority === eff && cmp > 0)) {
       // A better master: become BACKUP, learning its interval (v3).
       if (p.version === 3 && ev.advertIntMs > 0) masterAdverInt = ev.advertIntMs;
@@ -556,7 +559,15 @@ function checkParams(p: MachineParams): void {
     throw new RangeError(`(${p.name}) priority must be 1..255, got ${p.priority}`);
   }
   if (!(p.advertIntMs > 0)) throw new RangeError(`(${p.name}) advert interval must be > 0`);
-  if (parseIpv4(p.primaryIp) === null) throw new RangeError(`(${p.name}) primary address ${JSON.stringify(p.primaryIp)} is not IPv4`);
+  if (parseIp(p.primaryIp) === null) throw new RangeError(`(${p.name}) primary address ${JSON.stringify(p.primaryIp)} is not IPv4 or IPv6`);
+}
+
+/** Unsigned comparison of two addresses; one that does not parse sorts lowest (it cannot be a master's). */
+function compareAddresses(a: string, b: string): number {
+  const x = parseIp(a);
+  const y = parseIp(b);
+  if (!x || !y) return x ? 1 : y ? -1 : 0;
+  return compareIp(x, y);
 }
 
 /** keepalived vrrp_set_effective_priority: tracked priority is kept within 1..254. */

@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { runCommand } from './command.ts';
 import { type Board, type BoardHandle, type Lab, type LabProcess, type ExitStatus, waitFor } from './lab.ts';
-import { waitHolder } from './vrrp-helpers.ts';
+import { waitHolder, waitHolder6 } from './vrrp-helpers.ts';
 
 export const KEEPALIVED = process.env.TANDEM_KEEPALIVED ?? '/usr/sbin/keepalived';
 
@@ -131,12 +131,16 @@ async function isKeepalived(pid: number): Promise<boolean> {
 export const TANDEM_UP = /Entering (BACKUP|MASTER|FAULT) STATE/;
 /** keepalived has started VI_PUB (its first transition). */
 export const KEEPALIVED_UP = /\(VI_PUB\) Entering (BACKUP|MASTER) STATE/;
+/** keepalived has started VI_PUB6 (the IPv6 pair of vrrp-configs.ts pairConfig6). */
+export const KEEPALIVED_UP6 = /\(VI_PUB6\) Entering (BACKUP|MASTER) STATE/;
 
 export interface MixedPairOptions {
   tandem: { board: Board; config: string };
   keepalived: { board: Board; config: string };
   /** Which of the two must become MASTER (the one with the higher priority). */
   master: 'tandem' | 'keepalived';
+  /** 6: the IPv6 pair (pairConfig6): VI_PUB6 and the IPv6 VIPs are what is waited for. */
+  family?: 4 | 6;
 }
 
 /**
@@ -146,7 +150,8 @@ export interface MixedPairOptions {
  */
 export async function startMixedPair(lab: Lab, o: MixedPairOptions): Promise<{ tandem: BoardHandle; ka: KeepalivedHandle }> {
   const startTandem = (): Promise<BoardHandle> => lab.startBoard(o.tandem.board, o.tandem.config, { waitForLog: TANDEM_UP });
-  const startKa = (): Promise<KeepalivedHandle> => startKeepalived(lab, o.keepalived.board, o.keepalived.config, { waitForLog: KEEPALIVED_UP });
+  const six = o.family === 6;
+  const startKa = (): Promise<KeepalivedHandle> => startKeepalived(lab, o.keepalived.board, o.keepalived.config, { waitForLog: six ? KEEPALIVED_UP6 : KEEPALIVED_UP });
   let tandem: BoardHandle;
   let ka: KeepalivedHandle;
   if (o.master === 'tandem') {
@@ -156,8 +161,9 @@ export async function startMixedPair(lab: Lab, o: MixedPairOptions): Promise<{ t
     tandem = await startTandem();
     ka = await startKa();
   }
-  await waitHolder(lab, o.master === 'tandem' ? o.tandem.board : o.keepalived.board);
-  await (o.master === 'tandem' ? tandem : ka).waitForLog(/\(VI_PUB\) Entering MASTER STATE/);
+  const holder = o.master === 'tandem' ? o.tandem.board : o.keepalived.board;
+  await (six ? waitHolder6(lab, holder) : waitHolder(lab, holder));
+  await (o.master === 'tandem' ? tandem : ka).waitForLog(six ? /\(VI_PUB6\) Entering MASTER STATE/ : /\(VI_PUB\) Entering MASTER STATE/);
   return { tandem, ka };
 }
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, withLab, waitFor, DEFAULT_BUNDLE, LAB_ADDR, WaitTimeoutError, type Lab } from './lab.ts';
+import { createLab, withLab, waitFor, DEFAULT_BUNDLE, LAB_ADDR, LAB_ADDR6, WaitTimeoutError, type Lab } from './lab.ts';
 import { REGISTRY_DIR, pidAlive, removeNamespacesSync } from './registry.ts';
 import { runCommand } from './command.ts';
 
@@ -80,6 +80,34 @@ test('with the VIPs on board a, traffic is routed through it', async (t) => {
   // ARP); forget it, and the gateway is gone.
   await lab.exec('rs1', ['ip', 'neigh', 'flush', 'dev', 'eth0'], { check: true });
   assert.equal(await lab.ping('rs1', LAB_ADDR.client), false);
+});
+
+test('with ipv6: true both segments carry the 2001:db8:: plan, link-local addresses are ready, and traffic routes through the IPv6 VIPs', async (t) => {
+  const lab = await withLab(t, { name: 'topology6', realServers: 1, ipv6: true });
+  const global6 = async (h: Parameters<Lab['addresses']>[0], dev: string): Promise<string[]> =>
+    (await lab.addresses(h, dev)).filter((x) => x.family === 'inet6' && x.scope === 'global').map((x) => `${x.address}/${x.prefixLen}`);
+  assert.deepEqual(await global6('a', 'eth0'), ['2001:db8:0:1::2/64']);
+  assert.deepEqual(await global6('b', 'eth1'), ['2001:db8:0:2::3/64']);
+  assert.deepEqual(await global6('client', 'eth0'), ['2001:db8:0:1::10/64']);
+  assert.deepEqual(await global6('rs1', 'eth0'), [`${LAB_ADDR6.realServer(1)}/64`]);
+  for (const h of ['a', 'b', 'client', 'rs1'] as const) {
+    const ll = await lab.linkLocal(h, 'eth0');
+    const x = (await lab.addresses(h, 'eth0')).find((y) => y.address === ll);
+    assert.ok(x && x.tentative !== true, `${h}'s link-local address ${ll} is out of duplicate address detection`);
+  }
+  for (const [h, want] of [['a', '1'], ['b', '1'], ['client', '0'], ['rs1', '0']] as const) {
+    const r = await lab.exec(h, ['sysctl', '-n', 'net.ipv6.conf.all.forwarding'], { check: true });
+    assert.equal(r.stdout.trim(), want, `IPv6 forwarding on ${h}`);
+  }
+  const route = await lab.exec('rs1', ['ip', '-6', 'route', 'show', 'default'], { check: true });
+  assert.match(route.stdout, /default via fe80::1 dev eth0/);
+  assert.equal(await lab.ping('rs1', LAB_ADDR6.client), false, 'no gateway before a VIP exists');
+  // What a MASTER does; by hand here: the public VIP, and the link-local gateway with its dev.
+  await lab.exec('a', ['ip', 'addr', 'add', `${LAB_ADDR6.publicVip}/64`, 'dev', 'eth0', 'nodad'], { check: true });
+  await lab.exec('a', ['ip', 'addr', 'add', `${LAB_ADDR6.gatewayVip}/64`, 'dev', 'eth1', 'nodad'], { check: true });
+  await reachable(lab, 'rs1', LAB_ADDR6.client);
+  await reachable(lab, 'client', LAB_ADDR6.realServer(1));
+  assert.ok(lab.describe().includes('default via fe80::1 dev eth0'));
 });
 
 test('cutLinks and restoreLinks, by carrier and silently', async (t) => {

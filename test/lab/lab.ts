@@ -25,13 +25,14 @@ import {
 } from './registry.ts';
 import { HTTP_GET_JS, HTTP_SERVER_JS, UDP_ECHO_JS, UDP_REQUEST_JS } from './services.ts';
 import {
-  LAB_ADDR, MAX_REAL_SERVERS, NS_PREFIX, PREFIX_LEN, bridgeName, nsName, portName,
+  LAB_ADDR, LAB_ADDR6, MAX_REAL_SERVERS, NS_PREFIX, PREFIX_LEN, PREFIX_LEN6, bridgeName, nsName, portName,
   type Board, type BoardLink, type Host, type RealServerHost,
 } from './topology.ts';
 import { waitFor, type WaitOptions } from './wait.ts';
 import { RUNTIME_ENV, RUNTIME_NODE_FLAGS } from './runtime-env.ts';
+import { canonicalIp } from '../../src/util/ip.ts';
 
-export { LAB_ADDR, NS_PREFIX } from './topology.ts';
+export { LAB_ADDR, LAB_ADDR6, NS_PREFIX, PREFIX_LEN6 } from './topology.ts';
 export type { Board, BoardLink, Host, RealServerHost } from './topology.ts';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait.ts';
 export { LabProcess, type ExitStatus, type LogLine, type SpawnOptions } from './process.ts';
@@ -46,7 +47,13 @@ export interface LabOptions {
   name?: string;
   /** Number of real servers on the private segment, 0..9. Default 3. */
   realServers?: number;
-  /** Keep IPv6 on (off by default, so captures hold only the lab's IPv4 traffic). */
+  /**
+   * IPv6 on both segments (off by default, so captures hold only the lab's IPv4 traffic): the
+   * 2001:db8:: plan of topology.ts LAB_ADDR6 beside the IPv4 one, the kernel's link-local
+   * addresses (build() waits until duplicate address detection has cleared them), IPv6
+   * forwarding on the boards, the client's route to the private prefix via the public IPv6 VIP
+   * and the real servers' default route via the link-local VIP fe80::1 on their eth0.
+   */
   ipv6?: boolean;
   /** Echo every line of every spawned process to stderr, prefixed. Also on with TANDEM_LAB_ECHO=1. */
   echo?: boolean;
@@ -126,6 +133,20 @@ export interface IfAddress {
   prefixLen: number;
   label?: string;
   scope?: string;
+  /** IPv6: duplicate address detection still running (the address cannot be used yet). */
+  tentative?: boolean;
+  /** IPv6: added without duplicate address detection (`nodad`). */
+  nodad?: boolean;
+}
+
+/** One entry of a host's IPv6 neighbour cache (`ip -6 neigh`). */
+export interface Neighbour {
+  address: string;
+  /** The link-layer address, when the entry has one. */
+  mac: string | null;
+  /** REACHABLE, STALE, DELAY, PROBE, FAILED, INCOMPLETE, PERMANENT, … */
+  state: string[];
+  router: boolean;
 }
 
 export interface CutOptions {
@@ -372,6 +393,8 @@ export class Lab {
           family: a.family, address: a.local, prefixLen: Number(a.prefixlen),
           ...(typeof a.label === 'string' ? { label: a.label } : {}),
           ...(typeof a.scope === 'string' ? { scope: a.scope } : {}),
+          ...(a.tentative === true ? { tentative: true } : {}),
+          ...(a.nodad === true ? { nodad: true } : {}),
         });
       }
     }
@@ -381,6 +404,34 @@ export class Lab {
   /** True when `address` (without prefix) is on `dev` in the host. */
   async hasAddress(host: Host, dev: string, address: string): Promise<boolean> {
     return (await this.addresses(host, dev)).some((a) => a.address === address);
+  }
+
+  /** The kernel's link-local IPv6 address of `dev` (fe80::/64, not a link-local VIP such as fe80::1). */
+  async linkLocal(host: Host, dev: string): Promise<string> {
+    const mac = await this.mac(host, dev);
+    const ll = (await this.addresses(host, dev)).find((a) => a.family === 'inet6' && a.address === eui64LinkLocal(mac));
+    if (!ll) throw new Error(`${host} ${dev} has no link-local address (is the lab built with ipv6: true?)`);
+    return ll.address;
+  }
+
+  /** The MAC address of `dev` in the host. */
+  async mac(host: Host, dev: string): Promise<string> {
+    const out = await ip(['-n', this.nsOf(host), '-j', 'link', 'show', 'dev', dev]);
+    const [l] = JSON.parse(out) as Array<{ address?: string }>;
+    if (typeof l?.address !== 'string') throw new Error(`no MAC address for ${host} ${dev}`);
+    return l.address;
+  }
+
+  /** The host's IPv6 neighbour cache on `dev` (`ip -6 -j neigh show dev DEV`). */
+  async neighbours(host: Host, dev: string): Promise<Neighbour[]> {
+    const out = await ip(['-n', this.nsOf(host), '-6', '-j', 'neigh', 'show', 'dev', dev]);
+    const parsed = JSON.parse(out || '[]') as Array<Record<string, unknown>>;
+    return parsed.filter((n) => typeof n.dst === 'string').map((n) => ({
+      address: n.dst as string,
+      mac: typeof n.lladdr === 'string' ? n.lladdr : null,
+      state: Array.isArray(n.state) ? n.state.filter((x): x is string => typeof x === 'string') : [],
+      router: n.router !== undefined,
+    }));
   }
 
   /** Link state of `dev` in the host: operstate ('UP', 'DOWN', 'LOWERLAYERDOWN', …) and flags. */
@@ -452,8 +503,19 @@ export class Lab {
       rows.push(['', '', 'eth2', `${LAB_ADDR.router.eth2}/${p}`, `to far; mtu ${this.farMtu()}`]);
       rows.push(['far', this.ns.far, 'eth0', `${LAB_ADDR.far}/${p}`, `default via ${LAB_ADDR.router.eth2}`]);
     }
-    rows.push(['public', this.ns.public, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.publicNet}`]);
-    rows.push(['private', this.ns.private, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.privateNet}`]);
+    if (this.opts.ipv6) {
+      const q = PREFIX_LEN6;
+      rows.push(['client', '', 'eth0', `${LAB_ADDR6.client}/${q}`, `route ${LAB_ADDR6.privateNet} via ${LAB_ADDR6.publicVip}`]);
+      for (const b of ['a', 'b'] as const) {
+        rows.push([b, '', 'eth0', `${LAB_ADDR6.board[b].eth0}/${q}`, 'IPv6 forwarding on']);
+        rows.push(['', '', 'eth1', `${LAB_ADDR6.board[b].eth1}/${q}`, '']);
+      }
+      this.realServers().forEach((h, i) => {
+        rows.push([h, '', 'eth0', `${LAB_ADDR6.realServer(i + 1)}/${q}`, `default via ${LAB_ADDR6.gatewayVip} dev eth0`]);
+      });
+    }
+    rows.push(['public', this.ns.public, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.publicNet}${this.opts.ipv6 ? `, ${LAB_ADDR6.publicNet}` : ''}`]);
+    rows.push(['private', this.ns.private, bridgeName(this.tag), '-', `switch: ${LAB_ADDR.privateNet}${this.opts.ipv6 ? `, ${LAB_ADDR6.privateNet}` : ''}`]);
     const w = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     const lines = rows.map((r) => r.map((cell, c) => cell.padEnd(w[c]!)).join('  ').trimEnd());
     return [
@@ -539,6 +601,39 @@ export class Lab {
     }
     if (this.opts.drVips?.length) await Promise.all(this.ns.rs.map((ns) => this.prepareDrRealServer(ns, this.opts.drVips!)));
     await this.waitLinksUp();
+    if (this.opts.ipv6) await this.buildIpv6();
+  }
+
+  /**
+   * The IPv6 plan (LAB_ADDR6) beside the IPv4 one. The global addresses are the lab's own and go
+   * on without duplicate address detection; the link-local ones are the kernel's, and the lab is
+   * ready once DAD has cleared them (about a second), so a daemon never starts on a tentative
+   * source address.
+   */
+  private async buildIpv6(): Promise<void> {
+    const q = PREFIX_LEN6;
+    const add = (host: Host, dev: string, a: string): Promise<string> => ip(['-n', this.nsOf(host), 'addr', 'add', `${a}/${q}`, 'dev', dev, 'nodad']);
+    const adds: Array<Promise<unknown>> = [add('client', 'eth0', LAB_ADDR6.client)];
+    for (const b of ['a', 'b'] as const) {
+      adds.push(add(b, 'eth0', LAB_ADDR6.board[b].eth0), add(b, 'eth1', LAB_ADDR6.board[b].eth1));
+    }
+    this.realServers().forEach((h, i) => adds.push(add(h, 'eth0', LAB_ADDR6.realServer(i + 1))));
+    await Promise.all(adds);
+    await ip(['-n', this.ns.client, '-6', 'route', 'add', LAB_ADDR6.privateNet, 'via', LAB_ADDR6.publicVip]);
+    await Promise.all(this.ns.rs.map((ns) => ip(['-n', ns, '-6', 'route', 'add', 'default', 'via', LAB_ADDR6.gatewayVip, 'dev', 'eth0'])));
+    const hosts: Host[] = ['a', 'b', 'client', ...this.realServers()];
+    await waitFor(async () => {
+      for (const h of hosts) {
+        const out = await ip(['-n', this.nsOf(h), '-6', '-j', 'addr', 'show', 'scope', 'link']);
+        const ls = JSON.parse(out) as Array<{ ifname?: string; addr_info?: Array<{ local?: string; tentative?: boolean }> }>;
+        for (const l of ls) {
+          if (l.ifname === 'lo') continue;
+          const lls = (l.addr_info ?? []).filter((a) => typeof a.local === 'string');
+          if (lls.length === 0 || lls.some((a) => a.tentative === true)) return false;
+        }
+      }
+      return true;
+    }, { timeoutMs: 10_000, intervalMs: 50, what: `the link-local addresses of lab ${this.tag} to clear duplicate address detection` });
   }
 
   private farMtu(): number {
@@ -578,6 +673,7 @@ export class Lab {
       sysctls.push('net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
     }
     if (ns === this.ns.a || ns === this.ns.b || ns === this.ns.router) sysctls.push('net.ipv4.ip_forward=1');
+    if ((ns === this.ns.a || ns === this.ns.b) && this.opts.ipv6) sysctls.push('net.ipv6.conf.all.forwarding=1');
     if (sysctls.length) {
       await runCommand('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls], { check: true });
     }
@@ -644,6 +740,14 @@ export class Lab {
   private assertLive(): void {
     if (this.destroying) throw new Error(`lab ${this.tag} is destroyed`);
   }
+}
+
+/** The link-local address the kernel makes from a MAC (RFC 4291 appendix A, modified EUI-64). */
+export function eui64LinkLocal(mac: string): string {
+  const b = mac.split(':').map((x) => Number.parseInt(x, 16));
+  if (b.length !== 6 || b.some((x) => !(x >= 0 && x <= 255))) throw new Error(`bad MAC ${mac}`);
+  const w = (hi: number, lo: number): string => ((hi << 8) | lo).toString(16);
+  return canonicalIp(`fe80::${w(b[0]! ^ 2, b[1]!)}:${w(b[2]!, 0xff)}:${w(0xfe, b[3]!)}:${w(b[4]!, b[5]!)}`)!;
 }
 
 function randomTag(): string {

@@ -14,6 +14,13 @@
 //   (198.51.100.10, a client behind it; the router's eth2 may have a smaller MTU, so replies
 //   to far need path-MTU discovery). With realServerGateway 'router' the real servers' default
 //   route is the router (classic direct routing: replies never cross the boards).
+//
+// With `ipv6: true` both segments also carry IPv6 from the documentation prefix 2001:db8::/32
+// (RFC 3849), and every interface has its kernel-made link-local address (fe80::/64):
+//
+//   public  2001:db8:0:1::/64  client ::10, a.eth0 ::2, b.eth0 ::3, public VIP ::1
+//   private 2001:db8:0:2::/64  rs1.. ::11…, a.eth1 ::2, b.eth1 ::3, private VIP ::1, and the
+//                              link-local VIP fe80::1 on eth1: the real servers' IPv6 gateway
 
 export const PREFIX_LEN = 24;
 
@@ -36,6 +43,25 @@ export const LAB_ADDR = {
   router: { eth0: '203.0.113.254', eth1: '192.0.2.254', eth2: '198.51.100.1' },
   /** The client behind the router. */
   far: '198.51.100.10',
+} as const;
+
+/** The IPv6 plan of a lab built with `ipv6: true` (see the top of this file). */
+export const PREFIX_LEN6 = 64;
+
+export const LAB_ADDR6 = {
+  publicNet: '2001:db8:0:1::/64',
+  privateNet: '2001:db8:0:2::/64',
+  /** Added by the VRRP daemon, never by the lab. */
+  publicVip: '2001:db8:0:1::1',
+  privateVip: '2001:db8:0:2::1',
+  /** The real servers' default gateway (`via fe80::1 dev eth0`): a link-local VIP with its dev. */
+  gatewayVip: 'fe80::1',
+  client: '2001:db8:0:1::10',
+  board: {
+    a: { eth0: '2001:db8:0:1::2', eth1: '2001:db8:0:2::2' },
+    b: { eth0: '2001:db8:0:1::3', eth1: '2001:db8:0:2::3' },
+  },
+  realServer: (i: number): string => `2001:db8:0:2::${10 + i}`,
 } as const;
 
 export const MAX_REAL_SERVERS = 9;

@@ -8,7 +8,7 @@ import { ConfError, controlCharacter, shown } from '../values.ts';
 import { create, dispatch, kids, writeBlock, type Block, type BuildCtx, type Directive } from './engine.ts';
 import { directivesOf, MANY, refused, type Finding } from './entries.ts';
 import * as Why from './reasons.ts';
-import { hexBytes, IPV4, integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
+import { hexBytes, IP, integer, oneOfWords, SECONDS, WORD, type Value } from './kinds.ts';
 
 // ---- timing, shared by every checker (keepalived check_api.c) ----
 type RetryTiming = Pick<CheckTiming, 'retry' | 'delayBeforeRetryMs' | 'delayLoopMs' | 'warmupMs'>;
@@ -26,12 +26,12 @@ const warmup = R.scalar('warmup', 'warmupMs', SECONDS, null, { example: 'warmup 
 /** connect_*, bindto and the retry timing; keepalived 2.2: connect_timeout 5 s, retry 1. */
 function timing(delayBeforeRetryMs: number): Array<Directive<CheckTiming>> {
   return [
-    C.scalar('connect_ip', 'connectIp', IPV4, null, { example: 'connect_ip 198.51.100.11' }),
+    C.scalar('connect_ip', 'connectIp', IP, null, { example: 'connect_ip 198.51.100.11' }),
     C.scalar('connect_port', 'connectPort', integer(), null, {
       example: 'connect_port 8081',
       check: (p) => (p === null || (Number.isInteger(p) && p >= 1 && p <= 65535) ? [] : [{ severity: 'error', message: `connect_port: port ${p} is out of range 1-65535` }]),
     }),
-    C.scalar('bindto', 'bindTo', IPV4, null, { example: 'bindto 198.51.100.1' }),
+    C.scalar('bindto', 'bindTo', IP, null, { example: 'bindto 198.51.100.1' }),
     C.scalar('connect_timeout', 'connectTimeoutMs', SECONDS, 5000, { example: 'connect_timeout 3' }),
     retry(1),
     delayBeforeRetry(delayBeforeRetryMs),

@@ -32,9 +32,11 @@ export const FEATURES: readonly Feature[] = [
   { name: 'commit from the console', block: 'language', status: 'supported', reason: "rewrites only the lines it changes; refuses, naming FILE:LINE, a change to a line other boards read (no @ID prefix, @^ID), an included file, text from $ parameters, a multi-line definition or a ~SEQ" },
 
   // ---- values ----
-  { name: 'IPv6 addresses', block: 'vrrp_instance', status: 'refused', reason: IPV6, message: /^IPv6 address '[^']*' is not supported/ },
+  { name: 'IPv6 addresses', block: 'vrrp_instance', status: 'supported', reason: 'VRRPv3 over IPv6 (RFC 5798): virtual_ipaddress, unicast_src_ip, unicast_peer; one instance is one family (virtual_ipaddress_excluded may hold the other), a sync group may mix them; IPv6 VIPs take dev (a link-local one must) and are added without DAD' },
+  { name: 'IPv6 checker addresses (connect_ip, bindto)', block: 'real_server', status: 'supported', reason: '' },
+  { name: 'IPv6 virtual_server, real_server and sorry_server addresses', block: '', status: 'refused', reason: IPV6, message: /^IPv6 address '[^']*' is not supported in (virtual_server|real_server|sorry_server)/ },
   { name: 'authentication { auth_type AH }', block: 'vrrp_instance', status: 'refused', reason: 'IPsec AH authentication is not supported: use auth_type PASS or none', message: /^authentication AH is not supported/ },
-  { name: 'virtual_ipaddress options other than dev, label, brd, scope', block: 'vrrp_instance', status: 'refused', reason: 'peer, home, nodad, noprefixroute, autojoin, track, no_track, preferred_lft are not supported', message: /^virtual_ipaddress option '[^']*' is not supported/ },
+  { name: 'virtual_ipaddress options other than dev, label, brd, scope', block: 'vrrp_instance', status: 'refused', reason: 'peer, home, -nodad, noprefixroute, autojoin, track, no_track, preferred_lft are not supported (IPv6 VIPs are added without DAD, as keepalived adds them)', message: /^virtual_ipaddress option '[^']*' is not supported/ },
   { name: 'vrrp_sync_group with bare instance names (keepalived 1.x)', block: 'vrrp_sync_group', status: 'refused', reason: "keepalived 2 does not read it either (Unknown keyword): list the instances in group { }", message: /^'[^']*' in vrrp_sync_group [^:]*: a sync group lists its instances in group \{ \}/ },
   { name: 'virtual_server ADDRESS PORT', block: '', status: 'supported', reason: '' },
   { name: 'virtual_server fwmark N', block: '', status: 'refused', reason: 'tandem balances ADDRESS PORT services only', message: /^virtual_server fwmark is not supported/ },

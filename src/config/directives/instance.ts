@@ -4,12 +4,13 @@ import type { Node } from '../ast.ts';
 import type { Authentication, VirtualIp, VrrpInstance } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
 import { ifnameProblem } from '../ifname.ts';
-import { ConfError, controlCharacter, ipv4, oneOf, shown } from '../values.ts';
+import { ConfError, controlCharacter, ipAddress, ipv4, oneOf, shown } from '../values.ts';
+import { ipFamily, isLinkLocal, parseIp } from '../../util/ip.ts';
 import { quote } from '../words.ts';
 import { create, type Block } from './engine.ts';
 import { directivesOf, refused, warned, type Finding } from './entries.ts';
 import * as R from './reasons.ts';
-import { IPV4, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
+import { IP, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
 import { VRRP_VERSION } from './global.ts';
 import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
 
@@ -44,13 +45,28 @@ export const AUTHENTICATION: Block<Authentication> = {
 };
 
 // ---- virtual_ipaddress lines: ADDRESS[/PREFIX] [dev D] [label L] [brd B] [scope S] ----
+// IPv6 VIPs take dev only: Linux keeps no label on an IPv6 address, brd is IPv4's, and the scope
+// of an IPv6 address follows from the address (keepalived ignores label and scope on them, with
+// an error; here they are the error). They are added without duplicate address detection, as
+// keepalived adds them (net/host.ts).
+const IPV4_ONLY_VIP_OPTION: Readonly<Record<string, string>> = {
+  label: 'Linux keeps no labels on IPv6 addresses',
+  brd: 'a broadcast address is IPv4\'s',
+  broadcast: 'a broadcast address is IPv4\'s',
+  scope: 'the scope of an IPv6 address follows from the address (fe80::/10 is link scope)',
+};
+
 function virtualIp(c: Node, block: Node): VirtualIp {
   if (c.children !== null) throw new ConfError(c.pos, `${block.keyword.text}: no { } block expected`);
   const [addrText, prefixText] = c.keyword.text.split('/', 2) as [string, string | undefined];
-  const address = ipv4({ ...c.keyword, text: addrText }, 'virtual_ipaddress');
-  let prefix = 32; // keepalived: an address without a prefix is a /32
+  const address = ipAddress({ ...c.keyword, text: addrText }, 'virtual_ipaddress');
+  const family = ipFamily(address) === 6 ? 6 : 4;
+  const max = family === 4 ? 32 : 128;
+  let prefix = max; // keepalived: an address without a prefix is a /32 (IPv6: /128)
   if (prefixText !== undefined) {
-    if (!/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) throw new ConfError(c.pos, `virtual_ipaddress: bad prefix length '/${shown(prefixText)}'`);
+    if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) {
+      throw new ConfError(c.pos, `virtual_ipaddress: bad prefix length '/${shown(prefixText)}'${family === 6 ? ' (0-128 for IPv6)' : ''}`);
+    }
     prefix = Number(prefixText);
   }
   const vip: VirtualIp = { address, prefix, dev: null, label: null, brd: null, scope: null, pos: c.pos };
@@ -58,6 +74,8 @@ function virtualIp(c: Node, block: Node): VirtualIp {
     const opt = c.args[k]!;
     const val = c.args[k + 1];
     if (val === undefined) throw new ConfError(opt.pos, `virtual_ipaddress: '${shown(opt.text)}' needs a value`);
+    const v4only = family === 6 ? IPV4_ONLY_VIP_OPTION[opt.text] : undefined;
+    if (v4only !== undefined) throw new ConfError(opt.pos, `virtual_ipaddress ${address}: '${opt.text}' is for IPv4 addresses only (${v4only}); an IPv6 VIP takes dev`);
     switch (opt.text) {
       case 'dev': vip.dev = val.text; break;
       case 'label': vip.label = val.text; break;
@@ -68,6 +86,30 @@ function virtualIp(c: Node, block: Node): VirtualIp {
     k++;
   }
   return vip;
+}
+
+/**
+ * An instance's address family, and what decided it. keepalived (vrrp_parser.c, vrrp_data.c)
+ * takes it from whichever of these comes first in the file and refuses the others that differ;
+ * tandem, whose model keeps no order across keywords, takes it from native_ipv6, else the first
+ * virtual_ipaddress, else unicast_src_ip, else the first unicast_peer, else IPv4, and reports
+ * every address of the other family (validate.ts). virtual_ipaddress_excluded does not count:
+ * keepalived lets it hold the other family.
+ */
+export function familyOf(i: Pick<VrrpInstance, 'nativeIpv6' | 'virtualIps' | 'unicastSrcIp' | 'unicastPeers'>): { family: 4 | 6; from: string } {
+  if (i.nativeIpv6) return { family: 6, from: 'native_ipv6' };
+  const first = i.virtualIps[0];
+  if (first) return { family: ipFamily(first.address) === 6 ? 6 : 4, from: `its first virtual_ipaddress ${first.address}` };
+  if (i.unicastSrcIp !== null) return { family: ipFamily(i.unicastSrcIp) === 6 ? 6 : 4, from: `unicast_src_ip ${i.unicastSrcIp}` };
+  const peer = i.unicastPeers[0];
+  if (peer !== undefined) return { family: ipFamily(peer) === 6 ? 6 : 4, from: `unicast_peer ${peer}` };
+  return { family: 4, from: 'no address says otherwise' };
+}
+
+/** fe80::/10: the same prefix on every link, so the address means nothing without its interface. */
+export function isLinkLocalText(address: string): boolean {
+  const a = parseIp(address);
+  return a !== null && isLinkLocal(a);
 }
 
 function writeVirtualIp(v: VirtualIp): string[] {
@@ -126,9 +168,11 @@ export const INSTANCE: Block<VrrpInstance> = {
       },
     }),
     E.scalar('advert_int', 'advertIntMs', SECONDS, 1000, { example: 'advert_int 2', always: true, check: advertIntProblems }),
+    // keepalived (vrrp.c vrrp_complete_instance): an IPv6 instance is VRRPv3 whatever
+    // global_defs says; VRRPv2 is IPv4 only (RFC 3768). An explicit version 2 there is an error.
     E.scalar('version', 'version', VRRP_VERSION, 2, {
       aliases: ['vrrp_version'], example: 'version 3',
-      inherit: (_i, scope) => scope.config.global.vrrpVersion,
+      inherit: (i, scope) => (familyOf(i).family === 6 ? 3 : scope.config.global.vrrpVersion),
     }),
     E.flag('nopreempt', 'nopreempt', { off: 'preempt', example: 'nopreempt' }),
     E.scalar('preempt_delay', 'preemptDelayMs', SECONDS, 0, {
@@ -152,14 +196,22 @@ export const INSTANCE: Block<VrrpInstance> = {
       children: (i) => (i.authentication ? [i.authentication] : []),
       head: () => ['authentication'],
     }),
-    E.scalar('unicast_src_ip', 'unicastSrcIp', IPV4, null, { example: 'unicast_src_ip 192.0.2.1' }),
+    E.scalar('unicast_src_ip', 'unicastSrcIp', IP, null, { example: 'unicast_src_ip 192.0.2.1' }),
     E.list('unicast_peer', 'unicastPeers', {
       example: 'unicast_peer {\n 192.0.2.2\n}',
       item: (c) => {
         if (c.args.length > 0 || c.children !== null) throw new ConfError(c.pos, 'unicast_peer: one address per line (peer options are not supported)');
-        return ipv4(c.keyword, 'unicast_peer');
+        return ipAddress(c.keyword, 'unicast_peer');
       },
       write: (p) => [p],
+    }),
+    // keepalived: the instance is IPv6 (and VRRPv3) without any IPv6 address to say so.
+    E.custom({
+      names: ['native_ipv6'], args: [0, 0], shape: 'none', defaults: { nativeIpv6: false, family: 4 },
+      example: 'native_ipv6',
+      read(i, n) { i.nativeIpv6 = true; mark(i, 'nativeIpv6', n.pos); },
+      write(i, out) { if (i.nativeIpv6) out.line('native_ipv6'); },
+      inherit(i) { i.family = familyOf(i).family; },
     }),
     E.list('virtual_ipaddress', 'virtualIps', {
       example: 'virtual_ipaddress {\n 192.0.2.100/24 dev eth0 label eth0:vip brd 192.0.2.255 scope global\n}',
@@ -185,9 +237,8 @@ export const INSTANCE: Block<VrrpInstance> = {
     refused(['virtual_routes', 'virtual_rules'], R.ROUTES, { block: 0 }),
     refused('lvs_sync_daemon_interface', R.IPVS_SYNC),
     refused(['use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan'], R.VMAC),
-    refused('mcast_src_ip', 'use unicast_src_ip, or let tandem use the interface\'s primary address'),
+    refused('mcast_src_ip', 'use unicast_src_ip, or let tandem use the interface\'s primary address (IPv6: its link-local address, RFC 5798 section 5.1.2.1)'),
     refused('mcast_dst_ip', R.MCAST_GROUP),
-    refused('native_ipv6', R.IPV6),
     refused('vrf', R.VRF),
     refused(['unicast_fault_no_peer', 'check_unicast_src', 'unicast_ttl', 'track_src_ip'], R.UNICAST_TUNING),
     refused(['old_unicast_checksum', 'v3_checksum_as_v2'], R.CHECKSUM),

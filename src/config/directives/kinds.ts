@@ -1,7 +1,7 @@
 // Value kinds: how one argument is read (the readers of values.ts, which throw a located
 // ConfError) and written back (words.ts). A table entry names its kind instead of re-knowing it.
 import type { Token } from '../ast.ts';
-import { ConfError, bool, int, ipv4, oneOf, seconds, shown } from '../values.ts';
+import { ConfError, bool, int, ipAddress, ipv4, oneOf, seconds, shown } from '../values.ts';
 import { quote, secs } from '../words.ts';
 
 export interface Value<V> {
@@ -24,7 +24,10 @@ export const MICROSECONDS: Value<number> = {
   write: (ms) => String(Math.round(ms * 1000)),
 };
 
-export const IPV4: Value<string> = { read: ipv4, write: (s) => s };
+export const IPV4: Value<string> = { read: (t, what) => ipv4(t, what), write: (s) => s };
+
+/** An address of either family, kept in canonical text. */
+export const IP: Value<string> = { read: ipAddress, write: (s) => s };
 
 /** Any word; written quoted where the lexer needs it. */
 export const WORD: Value<string> = { read: (t) => t.text, write: (s) => quote(s) };

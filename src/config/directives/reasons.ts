@@ -8,7 +8,7 @@
 export const EMAIL = 'tandem sends no mail; it reports events (transitions, real servers up and down) over MQTT instead (the mqtt { } block)';
 export const SNMP = 'tandem has no SNMP agent; it reports state, counters and health over MQTT instead (the mqtt { } block)';
 
-export const IPV6 = 'tandem is IPv4 only today';
+export const IPV6 = 'IPv6 virtual servers (NAT66, DR over IPv6) are not supported yet: VRRP instances, their VIPs and the checkers take IPv6 addresses';
 export const VMAC = 'VRRP virtual MAC interfaces (use_vmac) are not supported yet: the VIPs move with gratuitous ARP';
 export const ROUTES = 'routes and rules that move with mastership are not supported yet: tandem moves VIPs only';
 export const EVENTS = 'ordered event FIFOs are not supported yet: notify programs run on each transition, and every transition is on MQTT (events)';
@@ -17,7 +17,7 @@ export const TRACK_PROCESS = 'process tracking is not supported yet: track with 
 export const BFD = 'BFD is not supported';
 export const SPLIT_BRAIN = 'not supported yet: a MASTER that hears a lower priority keeps advertising at its own interval (RFC 5798 section 6.4.3)';
 export const GARP_TUNING = 'not supported yet: vrrp_garp_master_* / garp_master_* set the gratuitous ARP bursts';
-export const MCAST_GROUP = 'not supported yet: adverts go to 224.0.0.18 (RFC 5798 section 5.1.1.2), or to unicast_peer';
+export const MCAST_GROUP = 'not supported yet: adverts go to 224.0.0.18 (RFC 5798 section 5.1.1.2) or, over IPv6, ff02::12 (section 5.1.2.2), or to unicast_peer';
 export const STARTUP_DELAY = 'not supported yet: instances elect as soon as tandem starts';
 export const DYNAMIC_INTERFACES = 'not supported yet: the interfaces must exist when tandem starts';
 export const SCHEDULING = "keepalived's per-process scheduling of its checker and BFD processes, CPU affinity and rlimits: tandem's checkers run on the main thread; only the VRRP thread's scheduling is configurable (vrrp_rt_priority, vrrp_priority, max_auto_priority; docs/realtime.md)";

@@ -78,7 +78,7 @@ const GRANULARITY: Value<number> = {
 };
 
 export function addressPort(n: Node, what: string, defaultPort: number | null): { address: string; port: number } {
-  const address = ipv4(arg(n, 0), what);
+  const address = ipv4(arg(n, 0), what, R.IPV6);
   const p = n.args[1];
   if (p === undefined) {
     if (defaultPort === null) throw new ConfError(n.pos, `${what} needs ADDRESS PORT`);

@@ -8,7 +8,8 @@
 // left here is mechanics: timers, VIP changes applied one after another per instance, the
 // make-before-break handover the machine asks for (removeVips with a handover bound), counters,
 // status, and the rate-limited log of dropped packets.
-import { encodeAdvert, VRRP_MCAST_GROUP } from '../codec.ts';
+import { encodeAdvert, vrrpGroup } from '../codec.ts';
+import { ipFamily } from '../../util/ip.ts';
 import { createMachine, stateLogLine, type Action, type Machine, type MachineEvent, type TimerName, type VrrpState } from '../machine.ts';
 import { explainDrop, packetSource, receiveAdvert, type ReceiveInstance, type ReceiveOutcome } from '../receive.ts';
 import { SyncGroup, groupLogLine } from '../sync-group.ts';
@@ -57,6 +58,7 @@ function rxOf(c: EngineInstance): ReceiveInstance {
   return {
     name: c.name,
     vrid: c.vrid,
+    family: c.family,
     version: c.version,
     advertIntMs: c.advertIntMs,
     authPass: c.authPass,
@@ -105,13 +107,28 @@ export class VrrpEngine {
     for (const inst of created) this.startInstance(inst);
   }
 
+  /** Every VIP of the configuration: never an IPv6 instance's own source address (fe80::1 is link-local too). */
+  private vipAddresses(cfg: EngineConfig = this.cfg): Set<string> {
+    return new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
+  }
+
+  /**
+   * Where an instance's adverts come from: unicast_src_ip, else the primary address (IPv4) or
+   * the link-local one (IPv6), which is never a link-local VIP. An IPv4 VIP may be the primary
+   * address (an address owner's, priority 255), so only IPv6 leaves the VIPs out.
+   */
+  private sourceOf(c: EngineInstance, cfg: EngineConfig = this.cfg): Promise<string | null> {
+    if (c.unicastSrcIp !== null) return Promise.resolve(c.unicastSrcIp);
+    return c.family === 6 ? this.net.primaryAddress(c.dev, 6, this.vipAddresses(cfg)) : this.net.primaryAddress(c.dev, 4);
+  }
+
   /** Socket, crash recovery and machine of one instance; it starts with startInstance(). */
   private async createInstance(c: EngineInstance): Promise<Inst> {
-    const primary = c.unicastSrcIp ?? (await this.net.primaryAddress(c.dev));
-    if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no IPv4 address`);
+    const primary = await this.sourceOf(c);
+    if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no ${c.family === 6 ? 'IPv6 link-local' : 'IPv4'} address`);
     this.ownAddrs.add(primary);
     for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
-    await this.transport.open(c.dev);
+    await this.transport.open(c.dev, c.family);
     await this.removeStaleVips(c);
     const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
     const machine = createMachine({
@@ -144,7 +161,7 @@ export class VrrpEngine {
     };
     group?.attach(c.name, machine);
     this.insts.set(c.name, inst);
-    this.byKey.set(`${c.dev}/${c.vrid}`, inst);
+    this.byKey.set(keyOf(c), inst);
     return inst;
   }
 
@@ -161,7 +178,7 @@ export class VrrpEngine {
     inst.timers.clear();
     await inst.vipChain;
     if (this.insts.get(inst.cfg.name) === inst) this.insts.delete(inst.cfg.name);
-    const key = `${inst.cfg.dev}/${inst.cfg.vrid}`;
+    const key = keyOf(inst.cfg);
     if (this.byKey.get(key) === inst) this.byKey.delete(key);
   }
 
@@ -237,7 +254,7 @@ export class VrrpEngine {
     // Sockets open one by one at start: a packet for an instance not created yet is not a drop.
     if (!this.started) return;
     if (this.stopped && ![...this.insts.values()].some((i) => i.handover)) return;
-    const out = receiveAdvert(packet, (vrid) => this.byKey.get(`${dev}/${vrid}`)?.rx, (ip) => this.ownAddrs.has(ip));
+    const out = receiveAdvert(packet, (vrid, family) => this.byKey.get(`${dev}/${family}/${vrid}`)?.rx, (ip) => this.ownAddrs.has(ip));
     switch (out.kind) {
       case 'own':
         return;
@@ -339,9 +356,13 @@ export class VrrpEngine {
         else this.chain(inst, () => this.removeVips(inst, c.vips));
         break;
       case 'sendGarp': {
+        // keepalived's GARP schedule announces IPv6 VIPs too, with unsolicited neighbour
+        // advertisements (RFC 4861 §7.2.6; vrrp_ndisc.c), the excluded ones of either family included.
         const vips = c.vips;
         this.chain(inst, async () => {
-          await Promise.all(vips.map((v) => this.safe(() => this.net.garp(v.dev, v.address, a.count), `(${c.name}) GARP ${v.address}`)));
+          await Promise.all(vips.map((v) => ipFamily(v.address) === 6
+            ? this.safe(() => this.net.unsolicitedNa(v.dev, v.address, a.count), `(${c.name}) neighbour advertisement ${v.address}`)
+            : this.safe(() => this.net.garp(v.dev, v.address, a.count), `(${c.name}) GARP ${v.address}`)));
         });
         break;
       }
@@ -428,7 +449,7 @@ export class VrrpEngine {
 
   private sendAdvert(inst: Inst, priority: number): void {
     const c = inst.cfg;
-    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [VRRP_MCAST_GROUP];
+    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [vrrpGroup(c.family)];
     for (const dst of dsts) {
       let payload: Buffer;
       try {
@@ -500,7 +521,8 @@ export class VrrpEngine {
 
   /**
    * What a reload would have to create (new instances, or ones whose identity changed) and
-   * whether it can: each needs its interface with an IPv4 address (or unicast_src_ip). Checked
+   * whether it can: each needs its interface with an IPv4 address, or for IPv6 a link-local one
+   * (or unicast_src_ip). Checked
    * before anything changes, so a configuration that cannot apply leaves the running one as it
    * was (no failover, no restart).
    */
@@ -510,8 +532,8 @@ export class VrrpEngine {
     for (const c of next.instances) {
       if (!plan.create.has(c.name)) continue;
       if (c.unicastSrcIp !== null) continue;
-      const primary = await this.net.primaryAddress(c.dev).catch(() => null);
-      if (!primary) errors.push(`(${c.name}) interface ${c.dev} does not exist or has no IPv4 address`);
+      const primary = await this.sourceOf(c, next).catch(() => null);
+      if (!primary) errors.push(`(${c.name}) interface ${c.dev} does not exist or has no ${c.family === 6 ? 'IPv6 link-local' : 'IPv4'} address`);
     }
     return errors;
   }
@@ -647,6 +669,11 @@ export class VrrpEngine {
     this.transport.close();
     this.net.close?.();
   }
+}
+
+/** An instance's receive key: an IPv4 and an IPv6 instance may share a VRID on one interface. */
+function keyOf(c: EngineInstance): string {
+  return `${c.dev}/${c.family}/${c.vrid}`;
 }
 
 function faultReason(faults: readonly string[]): string {

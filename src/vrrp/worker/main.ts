@@ -5,7 +5,7 @@
 // src/vrrp/messages.ts.
 import { parentPort } from 'node:worker_threads';
 import { VrrpEngine } from './engine.ts';
-import { RawVrrpTransport } from './transport.ts';
+import { RawIpv6Sender, RawVrrpTransport } from './transport.ts';
 import { IprouteHostNet } from '../../net/host.ts';
 import { LinkMonitor } from '../../net/link-monitor.ts';
 import { engineDevices, type EngineConfig } from '../engine-config.ts';
@@ -66,7 +66,7 @@ let starting: Promise<void> = Promise.resolve();
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   config = msg.config;
   await schedule(msg.config);
-  const net = new IprouteHostNet();
+  const net = new IprouteHostNet({ ipv6: new RawIpv6Sender() });
   const transport = new RawVrrpTransport();
   const e = new VrrpEngine(msg.config, transport, net, {
     log: (level, m) => post({ type: 'log', level, msg: m }),

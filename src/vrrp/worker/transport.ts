@@ -6,10 +6,21 @@
 // is exactly the one the RFC wants (the interface's primary address, or unicast_src_ip), bind
 // the socket to its interface (SO_BINDTODEVICE) so sends leave by it and receives come only from
 // it, and join 224.0.0.18 on that interface so the kernel delivers the group's packets to us.
+//
+// IPv6 (RFC 5798 §5.1.2) the same way, on a socket of its own per interface: we build the IPv6
+// header too (IPV6_HDRINCL), so the source is the interface's link-local address and the hop
+// limit 255 whatever the kernel would choose (an IPv6 raw socket has no other way to set the
+// source: raw-socket has no bind, and Linux ignores a sticky IPV6_PKTINFO source on raw sockets,
+// tried here), and join ff02::12 (IPV6_JOIN_GROUP). An IPv6 raw socket delivers the packet
+// without its header; the hop limit and destination come as ancillary data (IPV6_RECVHOPLIMIT,
+// IPV6_RECVPKTINFO), which raw-socket hands on thanks to our patch, and the header is rebuilt
+// from them so the one receive path (receive.ts) reads both families alike. The kernel computes
+// no VRRP checksum on either (IPV6_CHECKSUM stays off: a bad one must reach us to be counted).
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
-import { ipv4Bytes, ipv4ToUint32 } from '../../util/ip.ts';
+import { ipFamily, ipv4Bytes, ipv4ToUint32, parseIpv6 } from '../../util/ip.ts';
 import { inetChecksum } from '../checksum.ts';
+import { VRRP_MCAST_GROUP6 } from '../codec.ts';
 
 export const VRRP_PROTO = 112;
 export const VRRP_GROUP = '224.0.0.18';
@@ -22,10 +33,19 @@ const IPPROTO_IP = 0;
 const IP_HDRINCL = 3;
 const IP_MULTICAST_LOOP = 34;
 const IP_ADD_MEMBERSHIP = 35;
+// include/uapi/linux/in6.h, ipv6.h.
+const IPPROTO_IPV6 = 41;
+const IPPROTO_RAW = 255;
+const IPV6_MULTICAST_LOOP = 19;
+const IPV6_JOIN_GROUP = 20;
+const IPV6_HDRINCL = 36;
+const IPV6_RECVPKTINFO = 49;
+const IPV6_RECVHOPLIMIT = 51;
 
-/** The slice of raw-socket's API we use (it ships no types). */
+/** The slice of raw-socket's API we use (it ships no types). IPv6 messages carry the hop limit
+ * (-1: unknown) and destination ('' unknown) from ancillary data (patches/raw-socket). */
 interface RawSocket {
-  on(ev: 'message', fn: (buf: Buffer, source: string) => void): void;
+  on(ev: 'message', fn: (buf: Buffer, source: string, hopLimit?: number, destination?: string) => void): void;
   on(ev: 'error', fn: (err: Error) => void): void;
   on(ev: 'close', fn: () => void): void;
   send(buf: Buffer, offset: number, length: number, address: string, after: (err: Error | null, bytes?: number) => void): void;
@@ -34,7 +54,7 @@ interface RawSocket {
 }
 interface RawModule {
   createSocket(opts: { protocol: number; addressFamily?: number; bufferSize?: number }): RawSocket;
-  AddressFamily: { IPv4: number };
+  AddressFamily: { IPv4: number; IPv6: number };
 }
 
 let rawModule: RawModule | null = null;
@@ -69,16 +89,46 @@ export function ipv4Header(src: string, dst: string, payloadLen: number, id: num
   return h;
 }
 
+/** RFC 8200 §3: the fixed header of an advertisement, traffic class 0xc0 as keepalived sends. */
+export function ipv6Header(src: string, dst: string, payloadLen: number, hopLimit = 255): Buffer {
+  const s = parseIpv6(src);
+  const d = parseIpv6(dst);
+  if (!s || !d) throw new RangeError(`IPv6 header needs IPv6 addresses, got ${JSON.stringify(src)} → ${JSON.stringify(dst)}`);
+  const h = Buffer.alloc(40);
+  h.writeUInt32BE(((6 << 28) | (0xc0 << 20)) >>> 0, 0); // version 6, traffic class 0xc0, flow label 0
+  h.writeUInt16BE(payloadLen, 4);
+  h[6] = VRRP_PROTO;
+  h[7] = hopLimit; // 255: RFC 5798 §5.1.2.3
+  h.set(s, 8);
+  h.set(d, 24);
+  return h;
+}
+
+/**
+ * The IPv6 packet as it was on the wire, from what an IPv6 raw socket reports: the message, its
+ * source, and the hop limit and destination from ancillary data. Unknown ones stand in as
+ * keepalived takes them: no hop limit means it is not checked (255), no destination means not
+ * multicast (::), which a multicast instance then drops as addr_list_err.
+ */
+export function rebuildIpv6Packet(payload: Buffer, source: string, hopLimit: number | undefined, destination: string | undefined): Buffer | null {
+  const src = source.split('%')[0]!;
+  const dst = destination && parseIpv6(destination) ? destination : '::';
+  if (!parseIpv6(src) || payload.length > 0xffff) return null;
+  const hl = hopLimit !== undefined && hopLimit >= 0 && hopLimit <= 255 ? hopLimit : 255;
+  return Buffer.concat([ipv6Header(src, dst, payload.length, hl), payload]);
+}
+
 export interface ReceivedPacket {
   dev: string;
-  /** The whole IPv4 packet, header included. */
+  /** The whole IPv4 packet, header included; IPv6: the packet with its header rebuilt. */
   packet: Buffer;
 }
 
 /** What the engine needs from the wire; the lab tests use the real one, unit tests a fake. */
 export interface VrrpTransport {
-  /** Open (or reuse) the socket of an interface; joins the VRRP group there. */
-  open(dev: string): Promise<void>;
+  /** Open (or reuse) the socket of an interface for a family (default 4); joins the VRRP group there. */
+  open(dev: string, family?: 4 | 6): Promise<void>;
+  /** The family is the destination's. */
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void>;
   onPacket(fn: (p: ReceivedPacket) => void): void;
   onError(fn: (dev: string, err: Error) => void): void;
@@ -104,14 +154,62 @@ export function rawSocketDrops(procNetRaw: string, protocol = 112): number {
   return total;
 }
 
+/**
+ * Sends whole IPv6 packets out of an interface (the neighbour advertisements of net/host.ts):
+ * an IPPROTO_RAW socket per interface, which Linux gives IPV6_HDRINCL by itself and never
+ * delivers anything to.
+ */
+export class RawIpv6Sender {
+  private sockets = new Map<string, RawSocket>();
+
+  send(dev: string, dst: string, packet: Buffer): Promise<void> {
+    let sock = this.sockets.get(dev);
+    try {
+      if (!sock) {
+        const raw = loadRaw();
+        const s = raw.createSocket({ protocol: IPPROTO_RAW, addressFamily: raw.AddressFamily.IPv6, bufferSize: 64 });
+        try {
+          const name = Buffer.from(dev + '\0', 'ascii');
+          s.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+        } catch (err) {
+          s.close();
+          throw err;
+        }
+        s.on('error', () => undefined); // a send's own error reaches its callback
+        this.sockets.set(dev, s);
+        sock = s;
+      }
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const s = sock;
+    return new Promise((resolve, reject) => {
+      s.send(packet, 0, packet.length, dst, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) {
+      try {
+        s.close();
+      } catch {
+        /* already closed */
+      }
+    }
+    this.sockets.clear();
+  }
+}
+
 export class RawVrrpTransport implements VrrpTransport {
+  /** By `${family}/${dev}`. */
   private sockets = new Map<string, RawSocket>();
   private packetFns: Array<(p: ReceivedPacket) => void> = [];
   private errorFns: Array<(dev: string, err: Error) => void> = [];
   private ipId = 0;
 
-  async open(dev: string): Promise<void> {
-    if (this.sockets.has(dev)) return;
+  async open(dev: string, family: 4 | 6 = 4): Promise<void> {
+    if (family === 6) return this.open6(dev);
+    if (this.sockets.has(`4/${dev}`)) return;
     const raw = loadRaw();
     const index = await ifIndex(dev);
     const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65536 });
@@ -147,16 +245,55 @@ export class RawVrrpTransport implements VrrpTransport {
     sock.on('error', (err) => {
       for (const fn of this.errorFns) fn(dev, err);
     });
-    this.sockets.set(dev, sock);
+    this.sockets.set(`4/${dev}`, sock);
+  }
+
+  private async open6(dev: string): Promise<void> {
+    if (this.sockets.has(`6/${dev}`)) return;
+    const raw = loadRaw();
+    const index = await ifIndex(dev);
+    const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv6, bufferSize: 65536 });
+    try {
+      const name = Buffer.from(dev + '\0', 'ascii');
+      sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
+      sock.setOption(IPPROTO_IPV6, IPV6_HDRINCL, 1);
+      sock.setOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
+      sock.setOption(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+      sock.setOption(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+      sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
+      // struct ipv6_mreq { struct in6_addr ipv6mr_multiaddr; int ipv6mr_interface; }: 20 bytes.
+      const mreq = Buffer.alloc(20);
+      mreq.set(parseIpv6(VRRP_MCAST_GROUP6)!, 0);
+      mreq.writeInt32LE(index, 16);
+      sock.setOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, mreq.length);
+    } catch (err) {
+      sock.close(); // see open(): no handle may stay behind
+      throw err;
+    }
+    sock.on('message', (buf, source, hopLimit, destination) => {
+      // raw-socket reuses its receive buffer: rebuilding copies it.
+      const packet = rebuildIpv6Packet(buf, source, hopLimit, destination);
+      if (!packet) return;
+      for (const fn of this.packetFns) fn({ dev, packet });
+    });
+    sock.on('error', (err) => {
+      for (const fn of this.errorFns) fn(dev, err);
+    });
+    this.sockets.set(`6/${dev}`, sock);
   }
 
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
-    const sock = this.sockets.get(dev);
-    if (!sock) return Promise.reject(new Error(`no VRRP socket on ${dev}`));
-    this.ipId = (this.ipId + 1) & 0xffff;
+    const family = ipFamily(dst) === 6 ? 6 : 4;
+    const sock = this.sockets.get(`${family}/${dev}`);
+    if (!sock) return Promise.reject(new Error(`no IPv${family} VRRP socket on ${dev}`));
     let pkt: Buffer;
     try {
-      pkt = Buffer.concat([ipv4Header(src, dst, payload.length, this.ipId), payload]);
+      if (family === 6) {
+        pkt = Buffer.concat([ipv6Header(src, dst, payload.length), payload]);
+      } else {
+        this.ipId = (this.ipId + 1) & 0xffff;
+        pkt = Buffer.concat([ipv4Header(src, dst, payload.length, this.ipId), payload]);
+      }
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -175,7 +312,10 @@ export class RawVrrpTransport implements VrrpTransport {
 
   async kernelDrops(): Promise<number | null> {
     try {
-      return rawSocketDrops(await readFile('/proc/net/raw', 'utf8'));
+      const v4 = rawSocketDrops(await readFile('/proc/net/raw', 'utf8'));
+      // /proc/net/raw6 has the same columns; it is absent when the kernel has no IPv6.
+      const v6 = await readFile('/proc/net/raw6', 'utf8').then((t) => rawSocketDrops(t), () => 0);
+      return v4 + v6;
     } catch {
       return null;
     }

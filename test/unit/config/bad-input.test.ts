@@ -42,7 +42,7 @@ const CASES: Case[] = [
   ['authentication AH', inst('authentication {\n auth_type AH\n auth_pass x\n }'), /authentication AH is not supported/],
   ['mqtt without url', MINIMAL + 'mqtt {\n prefix x\n}\n', /mqtt needs url/],
   ['mqtt bad scheme', MINIMAL + 'mqtt {\n url ftp://x\n}\n', /mqtt url/],
-  ['IPv6 VIP', MINIMAL.replace('192.0.2.10/24', 'fe80::1'), /IPv6 address 'fe80::1' is not supported/],
+  ['link-local VIP without dev', MINIMAL.replace('192.0.2.10/24', 'fe80::1'), /virtual_ipaddress fe80::1 is link-local: give its interface with dev/],
   // Only the block's first line is another board's: the rest is read by this one.
   ['conditional config', '@high ' + MINIMAL, /stray '\}' with no block open/],
   ['brace without keyword', MINIMAL + '{\n}\n', /'\{' without a keyword/],

@@ -172,7 +172,7 @@ test('refusals name the directive and its line', () => {
     [MINIMAL.replace('priority 100', 'priority 100\n virtual_rules {\n }'), /unsupported directive 'virtual_rules'/, 5],
     [MINIMAL + 'static_ipaddress {\n}\n', /unsupported directive 'static_ipaddress'/, 9],
     [MINIMAL.replace('priority 100', 'priority 100\n lvs_sync_daemon_interface eth1'), /unsupported directive 'lvs_sync_daemon_interface'/, 5],
-    [MINIMAL.replace('192.0.2.10/24', '2001:db8::1/64'), /IPv6 address '2001:db8::1' is not supported/, 6],
+    [MINIMAL + 'virtual_server 2001:db8::1 80 {\n}\n', /IPv6 address '2001:db8::1' is not supported in virtual_server: IPv6 virtual servers/, 9],
     [MINIMAL.replace('priority 100', 'priority 100\n frobnicate 3'), /^unsupported directive 'frobnicate' in vrrp_instance VI_1$/, 5],
     [vs(' lb_algo lblc'), /lb_algo lblc is not supported/, 11],
     [vs(' protocol SCTP'), /protocol SCTP is not supported/, 11],

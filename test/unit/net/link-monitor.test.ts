@@ -32,7 +32,7 @@ class Source implements LinkEvents {
 function fakeNet(up: Map<string, boolean>): HostNet {
   return {
     linkUp: async (dev) => up.get(dev) ?? false,
-    addVip: async () => {}, delVip: async () => {}, addresses: async () => [], primaryAddress: async () => null, garp: async () => {},
+    addVip: async () => {}, delVip: async () => {}, addresses: async () => [], primaryAddress: async () => null, garp: async () => {}, unsolicitedNa: async () => {},
   };
 }
 

@@ -189,7 +189,8 @@ test('every caller agrees on what an IPv4 address is (one parser)', () => {
   // The configuration's helpers on top of it.
   assert.ok(inSubnet('192.0.2.77', '192.0.2.0', 24));
   assert.ok(!inSubnet('192.0.2.077', '192.0.2.0', 24));
-  assert.ok(!inSubnet('2001:db8::1', '2001:db8::', 32), 'the configuration is IPv4 only');
+  assert.ok(inSubnet('2001:db8::1', '2001:db8::', 32), 'IPv6 prefixes too (VIPs may be IPv6)');
+  assert.ok(!inSubnet('2001:db8::1', '192.0.2.0', 24), 'never across families');
   assert.equal(maskToPrefix('255.255.240.0'), 20);
   assert.equal(maskToPrefix('255.255.255.010'), null);
 });

@@ -18,7 +18,7 @@ const PEER = '192.0.2.3';
 
 function inst(over: Partial<EngineInstance> = {}): EngineInstance {
   return {
-    name: 'VI_PUB', dev: 'eth0', vrid: 51, version: 3, priority: 100, advertIntMs: 100, nopreempt: false, preemptDelayMs: 0,
+    name: 'VI_PUB', dev: 'eth0', vrid: 51, family: 4, version: 3, priority: 100, advertIntMs: 100, nopreempt: false, preemptDelayMs: 0,
     initialState: 'BACKUP', authType: null, authPass: null,
     vips: [{ address: VIP, prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }], advertAddresses: [VIP],
     unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], trackScripts: [], dontTrackPrimary: false, garp: DEFAULT_GARP,

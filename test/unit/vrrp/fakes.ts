@@ -3,9 +3,11 @@
 // state machines and the real receive path in milliseconds under the fake clock.
 import { decodeAdvert, type Advert } from '../../../src/vrrp/codec.ts';
 import type { ReceivedPacket, VrrpTransport } from '../../../src/vrrp/worker/transport.ts';
-import type { HostNet, IfAddr, Vip } from '../../../src/net/host.ts';
-import { ipWrap } from './helpers.ts';
+import { primaryOf, type HostNet, type IfAddr, type Vip } from '../../../src/net/host.ts';
+import { ipWrap, ipWrap6 } from './helpers.ts';
 import type { FakeClock } from '../fake-clock.ts';
+
+import { ipFamily } from '../../../src/util/ip.ts';
 
 export interface SentAdvert {
   at: number;
@@ -18,18 +20,19 @@ export interface SentAdvert {
 /** Records what the engine sends (decoded, as a peer would see it) and lets a test deliver packets. */
 export class FakeTransport implements VrrpTransport {
   readonly sent: SentAdvert[] = [];
+  /** "dev" for IPv4 sockets, "dev/6" for IPv6 ones. */
   readonly opened: string[] = [];
   closed = false;
   private packetFns: Array<(p: ReceivedPacket) => void> = [];
 
   constructor(private readonly clock: FakeClock) {}
 
-  async open(dev: string): Promise<void> {
-    this.opened.push(dev);
+  async open(dev: string, family: 4 | 6 = 4): Promise<void> {
+    this.opened.push(family === 6 ? `${dev}/6` : dev);
   }
 
   async send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
-    const r = decodeAdvert(ipWrap(payload, { src, dst }));
+    const r = decodeAdvert(ipFamily(dst) === 6 ? ipWrap6(payload, { src, dst }) : ipWrap(payload, { src, dst }));
     if (!r.ok) throw new Error(`the engine sent an advert that does not decode: ${r.reason}`);
     this.sent.push({ at: this.clock.monotonic(), dev, src, dst, advert: r.advert });
   }
@@ -44,7 +47,7 @@ export class FakeTransport implements VrrpTransport {
     this.closed = true;
   }
 
-  /** A packet arrives on `dev` (a whole IPv4 packet, as the raw socket delivers it). */
+  /** A packet arrives on `dev` (a whole IPv4 packet as the raw socket delivers it, or an IPv6 one as the transport rebuilds it). */
   deliver(dev: string, packet: Buffer): void {
     for (const fn of this.packetFns) fn({ dev, packet });
   }
@@ -63,8 +66,11 @@ export class FakeHostNet implements HostNet {
   readonly failAdd = new Map<string, string>();
   closed = false;
 
-  constructor(ifs: Record<string, string>) {
-    for (const [dev, a] of Object.entries(ifs)) this.addrs.set(dev, [{ address: a, prefix: 24, secondary: false }]);
+  /** Each interface's address; a list gives several (e.g. an IPv4 one and a link-local IPv6 one). */
+  constructor(ifs: Record<string, string | string[]>) {
+    for (const [dev, a] of Object.entries(ifs)) {
+      this.addrs.set(dev, (typeof a === 'string' ? [a] : a).map((address) => ({ address, prefix: ipFamily(address) === 6 ? 64 : 24, secondary: false })));
+    }
   }
 
   async addVip(v: Vip): Promise<void> {
@@ -88,12 +94,16 @@ export class FakeHostNet implements HostNet {
     return [...(this.addrs.get(dev) ?? [])];
   }
 
-  async primaryAddress(dev: string): Promise<string | null> {
-    return this.addrs.get(dev)?.find((a) => !a.secondary)?.address ?? null;
+  async primaryAddress(dev: string, family: 4 | 6 = 4, notThese: ReadonlySet<string> = new Set()): Promise<string | null> {
+    return primaryOf(this.addrs.get(dev) ?? [], family, notThese);
   }
 
   async garp(dev: string, ip: string, count: number): Promise<void> {
     this.log.push(`garp ${ip} ${dev} x${count}`);
+  }
+
+  async unsolicitedNa(dev: string, ip: string, count: number): Promise<void> {
+    this.log.push(`na ${ip} ${dev} x${count}`);
   }
 
   async linkUp(): Promise<boolean> {
