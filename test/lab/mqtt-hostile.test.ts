@@ -38,6 +38,7 @@ function settings(url: string, over: Partial<MqttSettings> = {}): MqttSettings {
   return {
     url, prefix: 'tandem', node: null, username: null, passwordFile: null, caFile: null, certFile: null, keyFile: null,
     keepaliveS: 2, healthIntervalMs: 0, protocolVersion: 5, offlineQueue: 100, enabled: true,
+    homeassistant: false, homeassistantPrefix: 'homeassistant',
     pos: { file: 'test', line: 1, col: 1 }, ...over,
   };
 }

@@ -122,6 +122,7 @@ function settings(url: string, over: Partial<MqttSettings> = {}): MqttSettings {
     protocolVersion: 5,
     offlineQueue: 100,
     enabled: true,
+    homeassistant: false, homeassistantPrefix: 'homeassistant',
     pos: { file: 'test', line: 1, col: 1 },
     ...over,
   };
