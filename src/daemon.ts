@@ -24,6 +24,7 @@ import { Reporter } from './report/session.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { MetricsServer } from './report/metrics-server.ts';
 import { TransitionTally } from './report/transitions.ts';
+import { sharedConfigDigest } from './report/shared-config.ts';
 import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
 import { createLedDriver, ledStateFor, type LedDriver } from './board/leds.ts';
 import { createConsoleEngine, startControlSocket } from './console/index.ts';
@@ -195,6 +196,7 @@ export class Daemon {
         version: VERSION,
         stateDir: this.opts.stateDir,
         interfaces: () => birthInterfaces(),
+        config: () => sharedConfigDigest(this.config),
       },
       { log: (level, msg) => this.log.log(level, `mqtt: ${msg}`) },
     );
@@ -231,6 +233,7 @@ export class Daemon {
     }
     const r = this.reporter;
     if (!r) return;
+    await r.configChanged();
     const instances = new Set(next.instances.map((i) => i.name));
     for (const i of prev.instances) if (!instances.has(i.name)) r.clearVrrp(i.name);
     const servers = new Set(next.virtualServers.flatMap((vs) => vs.realServers.map((rs) => `${vs.name}|${rs.name}`)));

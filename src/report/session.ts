@@ -54,6 +54,7 @@ import {
   type VrrpReport,
 } from './payloads.ts';
 import { nodeTopics, type NodeTopics } from './topics.ts';
+import type { SharedConfigDigest } from './shared-config.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
@@ -70,6 +71,8 @@ export interface ReporterInfo {
   bootTimeMs?: number;
   /** The boot's id (keys the client id's random part); default /proc/sys/kernel/random/boot_id. */
   bootId?: string | null;
+  /** What both boards of a pair must share, for `birth` (src/report/shared-config.ts). */
+  config?: () => SharedConfigDigest | null;
 }
 
 /** The largest MQTT packet a board accepts (what it receives is cmd/rebirth and its own status). */
@@ -308,6 +311,13 @@ export class Reporter {
       return;
     }
     this.outbox.events.push(payload);
+    this.scheduleFlush();
+  }
+
+  /** The configuration changed (a reload): `birth` goes out again with its new digest. */
+  async configChanged(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    await this.refreshBirth(this.connected ? this.bdSeq : this.bdSeq + 1);
     this.scheduleFlush();
   }
 
@@ -553,7 +563,7 @@ export class Reporter {
     const bootTimeMs = this.info.bootTimeMs ?? this.now() - uptime() * 1000;
     this.outbox.setRetained(
       this.topics.birth,
-      birthPayload({ version: this.info.version, board: this.info.board, bootTimeMs, bdSeq: seq, interfaces: ifs }),
+      birthPayload({ version: this.info.version, board: this.info.board, bootTimeMs, bdSeq: seq, interfaces: ifs, config: this.info.config?.() ?? null }),
     );
   }
 

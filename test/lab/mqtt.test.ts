@@ -141,7 +141,7 @@ function reporter(t: TestContext, url: string, node: string, stateDir: string, o
 }
 
 function vrrp(state: VrrpReport['state'], over: Partial<VrrpReport> = {}): VrrpReport {
-  return { state, priority: 100, effectivePriority: 100, vips: ['203.0.113.10'], masterAddress: null, since: Date.now(), vrid: 51, interface: 'eth0', ...over };
+  return { state, priority: 100, effectivePriority: 100, vips: ['203.0.113.10'], masterAddress: null, since: Date.now(), vrid: 51, interface: 'eth0', reason: 'initial', ...over };
 }
 
 function last(msgs: Msg[], topic: string): Msg | undefined {
