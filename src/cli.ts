@@ -2,7 +2,7 @@
 //   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
 //   tandem check -f FILE [--board NAME]
 //   tandem ctl [--control-socket PATH] COMMAND…
-//   tandem fleet --mqtt URL [--prefix P] [--json]
+//   tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT]
 //   tandem version
 // Each command's code is imported only when it runs, so `version` and `check` start fast
 // (the bundle is split by esbuild at these dynamic imports).
@@ -16,7 +16,7 @@ const USAGE = `usage:
   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
   tandem check -f FILE [--board NAME]
   tandem ctl [--control-socket PATH] COMMAND...
-  tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
+  tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT] [--ca FILE]
   tandem version`;
 
 export class UsageError extends Error {}
@@ -116,13 +116,19 @@ async function main(argv: string[]): Promise<number> {
     case 'fleet': {
       const { opts } = parseOptions(
         args,
-        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'once', '--timeout': 'timeout' },
+        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'once', '--timeout': 'timeout', '--http': 'http' },
         ['json', 'once'],
       );
       const url = opts.get('url');
       if (!url) throw new UsageError('fleet needs --mqtt URL');
       const { runFleet } = await import('./report/fleet-cli.ts');
+      const { parseHttpListen } = await import('./report/fleet-http.ts');
+      const httpSpec = opts.get('http');
+      const http = httpSpec === undefined ? null : parseHttpListen(httpSpec);
+      if (httpSpec !== undefined && http === null) throw new UsageError(`--http takes [ADDRESS:]PORT or [IPV6]:PORT, not '${httpSpec}'`);
+      if (http && opts.get('once') === 'true') throw new UsageError('--http serves until stopped; it does not go with --once');
       return runFleet({
+        http,
         url,
         prefix: opts.get('prefix') ?? 'tandem',
         json: opts.get('json') === 'true',

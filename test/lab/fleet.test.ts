@@ -24,9 +24,9 @@ interface Snapshot {
   alerts: Array<{ kind: string; vrid?: number; node?: string }>;
 }
 
-/** `tandem fleet --mqtt URL --json` in the client namespace; the parsed snapshot. */
+/** `tandem fleet --mqtt URL --json --once` in the client namespace; the parsed snapshot. */
 async function fleet(lab: Lab, broker: LabBroker): Promise<Snapshot> {
-  const r = await lab.exec('client', [process.execPath, DEFAULT_BUNDLE, 'fleet', '--mqtt', broker.url, '--json'], { check: true });
+  const r = await lab.exec('client', [process.execPath, DEFAULT_BUNDLE, 'fleet', '--mqtt', broker.url, '--json', '--once'], { check: true });
   try {
     return JSON.parse(r.stdout) as Snapshot;
   } catch {
