@@ -1,7 +1,7 @@
 // tandem's command line (DESIGN.md "Command line"):
 //   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
 //   tandem check -f FILE [--board NAME]
-//   tandem ctl [--control-socket PATH] COMMAND…
+//   tandem ctl [--control-socket PATH] [--json] COMMAND…
 //   tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT]
 //   tandem version
 // Each command's code is imported only when it runs, so `version` and `check` start fast
@@ -15,7 +15,7 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 const USAGE = `usage:
   tandem run -f FILE [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
   tandem check -f FILE [--board NAME]
-  tandem ctl [--control-socket PATH] COMMAND...
+  tandem ctl [--control-socket PATH] [--json] COMMAND...
   tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT] [--ca FILE]
   tandem version`;
 
@@ -108,10 +108,10 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'ctl': {
-      const { opts, rest } = parseOptions(args, { '--control-socket': 'controlSocket', '-s': 'controlSocket' }, [], true);
+      const { opts, rest } = parseOptions(args, { '--control-socket': 'controlSocket', '-s': 'controlSocket', '--json': 'json' }, ['json'], true);
       if (rest.length === 0) throw new UsageError('ctl needs a command, e.g. `tandem ctl show status`');
       const { runCtl } = await import('./console/control-socket.ts');
-      return runCtl(opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET, rest);
+      return runCtl(opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET, rest, undefined, undefined, { json: opts.get('json') === 'true' });
     }
     case 'fleet': {
       const { opts } = parseOptions(
