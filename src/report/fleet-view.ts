@@ -100,7 +100,7 @@ function boardsTable(m: FleetModel, boards: BoardState[], now: number): string {
       `<td class="num">${n(mem?.usedPercent, 0, ' %')}</td><td class="num">${n(hh.temperatureC, 1, ' °C')}</td>` +
       `<td class="num">${n(hh.conntrackCount)}</td>` +
       `<td class="num">${b.lastHealthAt === null ? '–' : age(now - b.lastHealthAt)}</td>` +
-      `<td class="master-of">${masterOf.length ? h(masterOf.join(', ')) : '–'}</td></tr>`;
+      `<td class="master-of">${masterOf.length === 0 ? '–' : c === 'online' || c === 'stale' ? h(masterOf.join(', ')) : `<span class="muted" title="last reported, before the board went ${c}">${h(masterOf.join(', '))}</span>`}</td></tr>`;
   });
   return '<table><thead><tr><th>Board</th><th>State</th><th>Type</th><th>Version</th><th>Uptime</th><th>CPU</th><th>Memory</th>' +
     '<th>Temp</th><th>Conntrack</th><th>Health age</th><th>MASTER of</th></tr></thead><tbody>' + rows.join('') + '</tbody></table>';
