@@ -55,6 +55,7 @@ import {
 } from './payloads.ts';
 import { nodeTopics, type NodeTopics } from './topics.ts';
 import type { SharedConfigDigest } from './shared-config.ts';
+import { healthDiscovery, instanceDiscovery, realServerDiscovery, type DiscoveryContext, type DiscoveryMessage } from './homeassistant.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
@@ -208,12 +209,18 @@ export class Reporter {
   };
   private lastError: string | null = null;
 
+  /** Where Home Assistant's discovery messages go; null when homeassistant is off. */
+  private readonly discovery: DiscoveryContext | null;
+
   constructor(
     private readonly settings: MqttSettings,
     private readonly info: ReporterInfo,
     opts: ReporterOptions = {},
   ) {
     this.topics = nodeTopics(settings.prefix, settings.node ?? info.node);
+    this.discovery = settings.homeassistant
+      ? { prefix: settings.homeassistantPrefix, topics: this.topics, node: settings.node ?? info.node, board: info.board, version: info.version, healthIntervalMs: settings.healthIntervalMs }
+      : null;
     this.log = opts.log ?? defaultLog;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -246,6 +253,7 @@ export class Reporter {
     // status first, birth second: insertion order is publish order after every (re)connect.
     this.outbox.setRetained(this.topics.status, STATUS_ONLINE);
     await this.refreshBirth(this.bdSeq + 1);
+    if (this.settings.healthIntervalMs > 0) this.discover(() => healthDiscovery(this.discovery!));
     if (this.settings.healthIntervalMs > 0) {
       this.healthTimer = setInterval(() => void this.healthTick(), this.settings.healthIntervalMs);
       this.healthTimer.unref?.();
@@ -283,21 +291,31 @@ export class Reporter {
   }
 
   setVrrp(instance: string, report: VrrpReport): void {
+    this.discover(() => instanceDiscovery(this.discovery!, instance));
     this.setRetained(this.topics.vrrp(instance), vrrpPayload(report));
   }
 
-  /** Removes an instance's retained topic (instance deleted by a reload). */
+  /** Removes an instance's retained topic (instance deleted by a reload), and its Home Assistant entities. */
   clearVrrp(instance: string): void {
     this.setRetained(this.topics.vrrp(instance), '');
+    this.discover(() => instanceDiscovery(this.discovery!, instance), true);
   }
 
   /** vs and rs as the model's names ("ADDRESS PORT") or "ADDRESS:PORT". */
   setRealServer(vs: string, rs: string, report: RealServerReport): void {
+    this.discover(() => realServerDiscovery(this.discovery!, vs, rs));
     this.setRetained(this.topics.lb(vs, rs), realServerPayload(report));
   }
 
   clearRealServer(vs: string, rs: string): void {
     this.setRetained(this.topics.lb(vs, rs), '');
+    this.discover(() => realServerDiscovery(this.discovery!, vs, rs), true);
+  }
+
+  /** Home Assistant discovery (mqtt { homeassistant on }): config messages, retained; `remove` empties them. */
+  private discover(messages: () => DiscoveryMessage[], remove = false): void {
+    if (!this.discovery) return;
+    for (const m of messages()) this.setRetained(m.topic, remove ? '' : m.payload);
   }
 
   event(e: EventInput): void {
