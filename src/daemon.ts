@@ -224,6 +224,7 @@ export class Daemon {
     const mqttKey = (c: Config): string => JSON.stringify(c.mqtt ? { ...c.mqtt, pos: null } : null);
     if (mqttKey(prev) !== mqttKey(next)) {
       this.log.info('Reload: mqtt settings changed, reconnecting with the new ones');
+      if (prev.mqtt?.homeassistant && !next.mqtt?.homeassistant) this.reporter?.clearDiscovery();
       await this.reporter?.stop();
       this.reporter = null;
       this.metrics?.close();

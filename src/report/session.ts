@@ -211,6 +211,8 @@ export class Reporter {
 
   /** Where Home Assistant's discovery messages go; null when homeassistant is off. */
   private readonly discovery: DiscoveryContext | null;
+  /** Discovery config topics announced, to remove them all when discovery is turned off. */
+  private readonly discovered = new Set<string>();
 
   constructor(
     private readonly settings: MqttSettings,
@@ -315,7 +317,17 @@ export class Reporter {
   /** Home Assistant discovery (mqtt { homeassistant on }): config messages, retained; `remove` empties them. */
   private discover(messages: () => DiscoveryMessage[], remove = false): void {
     if (!this.discovery) return;
-    for (const m of messages()) this.setRetained(m.topic, remove ? '' : m.payload);
+    for (const m of messages()) {
+      this.setRetained(m.topic, remove ? '' : m.payload);
+      if (remove) this.discovered.delete(m.topic);
+      else this.discovered.add(m.topic);
+    }
+  }
+
+  /** homeassistant turned off: every entity this board announced is removed (empty retained config). */
+  clearDiscovery(): void {
+    for (const t of this.discovered) this.setRetained(t, '');
+    this.discovered.clear();
   }
 
   event(e: EventInput): void {
