@@ -1,23 +1,32 @@
 // `sudo npm run demo`: the two-board lab, both boards running tandem, client traffic through the
-// public VIP to three real servers, the fleet over MQTT, and a live failover: board A loses
-// power, board B takes both VIPs and keeps serving, A comes back and takes over again.
+// public VIP to three real servers, the fleet over MQTT and on its live page (`tandem fleet
+// --http`, address printed; open it in a browser), and a live failover: board A loses power,
+// board B takes both VIPs and keeps serving, A comes back and takes over again. With Debian's
+// chromium installed, a headless browser watches the page too and says when it showed the
+// failover (screenshots as artefacts).
 // Everything the demo made is removed on Ctrl-C, on failure, or at the end with --once.
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { vipHolders } from '../test/lab/vrrp-helpers.ts';
 import { join } from 'node:path';
+import { startFleetViewer, type FleetViewer } from '../test/lab/fleet-viewer.ts';
+import { haveChromium, openBrowser, type Browser } from '../test/lab/browser.ts';
 
 const once = process.argv.includes('--once') || process.env.DEMO_ONCE === '1';
 const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s: string): void => console.log(`\n${bold('== ' + s)}`);
 
 let lab: Lab | null = null;
+let viewer: FleetViewer | null = null;
+let browser: Browser | null = null;
 let stopping = false;
 
 async function cleanup(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     console.log('\ntearing the lab down …');
+    await browser?.close().catch(() => undefined);
+    await viewer?.stop().catch(() => undefined);
     await lab?.destroy().catch(() => undefined);
   }
   process.exit(code);
@@ -93,8 +102,13 @@ async function main(): Promise<void> {
   for (let i = 1; i <= 3; i++) await lab.startHttpServer(i, 8080);
   // An embedded broker (aedes, scripts/demo-broker.mjs) in the client's namespace: the
   // demo needs no broker installed; the boards reach it over the public segment.
-  const brokerProc = lab.spawn('client', [process.execPath, new URL('./demo-broker.mjs', import.meta.url).pathname, LAB_ADDR.client, '1883'], { label: 'broker' });
-  await brokerProc.waitForLog(/listening/, 10_000);
+  const brokerSocket = join(lab.tmpDir, 'demo-broker.sock');
+  const brokerProc = lab.spawn('client', [process.execPath, new URL('./demo-broker.mjs', import.meta.url).pathname, LAB_ADDR.client, '1883', brokerSocket], { label: 'broker' });
+  await brokerProc.waitForLog(new RegExp(`listening on ${LAB_ADDR.client.replace(/\./g, '\\.')}`), 10_000);
+
+  say('The fleet page (tandem fleet --http): open it in a browser on this machine');
+  viewer = await startFleetViewer(`mqtt+unix://${brokerSocket}`, { http: process.env.DEMO_HTTP ?? '127.0.0.1:0' });
+  console.log(`  ${bold(viewer.url)}   (DEMO_HTTP=ADDR:PORT picks the address)`);
 
   say('Starting tandem on board A (priority 150) and board B (priority 100)');
   const started = /Entering (BACKUP|MASTER|FAULT) STATE/;
@@ -111,12 +125,29 @@ async function main(): Promise<void> {
   const t1 = await clientTraffic(lab, 3000);
   console.log(`\n  ${t1.ok} answered, ${t1.fail} failed, by server: ${JSON.stringify(t1.by)}`);
 
-  say('Pulling the plug on board A (daemon killed, links down) while the client keeps going');
+  if (haveChromium()) {
+    browser = await openBrowser(`demo-${lab.tag}`);
+    await browser.page.goto(viewer.url);
+    await browser.page.locator('#pairs tr[data-vrid="51"] td.master .who').filter({ hasText: 'lb-a' }).waitFor({ timeout: 15_000 });
+    console.log(`  the page shows lb-a MASTER; screenshot ${await browser.screenshot('1-before')}`);
+  }
+
+  say('Pulling the plug on board A (daemon killed, links down) while the client keeps going; watch the page');
   const traffic = clientTraffic(lab, 6000);
   await new Promise((r) => setTimeout(r, 1000));
+  const cutAt = Date.now();
+  const seen = browser
+    ? browser.page.locator('#pairs tr[data-vrid="51"] td.master .who').filter({ hasText: 'lb-b' }).waitFor({ timeout: 10_000 }).then(() => Date.now() - cutAt, () => null)
+    : Promise.resolve(null);
   await lab.powerOff('a');
   const t2 = await traffic;
   console.log(`\n  ${t2.ok} answered, ${t2.fail} failed, longest gap ${t2.longestGapMs} ms; ${await holders(lab)}`);
+  const seenMs = await seen;
+  if (browser && seenMs !== null) {
+    console.log(`  the page showed lb-b as MASTER ${seenMs} ms after the power cut (timeline: "${(await browser.page.locator('#timeline li[data-to="MASTER"]').first().textContent())?.trim()}")`);
+    await browser.page.locator('#boards tr[data-node="lb-a"][data-condition="lost"]').waitFor({ timeout: 15_000 }).catch(() => undefined);
+    console.log(`  and lb-a as lost once the broker noticed; screenshot ${await browser.screenshot('2-failover')}`);
+  }
 
   say('Board A comes back: it removes the VIPs it left behind and takes mastership back');
   await lab.restoreLinks('a');
@@ -130,7 +161,7 @@ async function main(): Promise<void> {
   console.log(fleet.stdout || fleet.stderr);
 
   if (once) return cleanup(0);
-  say('Running. Try: sudo ip netns exec ' + lab.ns.a + ' node dist/tandem.js ctl --control-socket ' + a.controlSocket + ' show status');
+  say(`Running. The page: ${viewer.url}   Try: sudo ip netns exec ${lab.ns.a} node dist/tandem.js ctl --json --control-socket ${a.controlSocket} show vrrp`);
   console.log('Press Ctrl-C to tear everything down.');
   await new Promise(() => undefined);
 }

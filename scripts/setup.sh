@@ -21,6 +21,8 @@ DEBIAN_PACKAGES=(
   qemu-user qemu-user-static    # running the arm64 firmware on this machine
   g++-aarch64-linux-gnu gcc-aarch64-linux-gnu   # cross-building raw-socket for arm64
   make python3 g++  # node-gyp for raw-socket
+  chromium          # the fleet page's browser tests (driven by playwright-core, headless)
+  prometheus        # promtool: lints the /metrics exposition in the lab tests
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -44,7 +46,7 @@ fi
 # and namespaces, so the system-wide ones are stopped (only if this script's install started
 # them under systemd, which CI machines do not have).
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemctl disable --now keepalived mosquitto haproxy >/dev/null 2>&1 || true
+  systemctl disable --now keepalived mosquitto haproxy prometheus prometheus-node-exporter >/dev/null 2>&1 || true
 fi
 
 npm ci --no-audit --no-fund

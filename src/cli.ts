@@ -1,8 +1,8 @@
 // tandem's command line (DESIGN.md "Command line"):
 //   tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
 //   tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME | --local]
-//   tandem ctl [--control-socket PATH] COMMAND…
-//   tandem fleet --mqtt URL [--prefix P] [--json]
+//   tandem ctl [--control-socket PATH] [--json] COMMAND…
+//   tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT]
 //   tandem version
 // Each command's code is imported only when it runs, so `version` and `check` start fast
 // (the bundle is split by esbuild at these dynamic imports).
@@ -15,8 +15,8 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 const USAGE = `usage:
   tandem run -f FILE [--config-id ID] [--board NAME] [--state-dir DIR] [--control-socket PATH] [--log-level L]
   tandem check -f FILE [--config-id ID | --state-dir DIR] [--board NAME | --local]
-  tandem ctl [--control-socket PATH] COMMAND...
-  tandem fleet --mqtt URL [--prefix P] [--json | --once] [--ca FILE]
+  tandem ctl [--control-socket PATH] [--json] COMMAND...
+  tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT] [--ca FILE]
   tandem version`;
 
 export class UsageError extends Error {}
@@ -132,21 +132,27 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'ctl': {
-      const { opts, rest } = parseOptions(args, { '--control-socket': 'controlSocket', '-s': 'controlSocket' }, [], true);
+      const { opts, rest } = parseOptions(args, { '--control-socket': 'controlSocket', '-s': 'controlSocket', '--json': 'json' }, ['json'], true);
       if (rest.length === 0) throw new UsageError('ctl needs a command, e.g. `tandem ctl show status`');
       const { runCtl } = await import('./console/control-socket.ts');
-      return runCtl(opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET, rest);
+      return runCtl(opts.get('controlSocket') ?? DEFAULT_CONTROL_SOCKET, rest, undefined, undefined, { json: opts.get('json') === 'true' });
     }
     case 'fleet': {
       const { opts } = parseOptions(
         args,
-        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'once', '--timeout': 'timeout' },
+        { '--mqtt': 'url', '--prefix': 'prefix', '--json': 'json', '--ca': 'ca', '--once': 'once', '--timeout': 'timeout', '--http': 'http' },
         ['json', 'once'],
       );
       const url = opts.get('url');
       if (!url) throw new UsageError('fleet needs --mqtt URL');
       const { runFleet } = await import('./report/fleet-cli.ts');
+      const { parseHttpListen } = await import('./report/fleet-http.ts');
+      const httpSpec = opts.get('http');
+      const http = httpSpec === undefined ? null : parseHttpListen(httpSpec);
+      if (httpSpec !== undefined && http === null) throw new UsageError(`--http takes [ADDRESS:]PORT or [IPV6]:PORT, not '${httpSpec}'`);
+      if (http && opts.get('once') === 'true') throw new UsageError('--http serves until stopped; it does not go with --once');
       return runFleet({
+        http,
         url,
         prefix: opts.get('prefix') ?? 'tandem',
         json: opts.get('json') === 'true',

@@ -20,7 +20,7 @@ import type { LbController } from './lb/controller.ts';
 import type { Logger } from './log.ts';
 import type { Reporter } from './report/session.ts';
 import type { VrrpHandle } from './vrrp/client.ts';
-import type { VirtualServerStatus, VrrpInstanceStatus } from './status.ts';
+import type { VirtualServerStatus, VrrpInstanceStatus, VrrpStatus } from './status.ts';
 import { MetricsCollector } from './report/metrics.ts';
 import { VERSION, COMMIT } from './version.ts';
 
@@ -86,8 +86,8 @@ export class DaemonConsoleHost implements ConsoleHost {
     await this.d.lb?.refreshConnectionCounts();
   }
 
-  vrrpStatistics(): Promise<string> {
-    return this.d.statsText();
+  async vrrpStatus(): Promise<VrrpStatus> {
+    return this.d.vrrp ? this.d.vrrp.query() : { instances: [], groups: [], unattributed: {} };
   }
 
   /** Closes the collector made for the console when MQTT reporting (and its own) is off. */

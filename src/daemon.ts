@@ -24,6 +24,9 @@ import { systemNft } from './lb/nft.ts';
 import { countRealServerFlows, deleteRealServerFlows, deleteVipFlows } from './lb/conntrack.ts';
 import { Reporter } from './report/session.ts';
 import { MetricsCollector } from './report/metrics.ts';
+import { MetricsServer } from './report/metrics-server.ts';
+import { TransitionTally } from './report/transitions.ts';
+import { sharedConfigDigest } from './report/shared-config.ts';
 import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
 import { createLedDriver, ledStateFor, type LedDriver } from './board/leds.ts';
 import { createConsoleEngine, startControlSocket } from './console/index.ts';
@@ -87,6 +90,9 @@ export class Daemon {
   lb: LbController | null = null;
   reporter: Reporter | null = null;
   metrics: MetricsCollector | null = null;
+  /** metrics { listen … }: Prometheus /metrics (null when not configured). */
+  metricsServer: MetricsServer | null = null;
+  readonly transitions = new TransitionTally();
   board: BoardProfile | null = null;
   private leds: LedDriver | null = null;
   private scripts: ScriptRunner | null = null;
@@ -129,6 +135,7 @@ export class Daemon {
     await this.startVrrp(this.config);
     await this.startLb(this.config);
     await this.startReporting(this.config);
+    await this.startMetrics(this.config);
     await this.startConsole(this.config);
   }
 
@@ -165,6 +172,7 @@ export class Daemon {
 
   private onVrrpState(status: VrrpInstanceStatus, from: VrrpState, reason: string): void {
     this.log.debug(`(${status.name}) ${from} -> ${status.state}: ${reason}`);
+    this.transitions.note(status.name);
     this.notifier.stateChanged(status);
     if (from === 'MASTER' && status.state !== 'MASTER') {
       void this.lb?.dropVipFlows(`(${status.name}) left MASTER`);
@@ -222,6 +230,7 @@ export class Daemon {
         version: VERSION,
         stateDir: this.opts.stateDir,
         interfaces: () => birthInterfaces(),
+        config: () => sharedConfigDigest(this.config),
       },
       { log: (level, msg) => this.log.log(level, `mqtt: ${msg}`) },
     );
@@ -249,6 +258,7 @@ export class Daemon {
     const mqttKey = (c: Config): string => JSON.stringify(c.mqtt ? { ...c.mqtt, pos: null } : null);
     if (mqttKey(prev) !== mqttKey(next)) {
       this.log.info('Reload: mqtt settings changed, reconnecting with the new ones');
+      if (prev.mqtt?.homeassistant && !next.mqtt?.homeassistant) this.reporter?.clearDiscovery();
       await this.reporter?.stop();
       this.reporter = null;
       this.metrics?.close();
@@ -258,12 +268,39 @@ export class Daemon {
     }
     const r = this.reporter;
     if (!r) return;
+    await r.configChanged();
     const instances = new Set(next.instances.map((i) => i.name));
     for (const i of prev.instances) if (!instances.has(i.name)) r.clearVrrp(i.name);
     const servers = new Set(next.virtualServers.flatMap((vs) => vs.realServers.map((rs) => `${vs.name}|${rs.name}`)));
     for (const vs of prev.virtualServers) {
       for (const rs of vs.realServers) if (!servers.has(`${vs.name}|${rs.name}`)) r.clearRealServer(vs.name, rs.name);
     }
+  }
+
+  // ---- Prometheus ---------------------------------------------------------------------------
+
+  private async startMetrics(cfg: Config): Promise<void> {
+    if (!cfg.metrics) return;
+    const server = new MetricsServer(cfg.metrics, async () => ({
+      info: { version: VERSION, commit: COMMIT, node: this.node, board: this.board?.name ?? this.opts.board ?? 'unknown' },
+      vrrp: this.vrrp ? await this.vrrp.query() : null,
+      transitions: (name) => this.transitions.count(name),
+      virtualServers: this.lb?.status() ?? [],
+    }), {
+      log: (level, msg) => this.log.log(level, msg),
+      refreshConnections: async () => { await this.lb?.refreshConnectionCounts(); },
+    });
+    this.metricsServer = server;
+    await server.start();
+  }
+
+  /** A changed metrics block restarts the server with the new listen and allow lines. */
+  private async reloadMetrics(prev: Config, next: Config): Promise<void> {
+    const key = (c: Config): string => JSON.stringify(c.metrics ? { ...c.metrics, pos: null } : null);
+    if (key(prev) === key(next)) return;
+    await this.metricsServer?.close();
+    this.metricsServer = null;
+    await this.startMetrics(next);
   }
 
   // ---- console ----------------------------------------------------------------------------
@@ -427,6 +464,7 @@ export class Daemon {
     if (this.lb) await this.lb.reload(next.virtualServers);
     else await this.startLb(next);
     await this.reloadReporting(prev, next);
+    await this.reloadMetrics(prev, next);
   }
 
   stop(): Promise<void> {
@@ -441,6 +479,7 @@ export class Daemon {
         for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, s);
         await this.reporter?.stop();
         this.metrics?.close();
+        await this.metricsServer?.close();
         for (const c of this.closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
         this.log.info('Stopped');
       });

@@ -24,6 +24,8 @@ export interface Config {
   virtualServers: VirtualServer[];
   mqtt: MqttSettings | null;
   serialConsole: SerialConsoleSettings | null;
+  /** metrics { listen …; allow … }: Prometheus text on /metrics; null when not configured (off). */
+  metrics: MetricsSettings | null;
 }
 
 export interface GlobalDefs {
@@ -352,6 +354,30 @@ export interface MqttSettings {
   /** offline buffer bound in messages. */
   offlineQueue: number;
   enabled: boolean;
+  /** homeassistant on: Home Assistant MQTT discovery (each board a device). Off by default. */
+  homeassistant: boolean;
+  /** The discovery prefix Home Assistant listens on (its own default: homeassistant). */
+  homeassistantPrefix: string;
+  pos: Pos;
+}
+
+/** An address and port to listen on; IPv6 addresses without brackets. */
+export interface ListenAddress {
+  address: string;
+  port: number;
+}
+
+/** A network allowed to scrape: "ADDRESS/LENGTH" in canonical form. */
+export interface AllowedNet {
+  address: string;
+  prefix: number;
+}
+
+export interface MetricsSettings {
+  /** listen ADDR:PORT / [ADDR6]:PORT, one line each; at least one. */
+  listen: ListenAddress[];
+  /** allow CIDR…: who may scrape; empty allows everyone who can reach a listen address. */
+  allow: AllowedNet[];
   pos: Pos;
 }
 

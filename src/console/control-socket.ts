@@ -13,7 +13,10 @@
 // Protocol, one connection: the client sends command lines ('\n'-terminated, UTF-8); for each
 // the server runs it through one pre-authenticated engine session and answers with the output
 // (UTF-8), then a NUL byte, the status ('0' ok, '1' the command failed with a '%' error) and
-// '\n'. Lines longer than MAX_LINE end the connection with an error.
+// '\n'. Lines longer than MAX_LINE end the connection with an error. A line that starts with
+// NUL and `json ` (JSON_PREFIX, what `tandem ctl --json` sends) asks for the command's data
+// form as JSON instead of its text (src/console/show.ts); no command line can start so, since
+// the console's tokenizer refuses control characters.
 //
 // Bounds, per connection: one command runs at a time and input is not read while one runs or
 // while more than `outputBound` bytes of answers wait unread; a client that reads nothing for
@@ -28,6 +31,8 @@ import { componentProblem, selfOwners, untrustedComponent } from '../util/path-t
 
 export const DEFAULT_CONTROL_SOCKET = '/run/tandem/tandem.sock';
 const MAX_LINE = 64 * 1024;
+/** Marks a command line whose answer is JSON. */
+export const JSON_PREFIX = '\0json ';
 
 export interface ControlSocketOptions {
   /** Unread answer bytes per connection before its input is paused (default 256 KiB). */
@@ -168,12 +173,14 @@ function serve(engine: ConsoleEngine, sock: Socket, opts: ControlSocketOptions):
     try {
       let nl: number;
       while (!sock.destroyed && (nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '');
+        const raw = buf.slice(0, nl).replace(/\r$/, '');
         buf = buf.slice(nl + 1);
+        const json = raw.startsWith(JSON_PREFIX);
+        const line = json ? raw.slice(JSON_PREFIX.length) : raw;
         let text: string;
         let closed = false;
         try {
-          const r = await session.line(line);
+          const r = await session.line(line, json ? 'json' : 'text');
           text = r.output.replace(/\0/g, '') + '\0' + (r.ok ? '0' : '1') + '\n';
           closed = r.closed;
         } catch (err) {
@@ -244,6 +251,7 @@ export async function runCtl(
   words: string[],
   out: (s: string) => void = (s) => process.stdout.write(s),
   err: (s: string) => void = (s) => process.stderr.write(s),
+  opts: { json?: boolean } = {},
 ): Promise<number> {
   if (words.length === 0) {
     err('tandem ctl: give a command, e.g. tandem ctl show status\n');
@@ -265,7 +273,7 @@ export async function runCtl(
       sock.destroy();
       resolve(code);
     };
-    sock.on('connect', () => sock.write(words.map(quoteWord).join(' ') + '\n'));
+    sock.on('connect', () => sock.write((opts.json ? JSON_PREFIX : '') + words.map(quoteWord).join(' ') + '\n'));
     sock.on('data', (chunk: Buffer) => {
       buf += decoder.write(chunk);
       const z = buf.indexOf('\0');

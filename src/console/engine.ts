@@ -37,7 +37,8 @@ import type { ConfigSyntax } from './syntax.ts';
 import type { ArgValue, CommandSpec, Mode, Word } from './commands.ts';
 import { commonPrefix, matchCommand, nextChoices, tokenize, usage } from './commands.ts';
 import { unifiedDiff } from './diff.ts';
-import { bytes, duration, numbered, opt, table } from './format.ts';
+import { duration, numbered } from './format.ts';
+import { LOG, MAX_LOG_LINES, SHOWS, type ShowContext, type ShowForm } from './show.ts';
 
 export interface EngineDeps {
   host: ConsoleHost;
@@ -80,7 +81,6 @@ type State =
 
 export const ADMIN_USER = 'admin';
 export const MIN_PASSWORD = 8;
-const MAX_LOG_LINES = 1000;
 
 /** The running file as the candidate was read from it. */
 interface Base {
@@ -110,37 +110,34 @@ function rsNames(ctx: Ctx, prior: ArgValue[]): string[] {
   return vs ? vs.realServers.map((r) => r.name.replace(' ', ':')) : [];
 }
 
-const SHOW: Array<[string, string, (ctx: Ctx, args: ArgValue[]) => Promise<CmdResult> | CmdResult]> = [
-  ['status', 'board, mastership and health at a glance', (c) => c.showStatus()],
-  ['vrrp', 'VRRP instances: state, priority, master', (c) => c.showVrrp()],
-  ['virtual-servers', 'virtual servers, quorum, and each real server with state, weight, connections', (c) => c.showVirtualServers()],
-  ['real-servers', 'real servers: health, weight, drained, connections', (c) => c.showRealServers()],
-  ['statistics', 'VRRP counters per instance (keepalived stats layout)', (c) => c.showStatistics()],
-  ['interfaces', 'links, addresses and counters', (c) => c.showInterfaces()],
-  ['health', 'CPU, memory, temperature, conntrack', (c) => c.showHealth()],
-  ['mqtt', 'MQTT reporting session', (c) => c.showMqtt()],
-  ['running-config', 'the configuration running now', (c) => ok(c.deps.host.runningConfigText())],
-  ['version', 'software version', (c) => c.showVersion()],
-];
+/** A show command's data form, for `tandem ctl --json` (src/console/show.ts). */
+const DATA = new WeakMap<Spec, (ctx: Ctx, args: ArgValue[]) => Promise<unknown>>();
+
+/** A command that shows `f`: its text for the console, its data for --json. */
+function showSpec(path: Spec['path'], modes: Mode[], help: string, f: ShowForm<unknown>, argsOf: (a: ArgValue[]) => string[] = () => []): Spec {
+  const spec: Spec = {
+    path, modes, help,
+    run: async (c, a) => {
+      const ctx = c.showContext();
+      return ok(f.text(await f.data(ctx, argsOf(a)), ctx));
+    },
+  };
+  DATA.set(spec, async (c, a) => f.data(c.showContext(), argsOf(a)));
+  return spec;
+}
+
+/** A command with a data form of its own (show diff, show candidate: the session's candidate). */
+function withData(spec: Spec, data: (ctx: Ctx, args: ArgValue[]) => Promise<unknown>): Spec {
+  DATA.set(spec, data);
+  return spec;
+}
 
 const BOTH: Mode[] = ['oper', 'config'];
 
-/** Where a board's config id came from, as `show status` says it. */
-const CONFIG_ID_SOURCE: Record<'option' | 'state' | 'hostname', string> = {
-  option: '--config-id',
-  state: 'state directory',
-  hostname: 'host name',
-};
-
 export const COMMANDS: Spec[] = [
-  ...SHOW.map(([w, help, run]): Spec => ({ path: ['show', w], modes: BOTH, help, run })),
-  { path: ['show', 'log'], modes: BOTH, help: 'the last 20 log lines', run: (c) => c.showLog(20) },
-  {
-    path: ['show', 'log', { arg: 'LINES', kind: 'number', min: 1, max: MAX_LOG_LINES }],
-    modes: BOTH,
-    help: 'the last LINES log lines',
-    run: (c, a) => c.showLog(Number(a[0]!.text)),
-  },
+  ...SHOWS.map(([w, help, f]): Spec => showSpec(['show', w], BOTH, help, f)),
+  showSpec(['show', 'log'], BOTH, 'the last 20 log lines', LOG),
+  showSpec(['show', 'log', { arg: 'LINES', kind: 'number', min: 1, max: MAX_LOG_LINES }], BOTH, 'the last LINES log lines', LOG, (a) => [a[0]!.text]),
   {
     path: ['real-server', { arg: 'VS', kind: 'endpoint', help: 'virtual server ADDRESS:PORT', complete: vsNames },
       { arg: 'RS', kind: 'endpoint', help: 'real server ADDRESS:PORT', complete: rsNames },
@@ -179,8 +176,8 @@ export const COMMANDS: Spec[] = [
     help: 'delete a block or directive from the candidate',
     run: (c, a) => c.edit('delete', a[0]!.words),
   },
-  { path: ['show', 'diff'], modes: ['config'], help: 'changes: running → candidate', run: (c) => c.showDiff() },
-  { path: ['show', 'candidate'], modes: ['config'], help: 'the candidate with line numbers', run: (c) => c.showCandidate() },
+  withData({ path: ['show', 'diff'], modes: ['config'], help: 'changes: running → candidate', run: (c) => c.showDiff() }, async (c) => c.diffData()),
+  withData({ path: ['show', 'candidate'], modes: ['config'], help: 'the candidate with line numbers', run: (c) => c.showCandidate() }, async (c) => c.candidateData()),
   { path: ['commit'], modes: ['config'], help: 'validate, save and apply the candidate', run: (c) => c.commit(null) },
   {
     path: ['commit', 'confirmed', { arg: 'MINUTES', kind: 'number', min: 1, max: 1440 }],
@@ -291,8 +288,14 @@ export class Session {
     return ok('');
   }
 
-  async line(raw: string): Promise<Reply> {
+  /**
+   * One line. With format 'json' (tandem ctl --json) a command with a data form answers with
+   * that data as JSON; any other command answers {"ok", "output"}; an error {"ok": false,
+   * "error"}. Outside the command modes (login, passwords) a line is never JSON.
+   */
+  async line(raw: string, format: 'text' | 'json' = 'text'): Promise<Reply> {
     try {
+      if (format === 'json' && (this.state.s === 'oper' || this.state.s === 'config')) return await this.jsonLine(raw, this.state.s);
       return await this.lineInner(raw);
     } catch (e) {
       // Bad input gets a clear error, never a dead console.
@@ -408,6 +411,19 @@ export class Session {
     return this.reply(`% login incorrect${why}\n`, false);
   }
 
+  private async jsonLine(raw: string, mode: Mode): Promise<Reply> {
+    const answer = (v: unknown, good: boolean): Reply => this.reply(JSON.stringify(v, null, 2) + '\n', good);
+    const text = raw.trim();
+    const t = tokenize(text);
+    if (t.error) return answer({ ok: false, error: t.error }, false);
+    const m = matchCommand(COMMANDS, mode, t.words);
+    if (!m.ok) return answer({ ok: false, error: m.error.replace(/^%\s*/, '') }, false);
+    const data = DATA.get(m.spec);
+    if (data) return answer(await data(this, m.args), true);
+    const r = await m.spec.run(this, m.args);
+    return r.ok ? answer({ ok: true, output: r.output }, true) : answer({ ok: false, error: r.output.replace(/^%\s*/, '').trimEnd() }, false);
+  }
+
   private async command(raw: string, mode: Mode): Promise<CmdResult> {
     let text = raw.trim();
     if (text === '' || text.startsWith('#') || text.startsWith('!')) return ok('');
@@ -460,33 +476,9 @@ export class Session {
 
   // --- operational commands -------------------------------------------------------------
 
-  showVersion(): CmdResult {
-    const v = this.deps.host.version();
-    return ok(`tandem ${v.version} (${v.commit})\nnode ${v.node}\nboard ${v.board ?? '-'}\nNode.js ${v.nodeVersion}\n`);
-  }
-
-  showStatus(): CmdResult {
-    const h = this.deps.host;
-    const s = h.status();
-    const out: string[] = [
-      `node         ${s.node}${s.board ? ` (${s.board})` : ''}`,
-      `uptime       ${duration(s.uptimeS * 1000)}`,
-      `maintenance  ${s.maintenance ? 'ON (peer holds mastership)' : 'off'}`,
-      `config       ${s.configPath}`,
-    ];
-    if (s.configId) out.push(`config-id    ${s.configId.id} (${CONFIG_ID_SOURCE[s.configId.source]})`);
-    if (s.lastReload) {
-      out.push(`last reload  ${s.lastReload.ok ? 'ok' : 'FAILED'} ${duration(this.deps.clock.now() - s.lastReload.at)} ago${s.lastReload.message ? ': ' + s.lastReload.message : ''}`);
-    }
-    for (const n of this.commitNotes()) out.push(`commit       ${n}`);
-    for (const v of h.vrrp()) out.push(`vrrp         ${v.name} ${v.state} prio ${v.effectivePriority}`);
-    for (const vs of h.virtualServers()) {
-      const up = vs.realServers.filter((r) => r.up && !r.drained).length;
-      out.push(`lb           ${vs.name} ${up}/${vs.realServers.length} real servers serving${vs.quorumUp ? '' : ', QUORUM LOST'}`);
-    }
-    const m = h.mqtt();
-    out.push(`mqtt         ${!m.enabled ? 'off' : m.connected ? 'connected' : 'DISCONNECTED'}`);
-    return ok(lines(out));
+  /** What the show forms (src/console/show.ts) read. */
+  showContext(): ShowContext {
+    return { host: this.deps.host, now: this.deps.clock.now(), commitNotes: this.commitNotes() };
   }
 
   /** What the operator must know about commit confirmed: at login and in `show status`. */
@@ -501,96 +493,6 @@ export class Session {
     const rb = c.lastRolledBack();
     if (rb) out.push(`ROLLED BACK ${duration(this.deps.clock.now() - rb.at)} ago: ${rb.reason}`);
     return out;
-  }
-
-  showVrrp(): CmdResult {
-    const now = this.deps.clock.now();
-    const rows = this.deps.host.vrrp().map((v) => [
-      v.name, v.state, v.vrid, v.interface, `v${v.version}`, v.priority, v.effectivePriority,
-      v.masterAddress ?? '-', duration(now - v.since), v.vips.join(',') || '-',
-    ]);
-    if (rows.length === 0) return ok('no VRRP instances\n');
-    return ok(table(['INSTANCE', 'STATE', 'VRID', 'IF', 'VER', 'PRIO', 'EFF', 'MASTER', 'SINCE', 'VIPS'], rows));
-  }
-
-  async showVirtualServers(): Promise<CmdResult> {
-    await this.deps.host.refreshConnections?.();
-    const vss = this.deps.host.virtualServers();
-    if (vss.length === 0) return ok('no virtual servers\n');
-    const rows: Array<Array<string | number>> = [];
-    for (const v of vss) {
-      rows.push([
-        v.name.replace(' ', ':'), v.protocol, v.scheduler, v.method, v.forwarder, v.quorumUp ? 'quorum up' : 'QUORUM LOST',
-        `${v.realServers.filter((r) => r.up && !r.drained).length}/${v.realServers.length} serving`, '',
-      ]);
-      for (const r of v.realServers) {
-        rows.push([
-          `  -> ${r.name.replace(' ', ':')}`, r.up ? 'up' : 'DOWN', `weight ${r.weight}`, '', r.drained ? 'drained' : '', '', '',
-          r.connections === null ? '-' : r.connections,
-        ]);
-      }
-    }
-    return ok(table(['VIRTUAL-SERVER', 'PROTO/STATE', 'SCHED/WEIGHT', 'METHOD', 'FORWARDER', 'QUORUM', 'SERVING', 'CONNS'], rows));
-  }
-
-  async showRealServers(): Promise<CmdResult> {
-    await this.deps.host.refreshConnections?.();
-    const now = this.deps.clock.now();
-    const rows: Array<Array<string | number>> = [];
-    for (const v of this.deps.host.virtualServers()) {
-      for (const r of v.realServers) {
-        rows.push([
-          v.name.replace(' ', ':'), r.name.replace(' ', ':'), r.up ? 'up' : 'DOWN', r.weight, r.drained ? 'drained' : '-',
-          r.connections === null ? '-' : r.connections,
-          r.failures, opt(r.latencyMs, ' ms'), r.lastCheck === null ? '-' : duration(now - r.lastCheck) + ' ago',
-        ]);
-      }
-    }
-    if (rows.length === 0) return ok('no real servers\n');
-    return ok(table(['VIRTUAL-SERVER', 'REAL-SERVER', 'HEALTH', 'WEIGHT', 'ADMIN', 'CONNS', 'FAILURES', 'LATENCY', 'CHECKED'], rows));
-  }
-
-  async showStatistics(): Promise<CmdResult> {
-    const f = this.deps.host.vrrpStatistics;
-    if (!f) return ok('no statistics available\n');
-    return ok(await f.call(this.deps.host));
-  }
-
-  async showInterfaces(): Promise<CmdResult> {
-    const rows = (await this.deps.host.interfaces()).map((i) => [
-      i.name, i.up ? 'up' : 'DOWN', i.mac ?? '-', i.addresses.join(',') || '-', bytes(i.rxBytes), bytes(i.txBytes), `${i.rxErrors}/${i.txErrors}`,
-    ]);
-    return ok(table(['IF', 'LINK', 'MAC', 'ADDRESSES', 'RX', 'TX', 'ERR(RX/TX)'], rows));
-  }
-
-  async showHealth(): Promise<CmdResult> {
-    const h = await this.deps.host.health();
-    return ok(lines([
-      `cpu          ${opt(h.cpuPct, ' %')}`,
-      `memory       ${opt(h.memUsedPct, ' % used')}`,
-      `temperature  ${opt(h.temperatureC, ' °C')}`,
-      `load         ${h.loadAvg.map((x) => x.toFixed(2)).join(' ')}`,
-      `uptime       ${duration(h.uptimeS * 1000)}`,
-      `process rss  ${bytes(h.rssBytes)}`,
-      `loop lag     ${opt(h.eventLoopLagMs, ' ms')}`,
-      `conntrack    ${opt(h.conntrackCount)}`,
-    ]));
-  }
-
-  showMqtt(): CmdResult {
-    const m = this.deps.host.mqtt();
-    if (!m.enabled) return ok('mqtt reporting is off\n');
-    return ok(lines([
-      `broker     ${m.url ?? '-'}`,
-      `session    ${m.connected ? 'connected' : 'DISCONNECTED'}`,
-      `topics     ${m.prefix}/${m.node}/…`,
-      `queued     ${m.queued}`,
-      `last error ${m.lastError ?? '-'}`,
-    ]));
-  }
-
-  showLog(n: number): CmdResult {
-    return ok(lines(this.deps.host.log(Math.min(n, MAX_LOG_LINES))));
   }
 
   async realServer(vs: string, rs: string, action: 'drain' | 'enable'): Promise<CmdResult> {
@@ -706,20 +608,34 @@ export class Session {
     return ok('');
   }
 
-  showDiff(): CmdResult {
+  /** What commit would write: the running file with the candidate's changes patched in, or
+   * (when a change cannot be patched) the canonical texts and why commit would refuse. */
+  diffData(): { diff: string; refused: string | null } {
     const syn = this.deps.syntax;
     const { base, candidate } = this.current();
-    if (!this.candidateChanged()) return ok('no changes\n');
+    if (!this.candidateChanged()) return { diff: '', refused: null };
     const p = this.patched();
-    if (p.ok) return ok(unifiedDiff(base.text, p.text) || 'no changes\n');
-    return ok(unifiedDiff(syn.writeTree(base.nodes), syn.writeTree(candidate)) + `% commit would be refused: ${p.error}\n`);
+    if (p.ok) return { diff: unifiedDiff(base.text, p.text), refused: null };
+    return { diff: unifiedDiff(syn.writeTree(base.nodes), syn.writeTree(candidate)), refused: p.error };
+  }
+
+  showDiff(): CmdResult {
+    const d = this.diffData();
+    if (d.refused !== null) return ok(d.diff + `% commit would be refused: ${d.refused}\n`);
+    return ok(d.diff === '' ? 'no changes\n' : d.diff);
+  }
+
+  /** The file commit would write, or the canonical candidate and why commit would refuse. */
+  candidateData(): { text: string; refused: string | null } {
+    const { base, candidate } = this.current();
+    if (!this.candidateChanged()) return { text: base.text, refused: null };
+    const p = this.patched();
+    return p.ok ? { text: p.text, refused: null } : { text: this.deps.syntax.writeTree(candidate), refused: p.error };
   }
 
   showCandidate(): CmdResult {
-    const { base, candidate } = this.current();
-    if (!this.candidateChanged()) return ok(numbered(base.text));
-    const p = this.patched();
-    return p.ok ? ok(numbered(p.text)) : ok(numbered(this.deps.syntax.writeTree(candidate)) + `% commit would be refused: ${p.error}\n`);
+    const d = this.candidateData();
+    return ok(numbered(d.text) + (d.refused === null ? '' : `% commit would be refused: ${d.refused}\n`));
   }
 
   async commit(confirmMinutes: number | null): Promise<CmdResult> {

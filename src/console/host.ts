@@ -1,6 +1,6 @@
 // What the console needs from the daemon (src/daemon.ts implements it). Plain data in and out,
 // so the engine stays transport- and daemon-free and a unit test can hand it a fake.
-import type { VirtualServerStatus, VrrpInstanceStatus } from '../status.ts';
+import type { VirtualServerStatus, VrrpInstanceStatus, VrrpStatus } from '../status.ts';
 
 export interface VersionInfo {
   version: string;
@@ -99,8 +99,8 @@ export interface ConsoleHost {
   virtualServers(): VirtualServerStatus[];
   /** Refresh what virtualServers() reports as connections (spawns conntrack). */
   refreshConnections?(): Promise<void>;
-  /** VRRP counters, keepalived's stats layout. */
-  vrrpStatistics?(): Promise<string>;
+  /** VRRP counters and what goes with them (`show statistics` renders keepalived's stats layout). */
+  vrrpStatus?(): Promise<VrrpStatus>;
   interfaces(): Promise<InterfaceInfo[]>;
   health(): Promise<HealthInfo>;
   mqtt(): MqttInfo;

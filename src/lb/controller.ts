@@ -18,6 +18,15 @@ import { UserspaceForwarder, chooseDataPlane, probeNftTables, backendOf, type Da
 import type { Backend } from './sched/index.ts';
 import type { RealServerStatus, VirtualServerStatus } from '../status.ts';
 
+/** What the controller uses of the health checker (src/check/scheduler.ts HealthChecker). */
+export interface CheckerHandle {
+  start(): void;
+  stop(): void;
+  reload(v: VirtualServer[]): void;
+  /** Every real server's state now, its last check's time and latency included. */
+  states?(): RsStateEvent[];
+}
+
 export interface LbHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   /** A real server's reported state changed (for MQTT `lb/VS/RS` and `events`). */
@@ -34,7 +43,7 @@ export interface LbDeps {
   /** Deletes every flow to VIP:PORT (see conntrack.ts deleteVipFlows). */
   deleteVipFlows?(vip: string, port: number, protocol: 'tcp' | 'udp'): Promise<number>;
   /** Tests inject a checker stand-in; the daemon uses the real HealthChecker. */
-  makeChecker?(vss: VirtualServer[], onChange: (ev: RsStateEvent) => void): { start(): void; stop(): void; reload(v: VirtualServer[]): void };
+  makeChecker?(vss: VirtualServer[], onChange: (ev: RsStateEvent) => void): CheckerHandle;
   /** Whether nftables works here (probed once at start; default: `nft list tables` exits 0). */
   nftAvailable?(): Promise<boolean>;
   /** The userspace forwarder for virtual servers nftables does not serve (default: a UserspaceForwarder). */
@@ -63,7 +72,7 @@ export class LbController {
   private quorum = new Map<string, QuorumTracker>();
   private pending = new Set<string>();
   private applying: Promise<void> = Promise.resolve();
-  private checker: { start(): void; stop(): void; reload(v: VirtualServer[]): void } | null = null;
+  private checker: CheckerHandle | null = null;
   private stopped = false;
   /** Probed once at start; decides `forwarder auto` (src/lb/forwarder/select.ts). */
   private nftWorks = true;
@@ -406,20 +415,30 @@ export class LbController {
     return { ok: true, message: `${f.rs.name} ${drained ? 'drained' : 'enabled'} in ${f.vs.name}` };
   }
 
-  /** One real server in the one status model (src/status.ts). */
-  view(vs: VirtualServer, rs: RealServer): RealServerStatus {
+  /**
+   * One real server in the one status model (src/status.ts). The checker reports a change of
+   * up or weight only; the last check's time, latency and failures come from its live state.
+   */
+  view(vs: VirtualServer, rs: RealServer, checks: ReadonlyMap<string, RsStateEvent> = this.checkStates()): RealServerStatus {
     const k = rsKey(vs, rs);
     const l = this.live.get(k) ?? { up: !vs.alpha, weight: rs.weight };
     const v = this.views.get(k) ?? {
       name: rs.name, address: rs.address, port: rs.port, up: l.up, weight: l.weight, drained: this.drained.has(k),
       lastCheck: null, failures: 0, latencyMs: null, reason: 'initial', connections: null,
     };
+    const c = checks.get(`${vs.name}|${vs.protocol}|${rs.name}`);
+    const last = c ? { lastCheck: c.lastCheck, failures: c.failures, latencyMs: c.latencyMs } : {};
     const n = this.forwarder.connections(vs, rs) ?? this.flowCounts.get(k) ?? null;
-    return { ...v, drained: this.drained.has(k), connections: n };
+    return { ...v, ...last, drained: this.drained.has(k), connections: n };
+  }
+
+  private checkStates(): Map<string, RsStateEvent> {
+    return new Map((this.checker?.states?.() ?? []).map((e) => [`${e.vs}|${e.protocol}|${e.rs}`, e]));
   }
 
   /** Every virtual server and its real servers, in the one status model. */
   status(): VirtualServerStatus[] {
+    const checks = this.checkStates();
     return this.vss.map((vs) => ({
       name: vs.name,
       address: vs.address,
@@ -429,7 +448,7 @@ export class LbController {
       forwarder: this.plane(vs),
       method: vs.method,
       quorumUp: this.quorumUp(vs),
-      realServers: vs.realServers.map((rs) => this.view(vs, rs)),
+      realServers: vs.realServers.map((rs) => this.view(vs, rs, checks)),
     }));
   }
 

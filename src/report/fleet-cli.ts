@@ -1,7 +1,14 @@
-// `tandem fleet --mqtt URL [--prefix P] [--json] [--once]`: subscribes PREFIX/+/# and shows the
-// fleet model. Live mode redraws every second (ANSI clear + home); --json waits for the
-// retained messages (until 300 ms pass without one, at most `settleMs`) and prints one snapshot.
-// Returns the exit code: 0 ok, 2 cannot connect within timeoutMs.
+// `tandem fleet --mqtt URL [--prefix P] [--json] [--once] [--http [ADDR:]PORT]`: subscribes
+// PREFIX/+/# and shows the fleet model:
+//   (nothing)      a table redrawn every second (ANSI clear + home);
+//   --once         the table once; --json --once: one JSON snapshot;
+//   --json         streams: a JSON snapshot per line whenever something changed (at most one a
+//                  second, and one every 10 s regardless);
+//   --http ADDR    serves the live fleet page (src/report/fleet-http.ts) until stopped.
+// --once waits for the retained messages (until 300 ms pass without one, at most `settleMs`),
+// then up to one health interval for the boards that are online but have not sent health yet
+// (health is not retained), so the health columns are filled.
+// Returns the exit code: 0 ok, 2 cannot connect within timeoutMs (or --http cannot listen).
 //
 // Everything shown comes from whoever may publish under the prefix: the table and the JSON are
 // escaped for the terminal (src/report/escape.ts), and packets are bounded (MAX_PACKET_BYTES:
@@ -12,7 +19,8 @@
 import mqtt from 'mqtt';
 import type { IClientOptions } from 'mqtt';
 import { readFile } from 'node:fs/promises';
-import { applyMessage, fleetSnapshot, newFleet, renderFleetTable, type MessageMeta } from './fleet.ts';
+import { applyMessage, fleetSnapshot, newFleet, renderFleetTable, type FleetModel, type MessageMeta } from './fleet.ts';
+import { FleetHttpServer } from './fleet-http.ts';
 import { escapeTerminal, jsonForTerminal } from './escape.ts';
 import { guardClient } from './packet-guard.ts';
 import { fleetFilter, sanitizePrefix } from './topics.ts';
@@ -32,6 +40,12 @@ export interface FleetCliOptions {
   timeoutMs?: number;
   /** Upper bound of the wait for retained messages in --json/--once (default 1000 ms). */
   settleMs?: number;
+  /** --once: bound of the wait for health (default: one health interval, see healthWaitMs()). */
+  healthWaitMs?: number;
+  /** --http: serve the fleet page here. */
+  http?: { host: string; port: number } | null;
+  /** Told the page's address once it listens (default: printed on `out`). */
+  onListening?: (url: string) => void;
   out?: NodeJS.WritableStream;
   err?: NodeJS.WritableStream;
   /** Live mode stops when this aborts (default: SIGINT/SIGTERM). */
@@ -40,6 +54,23 @@ export interface FleetCliOptions {
 }
 
 const QUIET_MS = 300;
+/** mqtt { health_interval } when a board does not say (its default, src/config/directives/tandem.ts). */
+export const DEFAULT_HEALTH_INTERVAL_MS = 10_000;
+const STREAM_EVERY_MS = 10_000;
+
+/**
+ * How long --once waits for health: the longest interval a board announced in its health, or
+ * the default interval when none has yet, plus half a second for the message to travel.
+ */
+export function healthWaitMs(m: FleetModel): number {
+  const known = [...m.boards.values()].map((b) => b.healthIntervalMs).filter((x): x is number => x !== null);
+  return Math.min(60_000, known.length ? Math.max(...known) : DEFAULT_HEALTH_INTERVAL_MS) + 500;
+}
+
+/** Boards online without health yet. */
+function waitingForHealth(m: FleetModel): number {
+  return [...m.boards.values()].filter((b) => b.status === 'online' && b.lastHealthAt === null).length;
+}
 /** The largest packet the fleet view accepts: a board's largest payload (health, birth) is a few KiB. */
 export const FLEET_MAX_PACKET_BYTES = 1024 * 1024;
 
@@ -66,7 +97,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
     protocolVersion: 5,
     properties: { maximumPacketSize: FLEET_MAX_PACKET_BYTES },
     clean: true,
-    reconnectPeriod: o.json || o.once ? 0 : 2000,
+    reconnectPeriod: o.once ? 0 : 2000,
     connectTimeout: timeoutMs,
     clientId: `tandem-fleet-${process.pid}-${Math.floor(Math.random() * 1e6)}`,
   };
@@ -84,6 +115,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
   const model = newFleet(prefix, now());
   let lastMsgAt = now();
   let lastErr = '';
+  let web: FleetHttpServer | null = null;
   /** Connects and subscribes; 'refused' when the broker does not speak this protocol version. */
   const open = async (version: 4 | 5): Promise<{ client: mqtt.MqttClient | null; result: 'ok' | 'failed' | 'refused' }> => {
     const vopts: IClientOptions = { ...opts, protocolVersion: version };
@@ -100,7 +132,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
     });
     c.on('message', (topic, payload, packet) => {
       lastMsgAt = now();
-      applyMessage(model, topic, payload.toString('utf8'), lastMsgAt, metaOf(packet));
+      if (applyMessage(model, topic, payload.toString('utf8'), lastMsgAt, metaOf(packet))) web?.changed();
     });
     const result = await new Promise<'ok' | 'failed' | 'refused'>((resolve) => {
       const timer = setTimeout(() => resolve('failed'), timeoutMs);
@@ -129,23 +161,41 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
     return 2;
   }
 
-  if (o.json || o.once) {
-    // Retained messages follow the SUBACK; wait until they stop coming, within settleMs.
-    const start = now();
-    lastMsgAt = start;
-    const settle = o.settleMs ?? 1000;
-    await new Promise<void>((resolve) => {
+  const until = (done: () => boolean, boundMs: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const start = now();
       const tick = setInterval(() => {
-        const t = now();
-        if (t - lastMsgAt >= QUIET_MS || t - start >= settle) {
+        if (done() || now() - start >= boundMs) {
           clearInterval(tick);
           resolve();
         }
       }, 50);
     });
+
+  if (o.once) {
+    // Retained messages follow the SUBACK; wait until they stop coming, within settleMs.
+    lastMsgAt = now();
+    await until(() => now() - lastMsgAt >= QUIET_MS, o.settleMs ?? 1000);
+    // Health is not retained: the boards online send theirs within one interval.
+    if (waitingForHealth(model) > 0) await until(() => waitingForHealth(model) === 0, o.healthWaitMs ?? healthWaitMs(model));
     out.write(o.json ? jsonForTerminal(fleetSnapshot(model, now()), 2) + '\n' : renderFleetTable(model, now()));
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
     return 0;
+  }
+
+  if (o.http) {
+    web = new FleetHttpServer({ host: o.http.host, port: o.http.port, model, now, log: (msg) => err.write(`${escapeTerminal(msg)}\n`) });
+    try {
+      const at = await web.start();
+      const url = `http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port}/`;
+      if (o.onListening) o.onListening(url);
+      else out.write(`fleet: dashboard at ${url}\n`);
+    } catch (e) {
+      err.write(`fleet: cannot serve the page on ${o.http.host}:${o.http.port}: ${(e as Error).message}\n`);
+      client.end(true);
+      return 2;
+    }
+    web.changed();
   }
 
   const ac = new AbortController();
@@ -155,7 +205,17 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);
   }
+  let shownVersion = -1;
+  let shownAt = 0;
   const draw = (): void => {
+    if (web) return;
+    if (o.json) {
+      if (model.version === shownVersion && now() - shownAt < STREAM_EVERY_MS) return;
+      shownVersion = model.version;
+      shownAt = now();
+      out.write(jsonForTerminal(fleetSnapshot(model, shownAt)) + '\n');
+      return;
+    }
     out.write('\x1b[2J\x1b[H' + renderFleetTable(model, now()) + (client.connected ? '' : `(disconnected${lastErr ? `: ${escapeTerminal(lastErr)}` : ''})\n`));
   };
   draw();
@@ -170,6 +230,7 @@ export async function runFleet(o: FleetCliOptions): Promise<number> {
   });
   process.removeListener('SIGINT', onSig);
   process.removeListener('SIGTERM', onSig);
+  await web?.close();
   client.end(true);
   return 0;
 }

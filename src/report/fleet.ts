@@ -3,7 +3,13 @@
 //
 // Pairs. The two boards of a pair run one VRRP instance with the same VRID on the same segment,
 // and (by configuration) the same VIP set. VRIDs are reused across segments, so the pair key is
-// VRID + the sorted VIP set from the vrrp/INSTANCE payloads.
+// VRID + the sorted VIP set from the vrrp/INSTANCE payloads. Sites that reuse private addresses
+// can repeat even that: when more than two boards share a key, they are split by the boards
+// they hear: a BACKUP's masterAddress is one of the MASTER's own addresses (its birth's
+// interfaces, or what it reports as MASTER), which links the two boards. Links are remembered,
+// so a pair that later splits its brain (each then hears only itself) stays one pair. Boards of
+// a crowded key that nothing links yet stay together, and so do sites that repeat the
+// addresses too (nothing in the payloads tells them apart: such sites need their own prefixes).
 // Flags, counting only boards that are online (a lost board's retained state is history):
 // - split brain: two or more MASTERs in one pair (the boards cannot hear each other);
 // - no master: members online, none MASTER.
@@ -13,6 +19,17 @@
 // dead (after a power cut and a reboot, say) publishes its `lost` will late, over the `online`
 // of the session that replaced it: a `lost` whose bdSeq is below the board's newest known one
 // (its birth's, or an accepted status's) is such a stale will and is ignored (counted).
+//
+// Drift. `birth` carries the version and the digest of the configuration both boards must share
+// (src/report/shared-config.ts); a pair whose boards differ in either is flagged with what differs.
+//
+// Timeline and history. Every state a board's vrrp/INSTANCE payload enters (with its `since`
+// and `reason`) and every status change of a board goes on a bounded timeline; every health
+// payload adds a point (CPU, temperature, traffic, conntrack) to the board's last hour.
+//
+// Bounds. Whoever can publish under the prefix can send anything: payloads over
+// MAX_PAYLOAD_BYTES, node names over MAX_NODE_CHARS, boards beyond MAX_BOARDS and entries of one
+// board beyond MAX_ENTRIES_PER_BOARD are dropped and counted (`dropped`), never kept.
 //
 // Everything here is data from the broker; what displays it escapes it (src/report/escape.ts).
 
@@ -27,10 +44,22 @@ import {
   type StatusValue,
   type VrrpPayload,
 } from './payloads.ts';
-import { parseTopic } from './topics.ts';
+import { parseTopic, type ParsedTopic } from './topics.ts';
 import { escapeTerminal } from './escape.ts';
 
+/** One health sample of a board, for the charts. null: the payload did not say. */
+export interface HealthPoint {
+  at: number;
+  cpu: number | null;
+  temp: number | null;
+  /** Bytes per second over all NICs (received + sent), from the counters' change since the last sample. */
+  traffic: number | null;
+  conntrack: number | null;
+}
+
 export interface BoardState {
+  /** Small number, stable while the viewer runs (the page keys charts by it, never by name). */
+  id: number;
   node: string;
   status: StatusValue | null;
   birth: BirthPayload | null;
@@ -44,6 +73,25 @@ export interface BoardState {
   /** "VS/RS" (topic levels) → payload. */
   lb: Map<string, RealServerPayload>;
   lastSeenAt: number;
+  /** The last hour of health points, oldest first. */
+  history: HealthPoint[];
+  /** NIC byte totals and time of the last health payload, for the traffic rate. */
+  lastTraffic: { at: number; bytes: number } | null;
+}
+
+export interface TimelineEntry {
+  /** Epoch ms: the payload's `since` for VRRP, the arrival for board status. */
+  at: number;
+  node: string;
+  kind: 'vrrp' | 'board';
+  /** VRRP instance (kind vrrp). */
+  instance: string | null;
+  vrid: number | null;
+  /** The state before, when the viewer knew it. */
+  from: string | null;
+  to: string;
+  /** keepalived's wording for VRRP; for a board what its status means. */
+  reason: string;
 }
 
 export interface FleetModel {
@@ -55,6 +103,15 @@ export interface FleetModel {
   /** `lost` wills of sessions older than the board's newest (ignored, see above). */
   staleWills: number;
   lastEvents: Array<{ node: string; at: number; event: Record<string, unknown> }>;
+  /** Messages dropped for a bound (see above), by bound. */
+  dropped: { oversize: number; boards: number; entries: number; nodeName: number };
+  /** Newest last; at most MAX_TIMELINE. */
+  timeline: TimelineEntry[];
+  /** Board links proven by masterAddress (see Pairs above): "KEY|NODE|NODE", names sorted. */
+  links: Set<string>;
+  /** +1 per message that changed something: viewers redraw when it moves. */
+  version: number;
+  nextId: number;
 }
 
 export type BoardCondition = 'online' | 'offline' | 'lost' | 'stale' | 'unknown';
@@ -64,19 +121,84 @@ export const STALE_INTERVALS = 3;
 /** Used when the interval is unknown (no health yet). */
 export const DEFAULT_STALE_MS = 30_000;
 const MAX_EVENTS = 20;
+/** A board's largest payload (birth with its interfaces, health with its NICs) is a few KiB. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+export const MAX_NODE_CHARS = 128;
+export const MAX_BOARDS = 2000;
+/** VRRP instances or real servers of one board. */
+export const MAX_ENTRIES_PER_BOARD = 1024;
+export const MAX_TIMELINE = 500;
+export const HISTORY_MS = 3600_000;
+/** Health points kept per board: one hour at one per 5 s; faster boards are thinned to that. */
+export const MAX_HISTORY_POINTS = 720;
+const MAX_LINKS = 10_000;
 
 export function newFleet(prefix: string, now: number): FleetModel {
-  return { prefix, startedAt: now, boards: new Map(), rejected: { topic: 0, payload: 0 }, staleWills: 0, lastEvents: [] };
+  return {
+    prefix, startedAt: now, boards: new Map(), rejected: { topic: 0, payload: 0 }, staleWills: 0, lastEvents: [],
+    dropped: { oversize: 0, boards: 0, entries: 0, nodeName: 0 }, timeline: [], links: new Set(), version: 0, nextId: 1,
+  };
 }
 
-function board(m: FleetModel, node: string, now: number): BoardState {
+/** The board a message is about; null (counted) when a new one would pass MAX_BOARDS. */
+function board(m: FleetModel, node: string, now: number): BoardState | null {
   let b = m.boards.get(node);
   if (!b) {
-    b = { node, status: null, statusBdSeq: null, birth: null, health: null, lastHealthAt: null, healthIntervalMs: null, vrrp: new Map(), lb: new Map(), lastSeenAt: now };
+    if (m.boards.size >= MAX_BOARDS) {
+      m.dropped.boards++;
+      return null;
+    }
+    b = {
+      id: m.nextId++, node, status: null, statusBdSeq: null, birth: null, health: null, lastHealthAt: null, healthIntervalMs: null,
+      vrrp: new Map(), lb: new Map(), lastSeenAt: now, history: [], lastTraffic: null,
+    };
     m.boards.set(node, b);
   }
   b.lastSeenAt = now;
   return b;
+}
+
+function note(m: FleetModel, e: TimelineEntry): void {
+  m.timeline.push(e);
+  if (m.timeline.length > MAX_TIMELINE) m.timeline.splice(0, m.timeline.length - MAX_TIMELINE);
+}
+
+const STATUS_MEANS: Record<StatusValue, string> = {
+  online: 'connected to the broker',
+  offline: 'stopped cleanly',
+  lost: 'connection lost: the broker published its will',
+};
+
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A health payload as a chart point (traffic from the NIC byte counters' change). */
+function healthPoint(b: BoardState, h: Record<string, unknown>, now: number): HealthPoint {
+  let bytes: number | null = null;
+  if (Array.isArray(h.nics)) {
+    bytes = 0;
+    for (const n of h.nics.slice(0, 64)) {
+      const o = (typeof n === 'object' && n !== null ? n : {}) as Record<string, unknown>;
+      bytes += (finiteOrNull(o.rxBytes) ?? 0) + (finiteOrNull(o.txBytes) ?? 0);
+    }
+  }
+  let traffic: number | null = null;
+  if (bytes !== null && b.lastTraffic && now > b.lastTraffic.at && bytes >= b.lastTraffic.bytes) {
+    traffic = Math.round(((bytes - b.lastTraffic.bytes) * 1000) / (now - b.lastTraffic.at));
+  }
+  b.lastTraffic = bytes === null ? null : { at: now, bytes };
+  return { at: now, cpu: finiteOrNull(h.cpuPercent), temp: finiteOrNull(h.temperatureC), traffic, conntrack: finiteOrNull(h.conntrackCount) };
+}
+
+function addPoint(b: BoardState, p: HealthPoint): void {
+  const hist = b.history;
+  // Thinned to one point per HISTORY_MS / MAX_HISTORY_POINTS: a board reporting every second
+  // replaces its last point until that much time has passed.
+  const step = HISTORY_MS / MAX_HISTORY_POINTS;
+  if (hist.length >= 2 && p.at - hist[hist.length - 2]!.at < step) hist[hist.length - 1] = p;
+  else hist.push(p);
+  while (hist.length > 0 && (hist[0]!.at < p.at - HISTORY_MS || hist.length > MAX_HISTORY_POINTS)) hist.shift();
 }
 
 /** What the message's MQTT 5 properties say (user property "bdSeq"). */
@@ -92,11 +214,25 @@ function newestSeq(b: BoardState): number | null {
 
 /** Folds one message into the model. Returns false (and counts it) when it was not usable. */
 export function applyMessage(m: FleetModel, topic: string, payload: string, now: number, meta: MessageMeta = {}): boolean {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    m.dropped.oversize++;
+    return false;
+  }
   const t = parseTopic(m.prefix, topic);
   if (!t) {
     m.rejected.topic++;
     return false;
   }
+  if (t.node.length > MAX_NODE_CHARS) {
+    m.dropped.nodeName++;
+    return false;
+  }
+  const ok = applyParsed(m, t, payload, now, meta);
+  if (ok) m.version++;
+  return ok;
+}
+
+function applyParsed(m: FleetModel, t: ParsedTopic, payload: string, now: number, meta: MessageMeta): boolean {
   const reject = (): false => {
     m.rejected.payload++;
     return false;
@@ -106,6 +242,7 @@ export function applyMessage(m: FleetModel, topic: string, payload: string, now:
       const s = readStatus(payload);
       if (!s) return reject();
       const b = board(m, t.node, now);
+      if (!b) return false;
       const seq = typeof meta.bdSeq === 'number' && Number.isSafeInteger(meta.bdSeq) ? meta.bdSeq : null;
       const newest = newestSeq(b);
       if (s === 'lost' && seq !== null && newest !== null && seq < newest) {
@@ -114,28 +251,34 @@ export function applyMessage(m: FleetModel, topic: string, payload: string, now:
         // sees the newer birth and does not believe it.
         if (b.status !== null) return true;
       }
+      if (b.status !== null && b.status !== s) note(m, { at: now, node: t.node, kind: 'board', instance: null, vrid: null, from: b.status, to: s, reason: STATUS_MEANS[s] });
       b.status = s;
       b.statusBdSeq = seq;
       return true;
     }
     case 'birth': {
-      const b = readBirth(payload);
-      if (!b) return reject();
-      board(m, t.node, now).birth = b;
+      const bp = readBirth(payload);
+      if (!bp) return reject();
+      const b = board(m, t.node, now);
+      if (!b) return false;
+      b.birth = bp;
       return true;
     }
     case 'health': {
       const h = parseJsonObject(payload);
       if (!h) return reject();
       const b = board(m, t.node, now);
+      if (!b) return false;
       b.health = h;
       b.lastHealthAt = now;
-      b.healthIntervalMs = typeof h.intervalMs === 'number' && h.intervalMs > 0 ? h.intervalMs : null;
+      b.healthIntervalMs = typeof h.intervalMs === 'number' && Number.isFinite(h.intervalMs) && h.intervalMs > 0 ? h.intervalMs : null;
+      addPoint(b, healthPoint(b, h, now));
       return true;
     }
     case 'events': {
       const e = parseJsonObject(payload);
       if (!e) return reject();
+      if (!board(m, t.node, now)) return false;
       m.lastEvents.push({ node: t.node, at: now, event: e });
       if (m.lastEvents.length > MAX_EVENTS) m.lastEvents.shift();
       return true;
@@ -143,23 +286,40 @@ export function applyMessage(m: FleetModel, topic: string, payload: string, now:
     case 'vrrp': {
       // Empty retained payload = the board removed the instance.
       if (payload === '') {
-        board(m, t.node, now).vrrp.delete(t.instance);
+        m.boards.get(t.node)?.vrrp.delete(t.instance);
         return true;
       }
       const v = readVrrp(payload);
       if (!v) return reject();
-      board(m, t.node, now).vrrp.set(t.instance, v);
+      const b = board(m, t.node, now);
+      if (!b) return false;
+      const prev = b.vrrp.get(t.instance);
+      if (!prev && b.vrrp.size >= MAX_ENTRIES_PER_BOARD) {
+        m.dropped.entries++;
+        return false;
+      }
+      b.vrrp.set(t.instance, v);
+      if (!prev || prev.state !== v.state || prev.since !== v.since) {
+        const at = Date.parse(v.since);
+        note(m, { at: Number.isFinite(at) ? at : now, node: t.node, kind: 'vrrp', instance: t.instance, vrid: v.vrid, from: prev?.state ?? null, to: v.state, reason: v.reason });
+      }
       return true;
     }
     case 'lb': {
       const key = `${t.vs}/${t.rs}`;
       if (payload === '') {
-        board(m, t.node, now).lb.delete(key);
+        m.boards.get(t.node)?.lb.delete(key);
         return true;
       }
       const r = readRealServer(payload);
       if (!r) return reject();
-      board(m, t.node, now).lb.set(key, r);
+      const b = board(m, t.node, now);
+      if (!b) return false;
+      if (!b.lb.has(key) && b.lb.size >= MAX_ENTRIES_PER_BOARD) {
+        m.dropped.entries++;
+        return false;
+      }
+      b.lb.set(key, r);
       return true;
     }
     case 'cmd/rebirth':
@@ -193,14 +353,25 @@ export interface PairMember {
   interface: string;
   masterAddress: string | null;
   since: string;
+  reason: string;
 }
 
 export interface Pair {
+  /** Stable while the same boards share the VRID and VIPs: "VRID|VIPS|NODES". */
+  id: string;
   vrid: number;
   vips: string[];
+  /** The boards of the pair, sorted. */
+  boards: string[];
   members: PairMember[];
   splitBrain: boolean;
   noMaster: boolean;
+  /** Online (or stale) members that are MASTER. */
+  masters: string[];
+  /** Members whose board is lost. */
+  lost: string[];
+  /** What the boards disagree on (versions, shared configuration parts); empty when they agree. */
+  drift: string[];
 }
 
 /** Boards whose retained state counts for the flags: online or stale (still connected). */
@@ -208,8 +379,81 @@ function counts(c: BoardCondition): boolean {
   return c === 'online' || c === 'stale';
 }
 
+/** The addresses a board owns: its birth's interfaces, and its own address when it reports MASTER. */
+function ownAddresses(b: BoardState): Set<string> {
+  const out = new Set<string>();
+  for (const i of b.birth?.interfaces ?? []) for (const a of i.addresses) out.add(a.split('/')[0]!);
+  for (const v of b.vrrp.values()) if (v.state === 'MASTER' && v.masterAddress) out.add(v.masterAddress);
+  return out;
+}
+
+/** Splits the members of one crowded key into pairs by the boards they hear (see Pairs above). */
+function splitByLinks(m: FleetModel, key: string, members: PairMember[]): PairMember[][] {
+  const nodes = [...new Set(members.map((x) => x.node))].sort();
+  if (nodes.length <= 2) return [members];
+  const parent = new Map(nodes.map((n) => [n, n]));
+  const find = (n: string): string => {
+    let r = n;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    return r;
+  };
+  const join = (a: string, b: string): void => {
+    parent.set(find(a), find(b));
+  };
+  const owned = new Map(nodes.map((n) => [n, ownAddresses(m.boards.get(n)!)]));
+  for (const x of members) {
+    if (x.state !== 'BACKUP' || !x.masterAddress) continue;
+    for (const y of nodes) {
+      if (y === x.node || !owned.get(y)!.has(x.masterAddress)) continue;
+      if (m.links.size < MAX_LINKS) m.links.add(`${key}|${[x.node, y].sort().join('|')}`);
+    }
+  }
+  for (const l of m.links) {
+    if (!l.startsWith(`${key}|`)) continue;
+    const [a, b] = l.slice(key.length + 1).split('|');
+    if (a && b && parent.has(a) && parent.has(b)) join(a, b);
+  }
+  const groups = new Map<string, PairMember[]>();
+  const alone: PairMember[] = [];
+  const size = new Map<string, number>();
+  for (const n of nodes) size.set(find(n), (size.get(find(n)) ?? 0) + 1);
+  for (const x of members) {
+    const r = find(x.node);
+    if ((size.get(r) ?? 0) < 2) {
+      alone.push(x);
+      continue;
+    }
+    let g = groups.get(r);
+    if (!g) groups.set(r, (g = []));
+    g.push(x);
+  }
+  const out = [...groups.values()];
+  if (alone.length > 0) out.push(alone);
+  return out;
+}
+
+/** What the boards of a pair disagree on, from their births. */
+export function driftOf(m: FleetModel, nodes: readonly string[]): string[] {
+  const births = nodes.map((n) => ({ node: n, birth: m.boards.get(n)?.birth ?? null })).filter((x) => x.birth !== null);
+  if (births.length < 2) return [];
+  const out: string[] = [];
+  const versions = new Set(births.map((x) => x.birth!.version));
+  if (versions.size > 1) out.push(`version: ${births.map((x) => `${x.node} ${x.birth!.version}`).join(', ')}`);
+  const withConfig = births.filter((x) => x.birth!.config !== null);
+  if (withConfig.length >= 2 && new Set(withConfig.map((x) => x.birth!.config!.hash)).size > 1) {
+    const keys = [...new Set(withConfig.flatMap((x) => Object.keys(x.birth!.config!.parts)))].sort();
+    for (const k of keys) {
+      const have = withConfig.filter((x) => k in x.birth!.config!.parts);
+      if (have.length < withConfig.length) out.push(`${k}: only on ${have.map((x) => x.node).join(', ')}`);
+      else if (new Set(have.map((x) => x.birth!.config!.parts[k])).size > 1) out.push(`${k} differs`);
+    }
+    if (out.length === (versions.size > 1 ? 1 : 0)) out.push('shared configuration differs');
+  }
+  return out;
+}
+
 export function pairs(m: FleetModel, now: number): Pair[] {
-  const groups = new Map<string, Pair>();
+  const groups = new Map<string, { vrid: number; vips: string[]; members: PairMember[] }>();
   for (const b of m.boards.values()) {
     const cond = boardCondition(b, m, now);
     for (const [instance, v] of b.vrrp) {
@@ -217,7 +461,7 @@ export function pairs(m: FleetModel, now: number): Pair[] {
       const key = `${v.vrid}|${vips.join(',')}`;
       let g = groups.get(key);
       if (!g) {
-        g = { vrid: v.vrid, vips, members: [], splitBrain: false, noMaster: false };
+        g = { vrid: v.vrid, vips, members: [] };
         groups.set(key, g);
       }
       g.members.push({
@@ -230,18 +474,32 @@ export function pairs(m: FleetModel, now: number): Pair[] {
         interface: v.interface,
         masterAddress: v.masterAddress,
         since: v.since,
+        reason: v.reason,
       });
     }
   }
-  const out = [...groups.values()];
-  for (const g of out) {
-    g.members.sort((a, b) => a.node.localeCompare(b.node) || a.instance.localeCompare(b.instance));
-    const live = g.members.filter((x) => counts(x.condition));
-    const masters = live.filter((x) => x.state === 'MASTER').length;
-    g.splitBrain = masters >= 2;
-    g.noMaster = live.length > 0 && masters === 0;
+  const out: Pair[] = [];
+  for (const [key, g] of groups) {
+    for (const members of splitByLinks(m, key, g.members)) {
+      members.sort((a, b) => a.node.localeCompare(b.node) || a.instance.localeCompare(b.instance));
+      const boards = [...new Set(members.map((x) => x.node))].sort();
+      const live = members.filter((x) => counts(x.condition));
+      const masters = live.filter((x) => x.state === 'MASTER');
+      out.push({
+        id: `${key}|${boards.join(',')}`,
+        vrid: g.vrid,
+        vips: g.vips,
+        boards,
+        members,
+        splitBrain: masters.length >= 2,
+        noMaster: live.length > 0 && masters.length === 0,
+        masters: [...new Set(masters.map((x) => x.node))],
+        lost: [...new Set(members.filter((x) => x.condition === 'lost').map((x) => x.node))],
+        drift: driftOf(m, boards),
+      });
+    }
   }
-  return out.sort((a, b) => a.vrid - b.vrid || a.vips.join().localeCompare(b.vips.join()));
+  return out.sort((a, b) => a.vrid - b.vrid || a.vips.join().localeCompare(b.vips.join()) || a.boards.join().localeCompare(b.boards.join()));
 }
 
 export interface RealServerRow {
@@ -289,14 +547,36 @@ export function fleetSnapshot(m: FleetModel, now: number): object {
     boards,
     pairs: ps,
     realServers: realServers(m),
-    alerts: [
-      ...ps.filter((p) => p.splitBrain).map((p) => ({ kind: 'split-brain', vrid: p.vrid, vips: p.vips })),
-      ...ps.filter((p) => p.noMaster).map((p) => ({ kind: 'no-master', vrid: p.vrid, vips: p.vips })),
-      ...boards.filter((b) => b.condition === 'lost' || b.condition === 'stale').map((b) => ({ kind: b.condition, node: b.node })),
-    ],
+    alerts: alerts(ps, boards),
+    timeline: m.timeline.slice(-TIMELINE_SHOWN).reverse(),
     rejected: { ...m.rejected },
+    dropped: { ...m.dropped },
     staleWills: m.staleWills,
   };
+}
+
+/** Entries of the timeline a view shows, newest first. */
+export const TIMELINE_SHOWN = 50;
+
+export interface Alert {
+  kind: 'split-brain' | 'no-master' | 'lost' | 'stale' | 'drift';
+  vrid?: number;
+  vips?: string[];
+  node?: string;
+  boards?: string[];
+  differs?: string[];
+}
+
+/** What needs an operator: per pair (split brain, no master), per board (lost, stale), per pair of boards (drift). */
+export function alerts(ps: readonly Pair[], boards: ReadonlyArray<{ node: string; condition: BoardCondition }>): Alert[] {
+  const drift = new Map<string, Alert>();
+  for (const p of ps) if (p.drift.length > 0) drift.set(p.boards.join(','), { kind: 'drift', boards: p.boards, differs: p.drift });
+  return [
+    ...ps.filter((p) => p.splitBrain).map((p): Alert => ({ kind: 'split-brain', vrid: p.vrid, vips: p.vips })),
+    ...ps.filter((p) => p.noMaster).map((p): Alert => ({ kind: 'no-master', vrid: p.vrid, vips: p.vips })),
+    ...boards.filter((b) => b.condition === 'lost' || b.condition === 'stale').map((b): Alert => ({ kind: b.condition as 'lost' | 'stale', node: b.node })),
+    ...drift.values(),
+  ];
 }
 
 function num(v: unknown, digits = 0, unit = ''): string {
@@ -317,7 +597,7 @@ export function renderFleetTable(m: FleetModel, now: number): string {
   const boards = [...m.boards.values()].sort((a, b) => a.node.localeCompare(b.node));
   out.push(
     table(
-      ['BOARD', 'STATE', 'TYPE', 'VERSION', 'CPU', 'MEM', 'TEMP', 'UPTIME', 'HEALTH AGE'],
+      ['BOARD', 'STATE', 'TYPE', 'VERSION', 'CPU', 'MEM', 'TEMP', 'CONNTRACK', 'UPTIME', 'HEALTH AGE'],
       boards.map((b) => {
         const h = b.health ?? {};
         const mem = (h.memory ?? null) as { usedPercent?: unknown } | null;
@@ -330,6 +610,7 @@ export function renderFleetTable(m: FleetModel, now: number): string {
           num(h.cpuPercent, 0, '%'),
           num(mem?.usedPercent, 0, '%'),
           num(h.temperatureC, 1, 'C'),
+          num(h.conntrackCount),
           up,
           b.lastHealthAt === null ? '-' : `${Math.round((now - b.lastHealthAt) / 1000)}s`,
         ];
@@ -345,7 +626,7 @@ export function renderFleetTable(m: FleetModel, now: number): string {
         String(p.vrid),
         p.vips.join(','),
         p.members.map((x) => `${x.node}:${x.state}(${x.effectivePriority})${counts(x.condition) ? '' : `[${x.condition}]`}`).join(' '),
-        [p.splitBrain ? 'SPLIT-BRAIN' : '', p.noMaster ? 'NO-MASTER' : ''].filter(Boolean).join(' ') || 'ok',
+        [p.splitBrain ? 'SPLIT-BRAIN' : '', p.noMaster ? 'NO-MASTER' : '', p.drift.length ? 'DRIFT' : ''].filter(Boolean).join(' ') || 'ok',
       ]),
     ),
   );
@@ -365,9 +646,19 @@ export function renderFleetTable(m: FleetModel, now: number): string {
       ),
     );
   }
-  const alerts = ps.filter((p) => p.splitBrain || p.noMaster).length;
+  const drifting = ps.filter((p) => p.drift.length > 0);
+  if (drifting.length > 0) {
+    out.push('');
+    const seen = new Set<string>();
+    for (const p of drifting) {
+      if (seen.has(p.boards.join())) continue;
+      seen.add(p.boards.join());
+      out.push(escapeTerminal(`DRIFT ${p.boards.join(' ')}: ${p.drift.join('; ')}`));
+    }
+  }
+  const pairAlerts = ps.filter((p) => p.splitBrain || p.noMaster).length;
   const lost = boards.filter((b) => boardCondition(b, m, now) === 'lost').length;
   out.push('');
-  out.push(`${boards.length} boards, ${ps.length} pairs, ${alerts} pair alerts, ${lost} lost  (${new Date(now).toISOString()})`);
+  out.push(`${boards.length} boards, ${ps.length} pairs, ${pairAlerts} pair alerts, ${lost} lost  (${new Date(now).toISOString()})`);
   return out.join('\n') + '\n';
 }

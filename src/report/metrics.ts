@@ -2,7 +2,8 @@
 // procfs/sysfs reads, all async (fs/promises), no child processes.
 //
 // Choices:
-// - CPU % from two /proc/stat samples (the aggregate "cpu" line; busy = total - idle - iowait).
+// - CPU % from two /proc/stat samples (the aggregate "cpu" line; busy = total - idle - iowait);
+//   the first is taken when the collector is made, so the first health payload has CPU too.
 // - Per-NIC counters from /proc/net/dev: the same kernel counters as
 //   /sys/class/net/*/statistics/* (both come from dev_get_stats()), but one read instead of eight
 //   per interface. Link from /sys/class/net/IF/{operstate,carrier}.
@@ -163,6 +164,11 @@ export class MetricsCollector {
     this.proc = opts.procRoot ?? '/proc';
     this.sys = opts.sysRoot ?? '/sys';
     this.now = opts.now ?? Date.now;
+    // CPU % needs two /proc/stat samples: take the first now, so the first health payload
+    // (one interval later) already has CPU filled in.
+    void readText(join(this.proc, 'stat')).then((t) => {
+      if (this.prevCpu === null && t) this.prevCpu = parseProcStat(t);
+    });
   }
 
   /** Stops the event-loop probe. */

@@ -4,6 +4,7 @@
 // Times are ISO 8601 strings in UTC: readable in `mosquitto_sub` and parseable everywhere.
 
 import type { RealServerStatus, VirtualServerStatus, VrrpInstanceStatus, VrrpState } from '../status.ts';
+import type { SharedConfigDigest } from './shared-config.ts';
 
 export const STATUS_ONLINE = 'online';
 /** Published by us on a clean stop, before DISCONNECT. */
@@ -29,6 +30,8 @@ export interface BirthPayload {
   /** +1 per MQTT connection, kept across restarts in the state directory (Sparkplug B's idea). */
   bdSeq: number;
   interfaces: BirthInterface[];
+  /** The digest of what both boards of a pair must share (src/report/shared-config.ts); null unknown. */
+  config: SharedConfigDigest | null;
 }
 
 /**
@@ -36,7 +39,7 @@ export interface BirthPayload {
  * that DESIGN.md's MQTT table publishes. VIPs are "ADDRESS/PREFIX"; since is epoch ms here and
  * ISO 8601 on the wire.
  */
-export type VrrpReport = Pick<VrrpInstanceStatus, 'state' | 'priority' | 'effectivePriority' | 'vips' | 'masterAddress' | 'since' | 'vrid' | 'interface'>;
+export type VrrpReport = Pick<VrrpInstanceStatus, 'state' | 'priority' | 'effectivePriority' | 'vips' | 'masterAddress' | 'since' | 'vrid' | 'interface' | 'reason'>;
 
 export interface VrrpPayload extends Omit<VrrpReport, 'since'> {
   since: string;
@@ -56,13 +59,14 @@ function iso(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : new Date(0).toISOString();
 }
 
-export function birthPayload(b: { version: string; board: string; bootTimeMs: number; bdSeq: number; interfaces: BirthInterface[] }): string {
+export function birthPayload(b: { version: string; board: string; bootTimeMs: number; bdSeq: number; interfaces: BirthInterface[]; config?: SharedConfigDigest | null }): string {
   const p: BirthPayload = {
     version: b.version,
     board: b.board,
     bootTime: iso(b.bootTimeMs),
     bdSeq: b.bdSeq,
     interfaces: b.interfaces.map((i) => ({ name: i.name, mac: i.mac, addresses: [...i.addresses] })),
+    config: b.config ? { hash: b.config.hash, parts: { ...b.config.parts } } : null,
   };
   return JSON.stringify(p);
 }
@@ -77,6 +81,7 @@ export function vrrpPayload(r: VrrpReport): string {
     since: iso(r.since),
     vrid: r.vrid,
     interface: r.interface,
+    reason: r.reason,
   };
   return JSON.stringify(p);
 }
@@ -105,6 +110,26 @@ export function eventPayload(e: EventInput, nowMs: number): string {
 }
 
 // ---- readers (fleet view) -------------------------------------------------------------------
+// Whoever may publish under the prefix chooses these values: strings are cut to MAX_TEXT and
+// lists to MAX_ITEMS, so one payload cannot make a view's row a megabyte long.
+
+/** Longest string a reader keeps (longer ones are cut, with an ellipsis). */
+export const MAX_TEXT = 200;
+/** Most list items a reader keeps (VIPs, interfaces, addresses, config parts). */
+export const MAX_ITEMS = 64;
+
+function text(v: unknown, fallback: string): string {
+  if (typeof v !== 'string') return fallback;
+  return v.length > MAX_TEXT ? `${v.slice(0, MAX_TEXT)}…` : v;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(0, MAX_ITEMS).map((x) => text(x, '')) : [];
+}
+
+function finite(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -128,15 +153,18 @@ export function readVrrp(payload: string): VrrpPayload | null {
   if (!o) return null;
   if (typeof o.state !== 'string' || !VRRP_STATES.includes(o.state)) return null;
   if (typeof o.vrid !== 'number' || !Array.isArray(o.vips)) return null;
+  if (!Number.isInteger(o.vrid)) return null;
   return {
     state: o.state as VrrpStateValue,
-    priority: typeof o.priority === 'number' ? o.priority : 0,
-    effectivePriority: typeof o.effectivePriority === 'number' ? o.effectivePriority : 0,
-    vips: o.vips.filter((v): v is string => typeof v === 'string'),
-    masterAddress: typeof o.masterAddress === 'string' ? o.masterAddress : null,
-    since: typeof o.since === 'string' ? o.since : '',
-    vrid: o.vrid,
-    interface: typeof o.interface === 'string' ? o.interface : '',
+    priority: finite(o.priority, 0),
+    effectivePriority: finite(o.effectivePriority, 0),
+    vips: strings(o.vips),
+    masterAddress: typeof o.masterAddress === 'string' ? text(o.masterAddress, '') : null,
+    since: text(o.since, ''),
+    vrid: o.vrid as number,
+    interface: text(o.interface, ''),
+    // Boards before this field existed send none.
+    reason: text(o.reason, ''),
   };
 }
 
@@ -145,22 +173,33 @@ export function readRealServer(payload: string): RealServerPayload | null {
   if (!o || typeof o.up !== 'boolean') return null;
   return {
     up: o.up,
-    weight: typeof o.weight === 'number' ? o.weight : 0,
-    lastCheck: typeof o.lastCheck === 'string' ? o.lastCheck : null,
-    failures: typeof o.failures === 'number' ? o.failures : 0,
-    latencyMs: typeof o.latencyMs === 'number' ? o.latencyMs : null,
+    weight: finite(o.weight, 0),
+    lastCheck: typeof o.lastCheck === 'string' ? text(o.lastCheck, '') : null,
+    failures: finite(o.failures, 0),
+    latencyMs: typeof o.latencyMs === 'number' && Number.isFinite(o.latencyMs) ? o.latencyMs : null,
     ...(o.method === 'NAT' || o.method === 'DR' ? { method: o.method } : {}),
   };
 }
 
 export function readBirth(payload: string): BirthPayload | null {
   const o = parseJsonObject(payload);
-  if (!o || typeof o.bdSeq !== 'number') return null;
+  if (!o || typeof o.bdSeq !== 'number' || !Number.isSafeInteger(o.bdSeq)) return null;
+  const interfaces = Array.isArray(o.interfaces)
+    ? o.interfaces.filter(isObj).slice(0, MAX_ITEMS).map((i) => ({ name: text(i.name, '?'), mac: typeof i.mac === 'string' ? text(i.mac, '') : null, addresses: strings(i.addresses) }))
+    : [];
   return {
-    version: typeof o.version === 'string' ? o.version : '?',
-    board: typeof o.board === 'string' ? o.board : '?',
-    bootTime: typeof o.bootTime === 'string' ? o.bootTime : '',
+    version: text(o.version, '?'),
+    board: text(o.board, '?'),
+    bootTime: text(o.bootTime, ''),
     bdSeq: o.bdSeq,
-    interfaces: Array.isArray(o.interfaces) ? (o.interfaces.filter(isObj) as unknown as BirthInterface[]) : [],
+    interfaces,
+    config: readDigest(o.config),
   };
+}
+
+function readDigest(v: unknown): SharedConfigDigest | null {
+  if (!isObj(v) || typeof v.hash !== 'string' || !isObj(v.parts)) return null;
+  const parts: Record<string, string> = {};
+  for (const [k, d] of Object.entries(v.parts).slice(0, 4 * MAX_ITEMS)) if (typeof d === 'string') parts[text(k, '')] = text(d, '');
+  return { hash: text(v.hash, ''), parts };
 }

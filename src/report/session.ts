@@ -56,6 +56,8 @@ import {
 import { nodeTopics, type NodeTopics } from './topics.ts';
 import { LogThrottle, suppressedNote } from '../util/log-throttle.ts';
 import { systemClock } from '../util/clock.ts';
+import type { SharedConfigDigest } from './shared-config.ts';
+import { healthDiscovery, instanceDiscovery, realServerDiscovery, type DiscoveryContext, type DiscoveryMessage } from './homeassistant.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
@@ -72,6 +74,8 @@ export interface ReporterInfo {
   bootTimeMs?: number;
   /** The boot's id (keys the client id's random part); default /proc/sys/kernel/random/boot_id. */
   bootId?: string | null;
+  /** What both boards of a pair must share, for `birth` (src/report/shared-config.ts). */
+  config?: () => SharedConfigDigest | null;
 }
 
 /** The largest MQTT packet a board accepts (what it receives is cmd/rebirth and its own status). */
@@ -207,12 +211,20 @@ export class Reporter {
   };
   private lastError: string | null = null;
 
+  /** Where Home Assistant's discovery messages go; null when homeassistant is off. */
+  private readonly discovery: DiscoveryContext | null;
+  /** Discovery config topics announced, to remove them all when discovery is turned off. */
+  private readonly discovered = new Set<string>();
+
   constructor(
     private readonly settings: MqttSettings,
     private readonly info: ReporterInfo,
     opts: ReporterOptions = {},
   ) {
     this.topics = nodeTopics(settings.prefix, settings.node ?? info.node);
+    this.discovery = settings.homeassistant
+      ? { prefix: settings.homeassistantPrefix, topics: this.topics, node: settings.node ?? info.node, board: info.board, version: info.version, healthIntervalMs: settings.healthIntervalMs }
+      : null;
     this.log = opts.log ?? defaultLog;
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -245,6 +257,7 @@ export class Reporter {
     // status first, birth second: insertion order is publish order after every (re)connect.
     this.outbox.setRetained(this.topics.status, STATUS_ONLINE);
     await this.refreshBirth(this.bdSeq + 1);
+    if (this.settings.healthIntervalMs > 0) this.discover(() => healthDiscovery(this.discovery!));
     if (this.settings.healthIntervalMs > 0) {
       this.healthTimer = setInterval(() => void this.healthTick(), this.settings.healthIntervalMs);
       this.healthTimer.unref?.();
@@ -282,21 +295,41 @@ export class Reporter {
   }
 
   setVrrp(instance: string, report: VrrpReport): void {
+    this.discover(() => instanceDiscovery(this.discovery!, instance));
     this.setRetained(this.topics.vrrp(instance), vrrpPayload(report));
   }
 
-  /** Removes an instance's retained topic (instance deleted by a reload). */
+  /** Removes an instance's retained topic (instance deleted by a reload), and its Home Assistant entities. */
   clearVrrp(instance: string): void {
     this.setRetained(this.topics.vrrp(instance), '');
+    this.discover(() => instanceDiscovery(this.discovery!, instance), true);
   }
 
   /** vs and rs as the model's names ("ADDRESS PORT") or "ADDRESS:PORT". */
   setRealServer(vs: string, rs: string, report: RealServerReport): void {
+    this.discover(() => realServerDiscovery(this.discovery!, vs, rs));
     this.setRetained(this.topics.lb(vs, rs), realServerPayload(report));
   }
 
   clearRealServer(vs: string, rs: string): void {
     this.setRetained(this.topics.lb(vs, rs), '');
+    this.discover(() => realServerDiscovery(this.discovery!, vs, rs), true);
+  }
+
+  /** Home Assistant discovery (mqtt { homeassistant on }): config messages, retained; `remove` empties them. */
+  private discover(messages: () => DiscoveryMessage[], remove = false): void {
+    if (!this.discovery) return;
+    for (const m of messages()) {
+      this.setRetained(m.topic, remove ? '' : m.payload);
+      if (remove) this.discovered.delete(m.topic);
+      else this.discovered.add(m.topic);
+    }
+  }
+
+  /** homeassistant turned off: every entity this board announced is removed (empty retained config). */
+  clearDiscovery(): void {
+    for (const t of this.discovered) this.setRetained(t, '');
+    this.discovered.clear();
   }
 
   event(e: EventInput): void {
@@ -310,6 +343,13 @@ export class Reporter {
       return;
     }
     this.outbox.events.push(payload);
+    this.scheduleFlush();
+  }
+
+  /** The configuration changed (a reload): `birth` goes out again with its new digest. */
+  async configChanged(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    await this.refreshBirth(this.connected ? this.bdSeq : this.bdSeq + 1);
     this.scheduleFlush();
   }
 
@@ -558,7 +598,7 @@ export class Reporter {
     const bootTimeMs = this.info.bootTimeMs ?? this.now() - uptime() * 1000;
     this.outbox.setRetained(
       this.topics.birth,
-      birthPayload({ version: this.info.version, board: this.info.board, bootTimeMs, bdSeq: seq, interfaces: ifs }),
+      birthPayload({ version: this.info.version, board: this.info.board, bootTimeMs, bdSeq: seq, interfaces: ifs, config: this.info.config?.() ?? null }),
     );
   }
 

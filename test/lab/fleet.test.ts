@@ -24,9 +24,9 @@ interface Snapshot {
   alerts: Array<{ kind: string; vrid?: number; node?: string }>;
 }
 
-/** `tandem fleet --mqtt URL --json` in the client namespace; the parsed snapshot. */
+/** `tandem fleet --mqtt URL --json --once` in the client namespace; the parsed snapshot. */
 async function fleet(lab: Lab, broker: LabBroker): Promise<Snapshot> {
-  const r = await lab.exec('client', [process.execPath, DEFAULT_BUNDLE, 'fleet', '--mqtt', broker.url, '--json'], { check: true });
+  const r = await lab.exec('client', [process.execPath, DEFAULT_BUNDLE, 'fleet', '--mqtt', broker.url, '--json', '--once'], { check: true });
   try {
     return JSON.parse(r.stdout) as Snapshot;
   } catch {
@@ -98,4 +98,67 @@ test('fleet --json over two lab boards: a healthy pair, then split brain when th
   await sub.waitMsg('b lost', (m) => m.topic === `tandem/${NODE.b}/status` && m.payload === 'lost', { from: from2 });
   const lost = await fleet(lab, broker);
   assert.deepEqual(alertKinds(lost), ['lost:lb-b']);
+});
+
+test('fleet --once fills the health columns; birth drift between the boards is flagged with what differs; Home Assistant discovery describes each board', async (t) => {
+  const lab = await withLab(t, { name: 'fleet-once-drift-ha', realServers: 1 });
+  await lab.startHttpServer(1, 8080);
+  const broker = await startLabBroker(lab);
+  const sub = await subscribe(broker.localUrl, '#');
+  t.after(() => sub.close());
+  // The boards differ in one real server's weight: the shared configuration differs there.
+  const vs = (weight: number): string => `
+virtual_server 203.0.113.1 80 {
+    delay_loop 1
+    lb_algo rr
+    protocol TCP
+    real_server 192.0.2.11 8080 {
+        weight ${weight}
+        TCP_CHECK {
+            connect_timeout 1
+        }
+    }
+}
+`;
+  const cfg = (b: Board): string => pairConfig({
+    routerId: NODE[b], priority: b === 'a' ? 150 : 100, ...fast,
+    extra: vs(b === 'a' ? 1 : 2) + mqttBlock(broker.url, { keepaliveS: 5, healthIntervalS: 4, extra: '    homeassistant on\n' }),
+  });
+  await lab.startBoard('a', cfg('a'), { waitForLog: started });
+  await lab.startBoard('b', cfg('b'), { waitForLog: started });
+  await waitHolder(lab, 'a');
+  for (const b of ['a', 'b'] as const) await sub.waitMsg(`${b} MASTER or BACKUP`, (m) => m.topic === `tandem/${NODE[b]}/vrrp/VI_PUB` && json(m).state !== 'INIT');
+
+  // Health is not retained and comes every 4 s: started right after one of a's, the table
+  // waits for the next of each board instead of printing empty columns; the first health
+  // payload of a board already has its CPU figure.
+  const from = sub.msgs.length;
+  await sub.waitMsg('a health', (m) => m.topic === 'tandem/lb-a/health', { from });
+  const table = await lab.exec('client', [process.execPath, DEFAULT_BUNDLE, 'fleet', '--mqtt', broker.url, '--once'], { check: true, timeoutMs: 20_000 });
+  for (const n of ['lb-a', 'lb-b']) {
+    const row = table.stdout.split('\n').find((l) => l.startsWith(`${n} `));
+    assert.match(row ?? '', /ONLINE\s+\S+\s+\S+\s+\d+%/, `${n}'s CPU column is filled:\n${table.stdout}`);
+  }
+
+  const snap = await fleet(lab, broker);
+  const drift = (snap.alerts as Array<{ kind: string; boards?: string[]; differs?: string[] }>).filter((a) => a.kind === 'drift');
+  assert.equal(drift.length, 1, JSON.stringify(snap.alerts));
+  assert.deepEqual(drift[0]!.boards, ['lb-a', 'lb-b']);
+  assert.deepEqual(drift[0]!.differs, ['virtual_server 203.0.113.1 80 differs']);
+
+  // Home Assistant discovery: retained config messages that point at the board's own topics.
+  const ha = await subscribe(broker.localUrl, 'homeassistant/#');
+  t.after(() => ha.close());
+  const cfgMsg = async (topic: string): Promise<Record<string, unknown>> => json(await ha.waitMsg(topic, (m) => m.topic === topic && m.retain));
+  const state = await cfgMsg('homeassistant/sensor/tandem_lb-a/vrrp_VI_PUB_state/config');
+  assert.equal(state.state_topic, 'tandem/lb-a/vrrp/VI_PUB');
+  assert.equal((state.device as { identifiers: string[] }).identifiers[0], 'tandem_lb-a');
+  assert.equal((state.availability as Array<{ topic: string }>)[0]!.topic, 'tandem/lb-a/status');
+  const master = await cfgMsg('homeassistant/binary_sensor/tandem_lb-b/vrrp_VI_PUB_master/config');
+  assert.match(String(master.value_template), /value_json\.state == 'MASTER'/);
+  const rs = await cfgMsg('homeassistant/binary_sensor/tandem_lb-a/rs_203_0_113_1_80_192_0_2_11_8080/config');
+  assert.equal(rs.state_topic, 'tandem/lb-a/lb/203.0.113.1:80/192.0.2.11:8080');
+  const cpu = await cfgMsg('homeassistant/sensor/tandem_lb-a/cpu/config');
+  assert.equal(cpu.state_topic, 'tandem/lb-a/health');
+  assert.equal(cpu.expire_after, 12);
 });

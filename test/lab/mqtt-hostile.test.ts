@@ -38,6 +38,7 @@ function settings(url: string, over: Partial<MqttSettings> = {}): MqttSettings {
   return {
     url, prefix: 'tandem', node: null, username: null, passwordFile: null, caFile: null, certFile: null, keyFile: null,
     keepaliveS: 2, healthIntervalMs: 0, protocolVersion: 5, offlineQueue: 100, enabled: true,
+    homeassistant: false, homeassistantPrefix: 'homeassistant',
     pos: { file: 'test', line: 1, col: 1 }, ...over,
   };
 }
@@ -170,7 +171,7 @@ test('a late lost will of a session from before a reboot carries its bdSeq: flee
   const out = new PassThrough();
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));
-  assert.equal(await runFleet({ url: broker.localUrl, json: true, out, settleMs: 1500 }), 0);
+  assert.equal(await runFleet({ url: broker.localUrl, json: true, once: true, out, settleMs: 1500 }), 0);
   const snap = JSON.parse(text) as { boards: Array<{ node: string; condition: string }>; alerts: Array<{ kind: string; node?: string }> };
   assert.equal(snap.boards.find((b) => b.node === 'lbq')?.condition, 'online', text);
   assert.equal(snap.boards.find((b) => b.node === 'lbr')?.condition, 'lost', text);
@@ -197,7 +198,7 @@ test('escape sequences in retained payloads and topic names never reach fleet\'s
   assert.doesNotMatch(table, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/, `control characters in the table: ${JSON.stringify(table)}`);
   assert.match(table, /ev\\u\{202e\}il/);
   assert.match(table, /1\\x1b\]0;pwned\\x07\\x1b\[2J/);
-  const j = await run({ json: true });
+  const j = await run({ json: true, once: true });
   assert.doesNotMatch(j, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
   const snap = JSON.parse(j) as { boards: Array<{ node: string; version: string }> };
   assert.equal(snap.boards[0]?.version, `1${evil}`, 'the JSON still carries the value itself');

@@ -122,6 +122,7 @@ function settings(url: string, over: Partial<MqttSettings> = {}): MqttSettings {
     protocolVersion: 5,
     offlineQueue: 100,
     enabled: true,
+    homeassistant: false, homeassistantPrefix: 'homeassistant',
     pos: { file: 'test', line: 1, col: 1 },
     ...over,
   };
@@ -140,7 +141,7 @@ function reporter(t: TestContext, url: string, node: string, stateDir: string, o
 }
 
 function vrrp(state: VrrpReport['state'], over: Partial<VrrpReport> = {}): VrrpReport {
-  return { state, priority: 100, effectivePriority: 100, vips: ['203.0.113.10'], masterAddress: null, since: Date.now(), vrid: 51, interface: 'eth0', ...over };
+  return { state, priority: 100, effectivePriority: 100, vips: ['203.0.113.10'], masterAddress: null, since: Date.now(), vrid: 51, interface: 'eth0', reason: 'initial', ...over };
 }
 
 function last(msgs: Msg[], topic: string): Msg | undefined {
@@ -419,14 +420,14 @@ test('fleet --json reports split brain and no-master; exit 2 without a broker', 
   const out = new PassThrough();
   let text = '';
   out.on('data', (d: Buffer) => (text += d.toString()));
-  const code = await runFleet({ url, json: true, out, settleMs: 1500 });
+  const code = await runFleet({ url, json: true, once: true, out, settleMs: 1500 });
   assert.equal(code, 0);
   const snap = JSON.parse(text);
   const kinds = snap.alerts.map((x: { kind: string; vrid?: number }) => `${x.kind}:${x.vrid ?? ''}`).sort();
   assert.deepEqual(kinds, ['no-master:52', 'split-brain:51']);
   assert.equal(snap.boards.length, 2);
 
-  const code2 = await runFleet({ url: `mqtt://127.0.0.1:${await freePort()}`, json: true, out: new PassThrough(), err: new PassThrough(), timeoutMs: 500 });
+  const code2 = await runFleet({ url: `mqtt://127.0.0.1:${await freePort()}`, json: true, once: true, out: new PassThrough(), err: new PassThrough(), timeoutMs: 500 });
   assert.equal(code2, 2, 'no broker: exit 2');
 });
 

@@ -1,9 +1,12 @@
-// tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … } and
-// serial_console { … }.
-import type { MqttSettings, SerialConsoleSettings } from '../model.ts';
-import { shown } from '../values.ts';
+// tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … },
+// serial_console { … } and metrics { … }.
+import type { Token } from '../ast.ts';
+import type { AllowedNet, ListenAddress, MetricsSettings, MqttSettings, SerialConsoleSettings } from '../model.ts';
+import { mark } from '../positions.ts';
+import { ConfError, shown } from '../values.ts';
+import { addressBits, canonicalIp, ipFamily, networkOf, formatIp, parseIp, parseIpPrefix } from '../../util/ip.ts';
 import type { Block } from './engine.ts';
-import { directivesOf } from './entries.ts';
+import { directivesOf, MANY } from './entries.ts';
 import { BOOL, integer, numbered, SECONDS, WORD } from './kinds.ts';
 
 const M = directivesOf<MqttSettings>();
@@ -43,6 +46,14 @@ export const MQTT: Block<MqttSettings> = {
     M.scalar('protocol_version', 'protocolVersion', numbered<4 | 5>({ '4': 4, '5': 5 }), 5, { example: 'protocol_version 4' }),
     M.scalar('offline_queue', 'offlineQueue', integer(0, 10000000), 1000, { example: 'offline_queue 200' }),
     M.scalar('enabled', 'enabled', BOOL, true, { example: 'enabled false' }),
+    // Home Assistant MQTT discovery (src/report/homeassistant.ts): off unless asked for.
+    M.scalar('homeassistant', 'homeassistant', BOOL, false, { example: 'homeassistant on' }),
+    M.scalar('homeassistant_prefix', 'homeassistantPrefix', WORD, 'homeassistant', {
+      example: 'homeassistant_prefix ha',
+      check: (p) => (p === '' || /[#+\s]/.test(p) || p.startsWith('/') || p.endsWith('/')
+        ? [{ severity: 'error', message: `mqtt homeassistant_prefix '${shown(p)}' must be topic levels without wildcards, blanks or a leading or trailing '/'`, field: null }]
+        : []),
+    }),
   ],
 };
 
@@ -57,5 +68,66 @@ export const SERIAL_CONSOLE: Block<SerialConsoleSettings> = {
     S.scalar('baud', 'baud', integer(50, 4000000), 115200, { example: 'baud 57600' }),
     S.scalar('idle_timeout', 'idleTimeoutMs', SECONDS, 15 * 60 * 1000, { example: 'idle_timeout 300' }),
     S.scalar('enabled', 'enabled', BOOL, true, { example: 'enabled false' }),
+  ],
+};
+
+/**
+ * `listen ADDR:PORT`, `[ADDR6]:PORT`. The address must be one this host can bind (checked when
+ * the server starts: a listen that cannot bind is logged, the others still serve).
+ */
+export function readListen(t: Token, what: string): ListenAddress {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(t.text) ?? /^([^:[\]]+):(\d{1,5})$/.exec(t.text);
+  const bad = (why: string): never => { throw new ConfError(t.pos, `${what} '${shown(t.text)}': ${why}`); };
+  if (!m) return bad(!t.text.startsWith('[') && (t.text.match(/:/g) ?? []).length > 1 ? 'an IPv6 address goes in brackets: [ADDRESS]:PORT' : 'give ADDRESS:PORT, or [IPV6-ADDRESS]:PORT');
+  const bracketed = t.text.startsWith('[');
+  const address = canonicalIp(m[1]!);
+  if (address === null) return bad('not an IP address');
+  if (bracketed !== (ipFamily(address) === 6)) return bad(bracketed ? 'brackets are for IPv6 addresses' : 'an IPv6 address goes in brackets: [ADDRESS]:PORT');
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return bad('the port must be 1 to 65535');
+  return { address, port };
+}
+
+export function listenText(l: ListenAddress): string {
+  return ipFamily(l.address) === 6 ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`;
+}
+
+/** `allow` words: ADDRESS/LENGTH, or an address alone (one host). Host bits are refused. */
+export function readAllowed(t: Token, what: string): AllowedNet {
+  const bad = (why: string): never => { throw new ConfError(t.pos, `${what} '${shown(t.text)}': ${why}`); };
+  const single = parseIp(t.text);
+  const p = single ? { address: single, length: addressBits(single.family) } : parseIpPrefix(t.text);
+  if (!p) return bad('give ADDRESS/LENGTH or an address');
+  const net = networkOf(p.address, p.length);
+  if (formatIp(net) !== formatIp(p.address)) return bad(`host bits set (the network is ${formatIp(net)}/${p.length})`);
+  return { address: formatIp(net), prefix: p.length };
+}
+
+const X = directivesOf<MetricsSettings>();
+
+export const METRICS: Block<MetricsSettings> = {
+  name: 'metrics',
+  where: () => 'metrics',
+  entries: [
+    X.custom({
+      names: ['listen'], args: [1, 1], shape: 'none', defaults: { listen: [] },
+      example: 'listen [::1]:9650',
+      read(m, n) {
+        const l = readListen(n.args[0]!, 'metrics listen');
+        if (m.listen.some((x) => x.address === l.address && x.port === l.port)) throw new ConfError(n.pos, `metrics listen ${listenText(l)} given twice`);
+        m.listen.push(l);
+        mark(m, 'listen', n.pos);
+      },
+      write(m, out) { for (const l of m.listen) out.line('listen', listenText(l)); },
+    }),
+    X.custom({
+      names: ['allow'], args: [1, MANY], shape: 'none', defaults: { allow: [] },
+      example: 'allow 192.0.2.0/24 2001:db8::/32',
+      read(m, n) {
+        m.allow.push(...n.args.map((a) => readAllowed(a, 'metrics allow')));
+        mark(m, 'allow', n.pos);
+      },
+      write(m, out) { if (m.allow.length > 0) out.line('allow', ...m.allow.map((a) => `${a.address}/${a.prefix}`)); },
+    }),
   ],
 };

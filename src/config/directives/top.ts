@@ -1,7 +1,7 @@
 // The top level of a configuration file: keepalived's blocks and tandem's own, in the order
 // the canonical writer puts them.
 import type { Node } from '../ast.ts';
-import type { Config, GlobalDefs, MqttSettings, SerialConsoleSettings, SyncGroup, VirtualServer, VrrpInstance, VrrpScript } from '../model.ts';
+import type { Config, GlobalDefs, MetricsSettings, MqttSettings, SerialConsoleSettings, SyncGroup, VirtualServer, VrrpInstance, VrrpScript } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
 import { ConfError, arg, shown } from '../values.ts';
 import { quote } from '../words.ts';
@@ -12,7 +12,7 @@ import { GLOBAL } from './global.ts';
 import { INSTANCE } from './instance.ts';
 import { SCRIPT } from './script.ts';
 import { SYNC_GROUP } from './sync-group.ts';
-import { MQTT, SERIAL_CONSOLE } from './tandem.ts';
+import { METRICS, MQTT, SERIAL_CONSOLE } from './tandem.ts';
 import { addressPort, VIRTUAL_SERVER } from './virtual-server.ts';
 
 function name(n: Node, what: string): string {
@@ -125,6 +125,21 @@ export const TOP: Block<Config> = {
       close: (c, s) => { c.serialConsole = s; },
       children: (c) => (c.serialConsole ? [c.serialConsole] : []),
       head: () => ['serial_console'],
+    }),
+    // Prometheus text on /metrics (src/report/metrics-server.ts): off unless this block is given.
+    E.sub<MetricsSettings>({
+      names: ['metrics'], args: [0, 0], arity: 0, block: METRICS, example: 'metrics {\n listen 127.0.0.1:9650\n}',
+      defaults: { metrics: null },
+      open: (c, n) => {
+        if (c.metrics !== null) throw new ConfError(n.pos, `metrics block given twice (first at line ${c.metrics.pos.line})`);
+        return create(METRICS, { pos: n.pos });
+      },
+      close: (c, m, n) => {
+        if (m.listen.length === 0) throw new ConfError(n.pos, 'metrics needs at least one listen ADDRESS:PORT');
+        c.metrics = m;
+      },
+      children: (c) => (c.metrics ? [c.metrics] : []),
+      head: () => ['metrics'],
     }),
     refused('virtual_server_group', R.VS_GROUPS, { block: 1 }),
     refused(['static_ipaddress', 'static_routes', 'static_rules'], R.ROUTES, { block: 0 }),

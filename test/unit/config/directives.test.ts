@@ -10,7 +10,7 @@ import { walk } from '../../../src/config/directives/engine.ts';
 import { blockArity, keywordChoices } from '../../../src/config/edit.ts';
 import { parseConfigText, writeConfig } from '../../../src/config/index.ts';
 import type {
-  Authentication, Config, GlobalDefs, HttpCheck, HttpUrl, MiscCheck, MqttSettings, RealServer, SerialConsoleSettings,
+  Authentication, Config, GlobalDefs, HttpCheck, HttpUrl, MetricsSettings, MiscCheck, MqttSettings, RealServer, SerialConsoleSettings,
   SyncGroup, TcpCheck, UdpCheck, VirtualServer, VrrpInstance, VrrpScript,
 } from '../../../src/config/model.ts';
 import { MINIMAL, RICH, noPos } from './helpers.ts';
@@ -42,6 +42,7 @@ const WRAP: Record<string, (example: string) => string> = {
   MISC_CHECK: (ex) => rs(`MISC_CHECK {\n misc_path /bin/true\n${ex}\n}`),
   mqtt: (ex) => MINIMAL + `mqtt {\n url mqtt://192.0.2.5\n${ex}\n}\n`,
   serial_console: (ex) => MINIMAL + `serial_console {\n${ex}\n}\n`,
+  metrics: (ex) => MINIMAL + `metrics {\n listen 127.0.0.1:9650\n${ex}\n}\n`,
 };
 
 /**
@@ -99,7 +100,7 @@ test('every entry has keywords, a reader and a writer; every value a default; no
 // removed without this list following; the test then checks the built objects against it, so
 // the table's defaults (plus the block headers) fill every field.
 const FIELDS: Record<string, Record<string, true>> = {
-  '': { file: true, global: true, syncGroups: true, instances: true, scripts: true, virtualServers: true, mqtt: true, serialConsole: true } satisfies Record<keyof Config, true>,
+  '': { file: true, global: true, syncGroups: true, instances: true, scripts: true, virtualServers: true, mqtt: true, serialConsole: true, metrics: true } satisfies Record<keyof Config, true>,
   global_defs: {
     routerId: true, vrrpVersion: true, notificationEmail: true, notificationEmailFrom: true, smtpServer: true, smtpConnectTimeoutMs: true,
     garpMasterDelayMs: true, garpMasterRepeat: true, garpMasterRefreshMs: true, garpMasterRefreshRepeat: true, garpIntervalMs: true,
@@ -150,8 +151,9 @@ const FIELDS: Record<string, Record<string, true>> = {
   } satisfies Record<keyof MiscCheck, true>,
   mqtt: {
     url: true, prefix: true, node: true, username: true, passwordFile: true, caFile: true, certFile: true, keyFile: true, keepaliveS: true,
-    healthIntervalMs: true, protocolVersion: true, offlineQueue: true, enabled: true, pos: true,
+    healthIntervalMs: true, protocolVersion: true, offlineQueue: true, enabled: true, homeassistant: true, homeassistantPrefix: true, pos: true,
   } satisfies Record<keyof MqttSettings, true>,
+  metrics: { listen: true, allow: true, pos: true } satisfies Record<keyof MetricsSettings, true>,
   serial_console: { device: true, baud: true, idleTimeoutMs: true, enabled: true, pos: true } satisfies Record<keyof SerialConsoleSettings, true>,
 };
 
@@ -253,7 +255,7 @@ test('the console\'s block paths come from the table (keywords, parents, words n
   // What set/delete paths relied on before the table; the table knows more blocks (refused ones).
   const expect: Array<[string, number, string[]]> = [
     ['global_defs', 0, ['']], ['vrrp_sync_group', 1, ['']], ['vrrp_instance', 1, ['']], ['vrrp_script', 1, ['']],
-    ['virtual_server', 2, ['']], ['virtual_server_group', 1, ['']], ['mqtt', 0, ['']], ['serial_console', 0, ['']],
+    ['virtual_server', 2, ['']], ['virtual_server_group', 1, ['']], ['mqtt', 0, ['']], ['serial_console', 0, ['']], ['metrics', 0, ['']],
     ['real_server', 2, ['virtual_server']], ['TCP_CHECK', 0, ['real_server']], ['HTTP_GET', 0, ['real_server']],
     ['SSL_GET', 0, ['real_server']], ['MISC_CHECK', 0, ['real_server']], ['UDP_CHECK', 0, ['real_server']],
     ['url', 0, ['HTTP_GET', 'SSL_GET']], ['authentication', 0, ['vrrp_instance']], ['virtual_ipaddress', 0, ['vrrp_instance']],
@@ -297,7 +299,7 @@ test('smtp_server: a quoted argument with a space round-trips', () => {
 
 test('keyword choices for the console come from the table, at the block a path names', () => {
   const top = keywordChoices([]);
-  assert.deepEqual(top, ['global_defs', 'vrrp_script', 'vrrp_sync_group', 'vrrp_instance', 'virtual_server', 'mqtt', 'serial_console']);
+  assert.deepEqual(top, ['global_defs', 'vrrp_script', 'vrrp_sync_group', 'vrrp_instance', 'virtual_server', 'mqtt', 'serial_console', 'metrics']);
   const inst = keywordChoices(['vrrp_instance', 'VI_NEW']);
   assert.ok(inst.includes('priority') && inst.includes('vrrp_version') && inst.includes('virtual_ipaddress'));
   assert.ok(!inst.includes('use_vmac'), 'refused keywords are not offered');

@@ -250,6 +250,13 @@ mqtt {
   health_interval 5
   protocol_version 4
   offline_queue 200
+  homeassistant on
+  homeassistant_prefix ha
+}
+metrics {
+  listen 192.0.2.1:9650
+  listen [2001:db8::1]:9650
+  allow 192.0.2.0/24 2001:db8::/32
 }
 serial_console {
   device /dev/ttyS1

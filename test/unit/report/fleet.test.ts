@@ -4,7 +4,7 @@ import { newFleet, applyMessage, boardCondition, pairs, fleetSnapshot, renderFle
 import { vrrpPayload, realServerPayload, type VrrpReport } from '../../../src/report/payloads.ts';
 
 function v(state: VrrpReport['state'], vrid = 51, vips = ['203.0.113.10']): string {
-  return vrrpPayload({ state, priority: 100, effectivePriority: 100, vips, masterAddress: null, since: 0, vrid, interface: 'eth0' });
+  return vrrpPayload({ state, priority: 100, effectivePriority: 100, vips, masterAddress: null, since: 0, vrid, interface: 'eth0', reason: 'initial' });
 }
 const health = (intervalMs = 1000): string => JSON.stringify({ intervalMs, cpuPercent: 5, memory: { usedPercent: 40 }, temperatureC: 50.5, uptimeS: 3700 });
 

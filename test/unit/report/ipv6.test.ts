@@ -16,7 +16,7 @@ import { FakeClock, FakeHost, SAMPLE_CONF } from '../console/helpers.ts';
 
 const V6: VrrpReport = {
   state: 'MASTER', priority: 150, effectivePriority: 150, vips: ['fe80::1/64', '2001:db8:0:2::1/64'],
-  masterAddress: 'fe80::a8c1:abff:fe00:1', since: 0, vrid: 51, interface: 'eth1',
+  masterAddress: 'fe80::a8c1:abff:fe00:1', since: 0, vrid: 51, interface: 'eth1', reason: 'became MASTER',
 };
 
 test('the vrrp payload carries IPv6 VIPs and a link-local master, and reads back the same', () => {

@@ -40,8 +40,9 @@ test('parseTopic inverts the names and rejects others', () => {
 });
 
 test('payloads carry the fields of DESIGN.md and read back', () => {
-  const v = JSON.parse(vrrpPayload({ state: 'MASTER', priority: 150, effectivePriority: 140, vips: ['203.0.113.10/24'], masterAddress: '192.0.2.2', since: 0, vrid: 51, interface: 'eth0' }));
-  assert.deepEqual(Object.keys(v).sort(), ['effectivePriority', 'interface', 'masterAddress', 'priority', 'since', 'state', 'vips', 'vrid']);
+  const v = JSON.parse(vrrpPayload({ state: 'MASTER', priority: 150, effectivePriority: 140, vips: ['203.0.113.10/24'], masterAddress: '192.0.2.2', since: 0, vrid: 51, interface: 'eth0', reason: 'master down timer expired' }));
+  assert.deepEqual(Object.keys(v).sort(), ['effectivePriority', 'interface', 'masterAddress', 'priority', 'reason', 'since', 'state', 'vips', 'vrid']);
+  assert.equal(readVrrp(JSON.stringify(v))?.reason, 'master down timer expired', 'the transition\'s reason, keepalived\'s wording');
   assert.equal(v.since, '1970-01-01T00:00:00.000Z');
   assert.equal(readVrrp(JSON.stringify(v))?.state, 'MASTER');
   assert.equal(readVrrp('{"state":"BOSS","vrid":1,"vips":[]}'), null);
