@@ -1,6 +1,6 @@
-// tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … } and
-// serial_console { … }.
-import type { MqttSettings, SerialConsoleSettings } from '../model.ts';
+// tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … },
+// serial_console { … } and notify_programs { … }.
+import type { MqttSettings, NotifyProgramSettings, SerialConsoleSettings } from '../model.ts';
 import { shown } from '../values.ts';
 import type { Block } from './engine.ts';
 import { directivesOf } from './entries.ts';
@@ -57,5 +57,23 @@ export const SERIAL_CONSOLE: Block<SerialConsoleSettings> = {
     S.scalar('baud', 'baud', integer(50, 4000000), 115200, { example: 'baud 57600' }),
     S.scalar('idle_timeout', 'idleTimeoutMs', SECONDS, 15 * 60 * 1000, { example: 'idle_timeout 300' }),
     S.scalar('enabled', 'enabled', BOOL, true, { example: 'enabled false' }),
+  ],
+};
+
+const N = directivesOf<NotifyProgramSettings>();
+
+/**
+ * How long a notify program (notify_master…, notify, notify_up/down, quorum_up/down,
+ * notify_master_rx_lower_pri) may run before tandem kills it. keepalived waits for them without
+ * a bound; tandem bounds them so a hung program cannot pile up processes on a small board.
+ */
+export const NOTIFY_PROGRAMS: Block<NotifyProgramSettings> = {
+  name: 'notify_programs',
+  where: () => 'notify_programs',
+  entries: [
+    N.scalar('timeout', 'timeoutMs', SECONDS, 10_000, {
+      example: 'timeout 30',
+      check: (v) => (v > 0 ? [] : [{ severity: 'error', message: 'notify_programs timeout must be greater than 0' }]),
+    }),
   ],
 };
