@@ -1,6 +1,6 @@
 // Composition: wiring, start-up and shutdown order, reload (DESIGN.md "Parts").
 //
-// Start-up: configuration → VRRP worker (removes stale VIPs, then elects) → vrrp_scripts →
+// Start-up: configuration → VRRP worker (removes stale VIPs, then elects) → trackers (vrrp_script, track_process, track_file) →
 // data plane and health checks → MQTT → console. Shutdown: VRRP first, so the peer takes over
 // at once (priority 0) while we clean up; then the data plane (table removed), MQTT (`offline`
 // published), console.
@@ -13,7 +13,7 @@ import { chooseConfigId, type ConfigIdChoice } from './config/config-id.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient, type VrrpClientHooks, type VrrpHandle } from './vrrp/client.ts';
-import { ScriptRunner } from './vrrp/scripts.ts';
+import { Trackers } from './vrrp/trackers.ts';
 import { VrrpNotifier } from './vrrp/notify.ts';
 import { scriptPolicy } from './util/script-user.ts';
 import { auditScripts } from './script-audit.ts';
@@ -84,7 +84,9 @@ export class Daemon {
   metrics: MetricsCollector | null = null;
   board: BoardProfile | null = null;
   private leds: LedDriver | null = null;
-  private scripts: ScriptRunner | null = null;
+  private trackers: Trackers | null = null;
+  /** init_file applies at the daemon's start only (keepalived: never on a reload). */
+  private trackersStarted = false;
   private readonly notifier = new VrrpNotifier({
     config: () => this.config,
     log: (level, msg) => this.log.log(level, msg),
@@ -143,11 +145,17 @@ export class Daemon {
     const status = await vrrp.start(engineConfigFrom(cfg));
     if (this.maintenance) vrrp.setMaintenance(true);
     for (const s of status.instances) this.reporter?.setVrrp(s.name, s);
-    this.scripts = new ScriptRunner(cfg.scripts, {
-      result: (name, up) => vrrp.scriptResult(name, up),
+    this.startTrackers(cfg, vrrp);
+  }
+
+  /** vrrp_script, track_process and track_file, reporting to the VRRP worker. */
+  private startTrackers(cfg: Config, vrrp: VrrpHandle): void {
+    this.trackers = new Trackers(cfg, {
+      value: (kind, name, value) => vrrp.trackedValue(kind, name, value),
       log: (level, msg) => this.log.log(level, msg),
     }, () => scriptPolicy(this.config.global));
-    this.scripts.start();
+    this.trackers.start({ initFiles: !this.trackersStarted });
+    this.trackersStarted = true;
   }
 
   /** Logs what src/script-audit.ts finds in the programs `cfg` would run; returns the refusals. */
@@ -400,21 +408,16 @@ export class Daemon {
         if (!r.ok) throw new Error(r.errors.join('; '));
         if (r.restarted.length > 0) this.log.info(`Reload: ${r.restarted.join(', ')} restarted`);
       } else {
-        this.scripts?.stop();
-        this.scripts = null;
+        this.trackers?.stop();
+        this.trackers = null;
         await this.vrrp?.stop();
         this.vrrp = null;
         await this.startVrrp(next);
       }
     }
-    if (JSON.stringify(next.scripts) !== JSON.stringify(prev.scripts) && this.vrrp) {
-      this.scripts?.stop();
-      const vrrp = this.vrrp;
-      this.scripts = new ScriptRunner(next.scripts, {
-        result: (name, up) => vrrp.scriptResult(name, up),
-        log: (level, msg) => this.log.log(level, msg),
-      }, () => scriptPolicy(this.config.global));
-      this.scripts.start();
+    if (this.vrrp && (!this.trackers || this.trackers.changedBy(next))) {
+      this.trackers?.stop();
+      this.startTrackers(next, this.vrrp);
     }
     if (this.lb) await this.lb.reload(next.virtualServers);
     else await this.startLb(next);
@@ -427,7 +430,7 @@ export class Daemon {
       // started after the stop.
       this.stopping = this.inTurn(async () => {
         this.log.info('Stopping');
-        this.scripts?.stop();
+        this.trackers?.stop();
         await this.vrrp?.stop();
         await this.lb?.stop();
         for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, s);

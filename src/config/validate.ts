@@ -128,7 +128,12 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   const fileNames = named(config.trackFiles, 'track_file');
   for (const f of config.trackFiles) out.push(...fieldChecks(TRACK_FILE, f, top));
   const processNames = named(config.trackProcesses, 'vrrp_track_process');
-  for (const p of config.trackProcesses) out.push(...fieldChecks(TRACK_PROCESS, p, top));
+  for (const p of config.trackProcesses) {
+    out.push(...fieldChecks(TRACK_PROCESS, p, top));
+    // The kernel keeps 15 characters of a process name (TASK_COMM_LEN): a longer one never matches.
+    const name = p.process[0] ?? '';
+    if (!p.fullCommand && [...name].length > 15) warn(at(p, 'process'), `vrrp_track_process ${shown(p.name)}: process '${shown(name)}' is longer than the 15 characters of /proc/PID/comm and never matches; add full_command to match the command line`);
+  }
   const refs = (list: ReadonlyArray<{ name: string; pos: Pos }>, names: Set<string>, kw: string, block: string): void => {
     const seen = new Set<string>();
     for (const t of list) {

@@ -73,7 +73,7 @@ class FakeVrrp implements VrrpHandle {
     this.reconfigured.push(config);
     return this.reconfigureResult;
   }
-  scriptResult(): void {}
+  trackedValue(): void {}
   setMaintenance(on: boolean): void {
     this.maintenance.push(on);
   }

@@ -169,7 +169,8 @@ export const GLOBAL: Block<GlobalDefs> = {
       bare: true, example: 'vrrp_higher_prio_send_advert false', inherit: (g) => !g.vrrpStrict,
     }),
     E.scalar('vrrp_mcast_group4', 'vrrpMcastGroup4', MCAST4, VRRP_MCAST_GROUP4, { example: 'vrrp_mcast_group4 224.0.0.19' }),
-    E.scalar('vrrp_gna_interval', 'gnaIntervalMs', SECONDS, 0, { example: 'vrrp_gna_interval 0.001' }),
+    // The spacing of IPv6 unsolicited neighbour advertisements: kept for when tandem sends them.
+    warned(E.scalar('vrrp_gna_interval', 'gnaIntervalMs', SECONDS, 0, { example: 'vrrp_gna_interval 0.001' }), R.GNA),
     E.scalar('vrrp_startup_delay', 'vrrpStartupDelayMs', SECONDS, 0, { example: 'vrrp_startup_delay 5.5' }),
     E.scalar('vrrp_delay_after_boot', 'vrrpDelayAfterBootMs', SECONDS, 0, { example: 'vrrp_delay_after_boot 15.23' }),
     E.custom({

@@ -9,6 +9,7 @@ export const EMAIL = 'tandem sends no mail; it reports events (transitions, real
 export const SNMP = 'tandem has no SNMP agent; it reports state, counters and health over MQTT instead (the mqtt { } block)';
 
 export const IPV6 = 'tandem is IPv4 only today';
+export const GNA = 'read and kept, not acted on yet: tandem sends no IPv6 unsolicited neighbour advertisements yet';
 export const VMAC = 'VRRP virtual MAC interfaces (use_vmac) are not supported yet: the VIPs move with gratuitous ARP';
 export const ROUTES = 'routes and rules that move with mastership are not supported yet: tandem moves VIPs only';
 export const BFD = 'BFD is not supported yet (tandem has no BFD sessions): track the peer with track_interface, track_script or track_process';

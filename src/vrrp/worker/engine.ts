@@ -8,7 +8,7 @@
 // left here is mechanics: timers, VIP changes applied one after another per instance, the
 // make-before-break handover the machine asks for (removeVips with a handover bound), counters,
 // status, and the rate-limited log of dropped packets.
-import { encodeAdvert, VRRP_MCAST_GROUP } from '../codec.ts';
+import { encodeAdvert } from '../codec.ts';
 import { createMachine, stateLogLine, type Action, type Machine, type MachineEvent, type TimerName, type VrrpState } from '../machine.ts';
 import { explainDrop, packetSource, receiveAdvert, type ReceiveInstance, type ReceiveOutcome } from '../receive.ts';
 import { SyncGroup, groupLogLine } from '../sync-group.ts';
@@ -16,7 +16,7 @@ import { trackedWeight } from '../track.ts';
 import { createCounters, bump, type Counters, type CounterName } from '../counters.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
-import { instanceIdentity, type EngineConfig, type EngineInstance, type EngineVip } from '../engine-config.ts';
+import { instanceIdentity, trackedKey, type EngineConfig, type EngineInstance, type EngineVip, type TrackedKind, type TrackedValue } from '../engine-config.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
@@ -30,6 +30,14 @@ export interface EngineHooks {
   groupChanged?(status: SyncGroupStatus, from: SyncGroupState): void;
   /** A timer fired this late (ms, at least 1): the worker may raise its priority (max_auto_priority). */
   late?(lateMs: number): void;
+  /**
+   * MASTER, an instance heard another MASTER with a lower priority (keepalived's
+   * MASTER_RX_LOWER_PRI, at most once per interval). `splitBrain`: the first of an episode, so the
+   * other side carried flows meanwhile (the daemon forgets them, once).
+   */
+  rxLowerPriority?(status: VrrpInstanceStatus, from: string, priority: number, splitBrain: boolean): void;
+  /** An instance's effective priority changed (notify_priority_changes). */
+  priorityChanged?(status: VrrpInstanceStatus): void;
 }
 
 interface Inst {
@@ -42,7 +50,8 @@ interface Inst {
   since: number;
   reason: string;
   group: SyncGroup | null;
-  scriptUp: Map<string, boolean>;
+  /** What it tracks besides interfaces, by trackedKey: the last value its tracker reported. */
+  trackedValues: Map<string, TrackedValue>;
   /** VIP changes are applied in order, one after another. */
   vipChain: Promise<void>;
   /** Tracked things down with weight 0 (FAULT). */
@@ -76,9 +85,12 @@ export class VrrpEngine {
   /** Drops we could not attribute to an instance (unknown VRID, unreadable header). */
   private readonly unattributed: Record<string, number> = {};
   private ownAddrs = new Set<string>();
-  /** Last result of every vrrp_script, so an instance created by a reload starts from it. */
-  private scriptResults = new Map<string, boolean>();
+  /** Last value of every tracked script, process and file, so an instance created by a reload starts from it. */
+  private trackedResults = new Map<string, TrackedValue>();
   private started = false;
+  /** vrrp_startup_delay: instances created but waiting to start, and the timer that starts them. */
+  private waiting: Inst[] = [];
+  private startTimer: TimerHandle | null = null;
   private stopped = false;
   private maintenance = false;
   private readonly dropLog: LogThrottle;
@@ -93,16 +105,32 @@ export class VrrpEngine {
     this.dropLog = new LogThrottle(clock);
   }
 
-  /** Opens sockets, removes VIPs left behind by a crash, then starts every instance. */
-  async start(links: Map<string, boolean>): Promise<void> {
+  /**
+   * Opens sockets, removes VIPs left behind by a crash, then starts every instance, after
+   * `delayMs` (vrrp_startup_delay, keepalived vrrp_startup_delay: until then instances stay in
+   * INIT and adverts are not looked at).
+   */
+  async start(links: Map<string, boolean>, delayMs = 0): Promise<void> {
     for (const [k, v] of links) this.links.set(k, v);
     this.transport.onPacket((p) => this.onPacket(p.dev, p.packet));
     this.transport.onError((dev, err) => this.hooks.log('error', `VRRP socket on ${dev}: ${err.message}`));
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
     const created: Inst[] = [];
     for (const c of this.cfg.instances) created.push(await this.createInstance(c));
+    this.waiting = created;
+    if (delayMs <= 0) {
+      this.begin();
+      return;
+    }
+    this.hooks.log('info', `VRRP instances start in ${delayMs / 1000} s (vrrp_startup_delay)`);
+    this.startTimer = this.clock.setTimer(() => this.begin(), delayMs);
+  }
+
+  private begin(): void {
+    this.startTimer = null;
+    if (this.stopped) return;
     this.started = true;
-    for (const inst of created) this.startInstance(inst);
+    for (const inst of this.waiting.splice(0)) if (this.insts.get(inst.cfg.name) === inst) this.startInstance(inst);
   }
 
   /** Socket, crash recovery and machine of one instance; it starts with startInstance(). */
@@ -111,7 +139,7 @@ export class VrrpEngine {
     if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no IPv4 address`);
     this.ownAddrs.add(primary);
     for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
-    await this.transport.open(c.dev);
+    await this.transport.open(c.dev, c.mcastGroup);
     await this.removeStaleVips(c);
     const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
     const machine = createMachine({
@@ -124,6 +152,7 @@ export class VrrpEngine {
       initialState: c.initialState,
       primaryIp: primary,
       garp: c.garp,
+      rival: c.rival,
       sync: group?.gate,
     });
     const inst: Inst = {
@@ -136,7 +165,7 @@ export class VrrpEngine {
       since: this.clock.now(),
       reason: 'initial',
       group,
-      scriptUp: new Map(c.trackScripts.map((s) => [s.name, this.scriptResults.get(s.name) ?? false])),
+      trackedValues: this.initialTracked(c),
       vipChain: Promise.resolve(),
       trackFaults: [],
       vipFault: null,
@@ -146,6 +175,14 @@ export class VrrpEngine {
     this.insts.set(c.name, inst);
     this.byKey.set(`${c.dev}/${c.vrid}`, inst);
     return inst;
+  }
+
+  /** The last reported value of each thing `c` tracks; none yet: down (a file: 0, as keepalived reads a missing one). */
+  private initialTracked(c: EngineInstance): Map<string, TrackedValue> {
+    return new Map(c.tracked.map((t) => {
+      const k = trackedKey(t.kind, t.name);
+      return [k, this.trackedResults.get(k) ?? (t.kind === 'file' ? 0 : false)];
+    }));
   }
 
   private startInstance(inst: Inst): void {
@@ -194,10 +231,16 @@ export class VrrpEngine {
     if (!c.dontTrackPrimary && !c.trackInterfaces.some((t) => t.name === c.dev)) {
       ifs.push({ name: c.dev, weight: 0, up: this.links.get(c.dev) ?? false });
     }
-    // Until a script has a first result it counts as down: keepalived keeps the instance out of
-    // MASTER until then for weight-0 scripts; weighted scripts add nothing yet.
-    const scripts = c.trackScripts.map((t) => ({ name: t.name, weight: t.weight, reverse: t.reverse, up: inst.scriptUp.get(t.name) ?? false }));
-    const r = trackedWeight(ifs, scripts);
+    // Until a script or process has a first result it counts as down: keepalived keeps the
+    // instance out of MASTER until then for weight-0 ones; weighted ones add nothing yet.
+    const tracked = c.tracked.map((t) => {
+      const v = inst.trackedValues.get(trackedKey(t.kind, t.name));
+      const name = t.kind === 'script' ? t.name : `${t.kind} ${t.name}`;
+      return typeof v === 'number'
+        ? { name, weight: t.weight, reverse: t.reverse, up: true, value: v }
+        : { name, weight: t.weight, reverse: t.reverse, up: v ?? false };
+    });
+    const r = trackedWeight(ifs, tracked);
     return inst.vipFault ? { weight: r.weight, faults: [...r.faults, inst.vipFault] } : r;
   }
 
@@ -208,7 +251,7 @@ export class VrrpEngine {
     inst.trackFaults = t.faults;
     this.dispatch(inst, { type: 'track', weight: t.weight });
     if (isFaulty && !wasFaulty) this.dispatch(inst, { type: 'fault', reason: faultReason(t.faults) });
-    else if (!isFaulty && wasFaulty) this.dispatch(inst, { type: 'faultCleared', reason: 'tracked interfaces and scripts up' });
+    else if (!isFaulty && wasFaulty) this.dispatch(inst, { type: 'faultCleared', reason: 'tracked interfaces, scripts, processes and files up' });
   }
 
   linkChanged(dev: string, up: boolean): void {
@@ -224,11 +267,13 @@ export class VrrpEngine {
     }
   }
 
-  scriptResult(name: string, up: boolean): void {
-    this.scriptResults.set(name, up);
+  /** A tracker's new value (vrrp_script up/down, track_process quorum, track_file number). */
+  trackedValue(kind: TrackedKind, name: string, value: TrackedValue): void {
+    const key = trackedKey(kind, name);
+    this.trackedResults.set(key, value);
     for (const inst of this.insts.values()) {
-      if (!inst.scriptUp.has(name) || inst.scriptUp.get(name) === up) continue;
-      inst.scriptUp.set(name, up);
+      if (!inst.trackedValues.has(key) || inst.trackedValues.get(key) === value) continue;
+      inst.trackedValues.set(key, value);
       this.retrack(inst);
     }
   }
@@ -276,7 +321,7 @@ export class VrrpEngine {
   private timerFired(inst: Inst, timer: TimerName, due: number): void {
     const now = this.clock.monotonic();
     const late = now - due;
-    if (late >= 1 && timer !== 'garp') this.hooks.late?.(late);
+    if (late >= 1 && timer !== 'garp' && timer !== 'lowerPrioGarp') this.hooks.late?.(late);
     if (timer === 'advert') {
       this.lateness.advert.record(late, now);
       if (advertLateWarning(late, inst.cfg.advertIntMs)) {
@@ -365,6 +410,23 @@ export class VrrpEngine {
       case 'count':
         bump(inst.counters, a.counter as CounterName);
         break;
+      case 'rxLowerPriority': {
+        const what = `(${c.name}) Received advert from ${a.srcIp} with lower priority ${a.priority}, ours ${inst.machine.view().effectivePriority}`;
+        // keepalived logs each; one line per episode here, the rest at a bounded rate.
+        if (a.first) this.hooks.log('info', `${what}: another MASTER, a split brain healing; sending gratuitous ARPs`);
+        else this.throttled('info', `${c.name}/rxlower`, what);
+        this.hooks.rxLowerPriority?.(this.instanceStatus(inst), a.srcIp, a.priority, a.first);
+        // keepalived: the other side's sync-group members yield to our adverts without a word, so
+        // our other members refresh the clients' ARP caches too.
+        for (const m of inst.group?.members ?? []) {
+          const sibling = m === c.name ? undefined : this.insts.get(m);
+          if (sibling) this.dispatch(sibling, { type: 'groupRxLowerPriority' });
+        }
+        break;
+      }
+      case 'priorityChanged':
+        this.hooks.priorityChanged?.(this.instanceStatus(inst));
+        break;
     }
   }
 
@@ -428,7 +490,7 @@ export class VrrpEngine {
 
   private sendAdvert(inst: Inst, priority: number): void {
     const c = inst.cfg;
-    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [VRRP_MCAST_GROUP];
+    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [c.mcastGroup];
     for (const dst of dsts) {
       let payload: Buffer;
       try {
@@ -581,7 +643,9 @@ export class VrrpEngine {
     for (const g of groups.values()) if (g.members.some((m) => plan.create.has(m))) this.groupReported.delete(g.name);
     const created: Inst[] = [];
     for (const c of next.instances) if (plan.create.has(c.name)) created.push(await this.createInstance(c));
-    for (const inst of created) this.startInstance(inst);
+    // During vrrp_startup_delay new instances wait with the others.
+    if (this.started) for (const inst of created) this.startInstance(inst);
+    else this.waiting.push(...created);
     return [...plan.stop];
   }
 
@@ -592,8 +656,7 @@ export class VrrpEngine {
     const holding = inst.machine.view().state === 'MASTER' || inst.handover !== null;
     inst.cfg = c;
     inst.rx = rxOf(c);
-    for (const s of c.trackScripts) if (!inst.scriptUp.has(s.name)) inst.scriptUp.set(s.name, this.scriptResults.get(s.name) ?? false);
-    for (const name of [...inst.scriptUp.keys()]) if (!c.trackScripts.some((s) => s.name === name)) inst.scriptUp.delete(name);
+    inst.trackedValues = this.initialTracked(c);
     // A VIP the kernel refused is tried again with the new configuration.
     if (JSON.stringify(prev.vips) !== JSON.stringify(c.vips)) inst.vipFault = null;
     if (holding) {
@@ -615,6 +678,7 @@ export class VrrpEngine {
         initialState: c.initialState,
         primaryIp: inst.primaryIp,
         garp: c.garp,
+        rival: c.rival,
       },
     });
     this.retrack(inst);
@@ -635,6 +699,8 @@ export class VrrpEngine {
   /** Graceful stop: a MASTER sends priority 0 and hands over (RFC 5798 §6.4.3, make before break). */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (this.startTimer) this.clock.clearTimer(this.startTimer);
+    this.startTimer = null;
     for (const inst of this.insts.values()) this.dispatch(inst, { type: 'shutdown' });
     this.stopped = true;
     for (const inst of this.insts.values()) {

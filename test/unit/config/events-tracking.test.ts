@@ -108,3 +108,9 @@ test('notify_programs { timeout } bounds notify programs; absent, 10 s', () => {
   assert.equal(ok(MINIMAL + 'notify_programs {\n timeout 2.5\n}\n').notifyPrograms?.timeoutMs, 2500);
   assert.match(errors(MINIMAL + 'notify_programs {\n timeout 0\n}\n').join('\n'), /timeout must be greater than 0/);
 });
+
+test('a process name longer than the kernel keeps (15 characters) is a warning unless full_command', () => {
+  const warns = (body: string) => parseConfigText(MINIMAL + `vrrp_track_process p {\n${body}\n}\n`, 't.conf').diagnostics.filter((d) => d.severity === 'warning').map((d) => d.message);
+  assert.ok(warns('process a-very-long-daemon-name').some((m) => /longer than the 15 characters/.test(m)));
+  assert.deepEqual(warns('process a-very-long-daemon-name\nfull_command').filter((m) => /15 characters/.test(m)), []);
+});

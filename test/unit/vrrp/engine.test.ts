@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VrrpEngine } from '../../../src/vrrp/worker/engine.ts';
 import type { EngineConfig, EngineInstance } from '../../../src/vrrp/engine-config.ts';
-import { DEFAULT_GARP } from '../../../src/vrrp/machine.ts';
+import { DEFAULT_GARP, DEFAULT_RIVAL } from '../../../src/vrrp/machine.ts';
 import { handoverBoundMs, masterDownIntervalMs, skewTimeMs } from '../../../src/vrrp/timing.ts';
 import type { SyncGroupStatus, VrrpInstanceStatus } from '../../../src/status.ts';
 import { FakeClock } from '../fake-clock.ts';
@@ -21,7 +21,8 @@ function inst(over: Partial<EngineInstance> = {}): EngineInstance {
     name: 'VI_PUB', dev: 'eth0', vrid: 51, version: 3, priority: 100, advertIntMs: 100, nopreempt: false, preemptDelayMs: 0,
     initialState: 'BACKUP', authType: null, authPass: null,
     vips: [{ address: VIP, prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }], advertAddresses: [VIP],
-    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], trackScripts: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], tracked: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    rival: DEFAULT_RIVAL, mcastGroup: '224.0.0.18',
     ...over,
   };
 }
