@@ -1,6 +1,7 @@
 // tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … },
 // serial_console { … } and notify_programs { … }.
 import type { MqttSettings, NotifyProgramSettings, SerialConsoleSettings } from '../model.ts';
+import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../../util/notify.ts';
 import { shown } from '../values.ts';
 import type { Block } from './engine.ts';
 import { directivesOf } from './entries.ts';
@@ -71,7 +72,7 @@ export const NOTIFY_PROGRAMS: Block<NotifyProgramSettings> = {
   name: 'notify_programs',
   where: () => 'notify_programs',
   entries: [
-    N.scalar('timeout', 'timeoutMs', SECONDS, 10_000, {
+    N.scalar('timeout', 'timeoutMs', SECONDS, DEFAULT_NOTIFY_TIMEOUT_MS, {
       example: 'timeout 30',
       check: (v) => (v > 0 ? [] : [{ severity: 'error', message: 'notify_programs timeout must be greater than 0' }]),
     }),
