@@ -93,6 +93,8 @@ export interface EngineConfig {
   syncGroups: EngineSyncGroup[];
   scheduling?: EngineScheduling;
   startup?: EngineStartup;
+  /** dynamic_interfaces: an instance whose interface is missing waits for it in FAULT. */
+  dynamicInterfaces?: boolean;
 }
 
 /** How long instances wait at start, given the system's uptime (keepalived uses the longer delay). */
@@ -174,6 +176,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       autoDelayMs: g.minAutoPriorityDelayMs,
     },
     startup: { delayMs: g.vrrpStartupDelayMs, afterBootMs: g.vrrpDelayAfterBootMs },
+    dynamicInterfaces: g.dynamicInterfaces,
   };
 }
 

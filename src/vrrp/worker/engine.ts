@@ -14,6 +14,7 @@ import { explainDrop, packetSource, receiveAdvert, type ReceiveInstance, type Re
 import { SyncGroup, groupLogLine } from '../sync-group.ts';
 import { trackedWeight } from '../track.ts';
 import { createCounters, bump, type Counters, type CounterName } from '../counters.ts';
+import type { MachineView } from '../machine.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
 import { instanceIdentity, trackedKey, type EngineConfig, type EngineInstance, type EngineVip, type TrackedKind, type TrackedValue } from '../engine-config.ts';
@@ -91,6 +92,9 @@ export class VrrpEngine {
   /** vrrp_startup_delay: instances created but waiting to start, and the timer that starts them. */
   private waiting: Inst[] = [];
   private startTimer: TimerHandle | null = null;
+  /** dynamic_interfaces: instances whose interface is not usable yet, why, and since when. */
+  private missing = new Map<string, { cfg: EngineInstance; why: string; since: number }>();
+  private missingTimer: TimerHandle | null = null;
   private stopped = false;
   private maintenance = false;
   private readonly dropLog: LogThrottle;
@@ -116,7 +120,10 @@ export class VrrpEngine {
     this.transport.onError((dev, err) => this.hooks.log('error', `VRRP socket on ${dev}: ${err.message}`));
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
     const created: Inst[] = [];
-    for (const c of this.cfg.instances) created.push(await this.createInstance(c));
+    for (const c of this.cfg.instances) {
+      const inst = await this.createOrWait(c);
+      if (inst) created.push(inst);
+    }
     this.waiting = created;
     if (delayMs <= 0) {
       this.begin();
@@ -175,6 +182,75 @@ export class VrrpEngine {
     this.insts.set(c.name, inst);
     this.byKey.set(`${c.dev}/${c.vrid}`, inst);
     return inst;
+  }
+
+  /**
+   * createInstance, except that with dynamic_interfaces an instance whose interface cannot be
+   * used yet (missing, no IPv4 address) waits for it in FAULT instead of failing the start
+   * (keepalived dynamic_interfaces): its sync group sees a member in FAULT, it is tried again
+   * when a link comes up and every MISSING_RETRY_MS.
+   */
+  private async createOrWait(c: EngineInstance): Promise<Inst | null> {
+    try {
+      return await this.createInstance(c);
+    } catch (err) {
+      if (!this.cfg.dynamicInterfaces) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      const first = !this.missing.has(c.name);
+      this.missing.set(c.name, { cfg: c, why, since: this.clock.now() });
+      const group = [...this.groups.values()].find((g) => g.members.includes(c.name));
+      group?.attach(c.name, { view: () => missingView(c) });
+      if (first) {
+        this.hooks.log('warn', `${why}; waiting for interface ${c.dev} in FAULT (dynamic_interfaces)`);
+        this.hooks.stateChanged(this.missingStatus(c.name)!, 'INIT', `interface ${c.dev} missing`);
+      }
+      this.scheduleMissing();
+      return null;
+    }
+  }
+
+  private scheduleMissing(): void {
+    if (this.missingTimer || this.missing.size === 0 || this.stopped) return;
+    this.missingTimer = this.clock.setTimer(() => {
+      this.missingTimer = null;
+      void this.retryMissing();
+    }, MISSING_RETRY_MS);
+  }
+
+  private retrying = false;
+
+  /** Tries the waiting instances again; one that can be created now starts (after the startup delay). */
+  private async retryMissing(dev?: string): Promise<void> {
+    if (this.retrying || this.stopped) return;
+    this.retrying = true;
+    try {
+      for (const [name, m] of [...this.missing]) {
+        if (dev !== undefined && m.cfg.dev !== dev) continue;
+        if (!(await this.net.primaryAddress(m.cfg.dev).catch(() => null)) && m.cfg.unicastSrcIp === null) continue;
+        this.missing.delete(name);
+        const inst = await this.createOrWait(m.cfg);
+        if (!inst) continue;
+        this.hooks.log('info', `(${name}) interface ${m.cfg.dev} is here: starting`);
+        if (this.started) this.startInstance(inst);
+        else this.waiting.push(inst);
+      }
+    } finally {
+      this.retrying = false;
+      this.scheduleMissing();
+    }
+  }
+
+  /** A waiting instance in the status model: FAULT, with why. */
+  private missingStatus(name: string): VrrpInstanceStatus | null {
+    const m = this.missing.get(name);
+    if (!m) return null;
+    const c = m.cfg;
+    const group = [...this.groups.values()].find((g) => g.members.includes(c.name));
+    return {
+      name: c.name, interface: c.dev, vrid: c.vrid, version: c.version, state: 'FAULT', priority: c.priority, effectivePriority: c.priority,
+      vips: c.vips.map((x) => `${x.address}/${x.prefix}`), masterAddress: null, since: m.since, reason: `interface ${c.dev} missing`,
+      fault: `${m.why} (dynamic_interfaces: waiting for it)`, syncGroup: group?.name ?? null, counters: createCounters(),
+    };
   }
 
   /** The last reported value of each thing `c` tracks; none yet: down (a file: 0, as keepalived reads a missing one). */
@@ -258,6 +334,7 @@ export class VrrpEngine {
     if (this.links.get(dev) === up) return;
     this.links.set(dev, up);
     this.hooks.log('info', `Netlink reports ${dev} ${up ? 'up' : 'down'}`);
+    if (up && [...this.missing.values()].some((m) => m.cfg.dev === dev)) void this.retryMissing(dev);
     for (const inst of this.insts.values()) {
       const c = inst.cfg;
       // A VIP refused by the kernel is tried again when its interface comes (back) up.
@@ -553,7 +630,10 @@ export class VrrpEngine {
   status(): VrrpStatus {
     const now = this.clock.monotonic();
     return {
-      instances: [...this.insts.values()].map((i) => this.instanceStatus(i)),
+      instances: [
+        ...[...this.insts.values()].map((i) => this.instanceStatus(i)),
+        ...[...this.missing.keys()].map((n) => this.missingStatus(n)!),
+      ],
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: this.groupState(g), members: [...g.members] })),
       unattributed: { ...this.unattributed },
       timers: { advert: this.lateness.advert.snapshot(now), masterDown: this.lateness.masterDown.snapshot(now) },
@@ -571,7 +651,7 @@ export class VrrpEngine {
     const plan = this.plan(next);
     for (const c of next.instances) {
       if (!plan.create.has(c.name)) continue;
-      if (c.unicastSrcIp !== null) continue;
+      if (c.unicastSrcIp !== null || next.dynamicInterfaces) continue;
       const primary = await this.net.primaryAddress(c.dev).catch(() => null);
       if (!primary) errors.push(`(${c.name}) interface ${c.dev} does not exist or has no IPv4 address`);
     }
@@ -641,8 +721,13 @@ export class VrrpEngine {
     this.groups = groups;
     // A rebuilt group reports its state afresh (from INIT, as at start).
     for (const g of groups.values()) if (g.members.some((m) => plan.create.has(m))) this.groupReported.delete(g.name);
+    for (const name of [...this.missing.keys()]) if (!next.instances.some((c) => c.name === name) || plan.create.has(name)) this.missing.delete(name);
     const created: Inst[] = [];
-    for (const c of next.instances) if (plan.create.has(c.name)) created.push(await this.createInstance(c));
+    for (const c of next.instances) {
+      if (!plan.create.has(c.name)) continue;
+      const inst = await this.createOrWait(c);
+      if (inst) created.push(inst);
+    }
     // During vrrp_startup_delay new instances wait with the others.
     if (this.started) for (const inst of created) this.startInstance(inst);
     else this.waiting.push(...created);
@@ -701,6 +786,8 @@ export class VrrpEngine {
     if (this.stopped) return;
     if (this.startTimer) this.clock.clearTimer(this.startTimer);
     this.startTimer = null;
+    if (this.missingTimer) this.clock.clearTimer(this.missingTimer);
+    this.missingTimer = null;
     for (const inst of this.insts.values()) this.dispatch(inst, { type: 'shutdown' });
     this.stopped = true;
     for (const inst of this.insts.values()) {
@@ -713,6 +800,17 @@ export class VrrpEngine {
     this.transport.close();
     this.net.close?.();
   }
+}
+
+/** How often an instance waiting for its interface (dynamic_interfaces) is tried again. */
+const MISSING_RETRY_MS = 2000;
+
+/** What a sync group sees of a member waiting for its interface: in FAULT of its own. */
+function missingView(c: EngineInstance): MachineView {
+  return {
+    name: c.name, state: 'FAULT', wantState: 'BACKUP', ownFault: true, basePriority: c.priority, maintenance: false,
+    effectivePriority: c.priority, masterAdverIntMs: c.advertIntMs, masterIp: null, masterPriority: null, timers: {}, preemptAfterMs: null,
+  };
 }
 
 function faultReason(faults: readonly string[]): string {

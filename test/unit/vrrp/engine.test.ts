@@ -329,3 +329,27 @@ test('timer lateness is measured and a late advert is warned about while the pee
   assert.equal(warn.length, 1, 'warned, rate-limited');
   assert.equal(t.masterDown.count, 1);
 });
+
+test('dynamic_interfaces: an instance whose interface is missing waits in FAULT (its sync group with it) and starts when the interface comes', async () => {
+  const cfg: EngineConfig = { instances: [inst(), inst(PRIV)], syncGroups: [{ name: 'G', members: ['VI_PUB', 'VI_PRIV'] }], dynamicInterfaces: true };
+  const s = setup(cfg, { eth0: '192.0.2.2' });
+  s.links.set('eth1', false);
+  await s.engine.start(s.links);
+  await s.clock.advance(masterDownIntervalMs(3, 100, 100) + 1);
+  assert.equal(s.state('VI_PRIV').state, 'FAULT');
+  assert.match(s.state('VI_PRIV').fault ?? '', /eth1.*dynamic_interfaces/);
+  assert.notEqual(s.state('VI_PUB').state, 'MASTER', 'a member waiting in FAULT holds its sync group out of MASTER');
+  assert.ok(s.logs.some((l) => /waiting for interface eth1/.test(l)));
+  // The interface appears with its address; its link comes up.
+  s.net.addrs.set('eth1', [{ address: '198.51.100.2', prefix: 24, secondary: false }]);
+  s.engine.linkChanged('eth1', true);
+  await s.clock.advance(masterDownIntervalMs(3, 100, 100) + 1);
+  assert.equal(s.state('VI_PRIV').state, 'MASTER');
+  assert.equal(s.state('VI_PUB').state, 'MASTER');
+  assert.equal(s.engine.status().instances.filter((i) => i.name === 'VI_PRIV').length, 1, 'one status entry once it runs');
+});
+
+test('without dynamic_interfaces a missing interface fails the start', async () => {
+  const s = setup({ instances: [inst(), inst(PRIV)], syncGroups: [] }, { eth0: '192.0.2.2' });
+  await assert.rejects(s.engine.start(s.links), /eth1/);
+});
