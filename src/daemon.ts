@@ -16,7 +16,7 @@ import { VrrpClient, type VrrpClientHooks, type VrrpHandle } from './vrrp/client
 import { Trackers } from './vrrp/trackers.ts';
 import { VrrpNotifier } from './vrrp/notify.ts';
 import { notifyPolicy, scriptPolicy } from './util/script-user.ts';
-import { EventFifos, type EventFifosDeps } from './util/event-fifo.ts';
+import { EventFifos, formatFifoStats, type EventFifosDeps, type FifoStats } from './util/event-fifo.ts';
 import { rsLine, vsLine } from './lb/fifo-lines.ts';
 import { auditScripts } from './script-audit.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
@@ -402,9 +402,12 @@ export class Daemon {
 
   /** The counters in keepalived's stats layout (also `show statistics` on the console). */
   async statsText(): Promise<string> {
-    const vrrp = formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} });
-    const fifos = this.fifos.stats().map((f) => `  ${f.path}: ${f.written} written, ${f.dropped} dropped, ${f.queued} waiting`);
-    return fifos.length > 0 ? `${vrrp}Event FIFOs:\n${fifos.join('\n')}\n` : vrrp;
+    return formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} }) + formatFifoStats(this.fifos.stats());
+  }
+
+  /** The event FIFOs' counters (show statistics, MQTT health). */
+  eventFifoStats(): FifoStats[] {
+    return this.fifos.stats();
   }
 
   // ---- operations ---------------------------------------------------------------------------

@@ -42,6 +42,12 @@ export interface FifoStats {
   queued: number;
 }
 
+/** The FIFOs' lines of `show statistics` and the stats file (empty without FIFOs). */
+export function formatFifoStats(stats: readonly FifoStats[]): string {
+  if (stats.length === 0) return '';
+  return `Event FIFOs:\n${stats.map((f) => `  ${f.path}: ${f.written} written, ${f.dropped} dropped, ${f.queued} waiting\n`).join('')}`;
+}
+
 /** What the writer needs of an open FIFO (a FileHandle; a test's fake pipe). */
 export interface FifoHandle {
   write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
