@@ -1,4 +1,4 @@
-// The MQTT session of one board: class Reporter (DESIGN.md "MQTT", issue 5).
+// The MQTT session of one board: class Reporter (DESIGN.md "MQTT").
 //
 // Connection handling. mqtt.js reconnects with a fixed `reconnectPeriod`; we need exponential
 // backoff with jitter, a protocol fallback and fresh TLS/password files on each attempt, so
@@ -655,7 +655,7 @@ export class Reporter {
   }
 
   private healthExpiryS(): number {
-    // "message expiry about twice the interval" (issue 5): a subscriber never sees stale health.
+    // "message expiry about twice the interval": a subscriber never sees stale health.
     return Math.max(1, Math.ceil((2 * this.settings.healthIntervalMs) / 1000));
   }
 
