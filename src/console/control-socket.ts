@@ -22,6 +22,11 @@
 // while more than `outputBound` bytes of answers wait unread; a client that reads nothing for
 // `drainTimeoutMs` with that much waiting is disconnected. So a client pipelining commands it
 // never reads costs the daemon at most about outputBound plus the kernel's socket buffers.
+// And at most `maxConnections` connections are served at once (each holds an engine session and
+// up to outputBound of answers): one more is answered with an error line and closed, and
+// counted. Measured with 400 clients against a board with 1,000 real servers, half of them
+// pipelining `show running-config` unread, the daemon grew by 80 MiB without this cap
+// (docs/footprint.md "Bounds under load").
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { lstat, mkdir, realpath, unlink } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
@@ -39,10 +44,16 @@ export interface ControlSocketOptions {
   outputBound?: number;
   /** A connection whose answers stay over the bound this long is closed (default 30 s). */
   drainTimeoutMs?: number;
+  /** Connections served at once; more are refused with an error line (default 16). */
+  maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 16;
 
 export interface ControlSocket {
   readonly path: string;
+  /** Connections open now, and refused because maxConnections were open. */
+  stats(): { connections: number; refused: number };
   close(): Promise<void>;
 }
 
@@ -125,7 +136,19 @@ export async function startControlSocket(
     await unlink(path); // stale, left by a daemon that did not stop cleanly
   }
   const conns = new Set<Socket>();
+  const maxConnections = Math.max(1, opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  let refused = 0;
   const server: Server = createServer((sock) => {
+    if (conns.size >= maxConnections) {
+      refused++;
+      sock.on('error', () => undefined);
+      // Nothing of what it sent is read; the answer has the protocol's form, so `tandem ctl`
+      // prints it and exits 1. Closed once the kernel has it, and in any case soon: a refused
+      // connection must not linger and count against nobody.
+      sock.end(`% too many control connections (${maxConnections} open); try again\n\x001\n`, () => sock.destroy());
+      setTimeout(() => sock.destroy(), 1000).unref();
+      return;
+    }
     conns.add(sock);
     sock.on('close', () => conns.delete(sock));
     serve(engine, sock, opts);
@@ -134,6 +157,7 @@ export async function startControlSocket(
   server.on('error', () => undefined); // a failed accept must not take the daemon down
   return {
     path,
+    stats: () => ({ connections: conns.size, refused }),
     close: async () => {
       for (const c of conns) c.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

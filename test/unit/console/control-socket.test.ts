@@ -154,3 +154,32 @@ test('tandem ctl refuses a socket whose directory others can write', async (t) =
   assert.equal(await runCtl(path, ['show', 'version'], (s) => (out += s), () => undefined), 0);
   assert.equal(out, 'forged\n');
 });
+
+test('at most 16 connections are served at once: one more gets an error answer and is closed, counted; a freed slot serves again', async (t) => {
+  const dir = tmp(t);
+  const path = join(dir, 'tandem.sock');
+  let sessions = 0;
+  const base = fakeEngine((l) => `ok ${l}\n`);
+  const engine = { trustedSession: (...a: unknown[]) => { sessions++; return (base.trustedSession as (...x: unknown[]) => unknown)(...a); } } as unknown as ConsoleEngine;
+  const sock = await startControlSocket(engine, path);
+  t.after(() => sock.close());
+  // Idle clients: connected, never sending (each would hold a session and its buffers).
+  const idle: Socket[] = [];
+  t.after(() => { for (const c of idle) c.destroy(); });
+  for (let i = 0; i < 16; i++) {
+    const c = connect(path);
+    c.on('error', () => undefined);
+    idle.push(c);
+  }
+  await until(() => sessions === 16, 'the 16 idle connections are being served');
+  let out = '';
+  assert.equal(await runCtl(path, ['show', 'version'], (s) => (out += s), () => undefined), 1);
+  assert.match(out, /% too many control connections \(16 open\)/);
+  assert.equal(sessions, 16, 'no session for the refused connection');
+  assert.deepEqual(sock.stats(), { connections: 16, refused: 1 });
+  idle.pop()!.destroy();
+  await until(() => sock.stats().connections === 15, 'the closed connection frees its slot');
+  out = '';
+  assert.equal(await runCtl(path, ['show', 'version'], (s) => (out += s), () => undefined), 0);
+  assert.equal(out, 'ok show version\n');
+});
