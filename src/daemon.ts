@@ -42,6 +42,7 @@ import { writeFileAtomic } from './util/atomic-file.ts';
 import { join, resolve as resolvePath } from 'node:path';
 import { FilePendingStore } from './console/pending-commit.ts';
 import { formatVrrpStatistics } from './vrrp/counters.ts';
+import { limitConcurrency } from './util/limit.ts';
 
 export interface DaemonOptions {
   file: string;
@@ -68,14 +69,21 @@ export interface DaemonSystem {
   interfaces(): Promise<Map<string, string[]>>;
 }
 
+/** conntrack processes at once: real servers failing together (or `show virtual-servers` counting
+ *  1,000 of them) queue for these instead of each starting one (docs/footprint.md "Bounds under load"). */
+export const CONNTRACK_CONCURRENCY = 4;
+
 export const systemParts: DaemonSystem = {
   vrrp: (hooks) => new VrrpClient(hooks),
-  lb: () => ({
-    nft: systemNft(),
-    deleteFlows: (a, p, protos) => deleteRealServerFlows(a, p, protos),
-    deleteVipFlows: (vip, port, proto) => deleteVipFlows(vip, port, proto),
-    countFlows: (a, p, proto) => countRealServerFlows(a, p, proto),
-  }),
+  lb: () => {
+    const slot = limitConcurrency(CONNTRACK_CONCURRENCY);
+    return {
+      nft: systemNft(),
+      deleteFlows: (a, p, protos) => slot(() => deleteRealServerFlows(a, p, protos)),
+      deleteVipFlows: (vip, port, proto) => slot(() => deleteVipFlows(vip, port, proto)),
+      countFlows: (a, p, proto) => slot(() => countRealServerFlows(a, p, proto)),
+    };
+  },
   sysctls: setSysctls,
   controlSocket: startControlSocket,
   interfaces: hostInterfaceAddresses,
