@@ -45,18 +45,24 @@ function config(routerId: string, priority: number, n: number): string {
   return s;
 }
 
-interface Thread { tid: number; ticks: number }
+interface Thread { tids: number[]; ticks: number }
 
-/** The daemon's SCHED_RR thread (policy 2, field 41 of /proc/…/stat) and its CPU ticks. */
+/**
+ * The daemon's SCHED_RR threads (policy 2, field 41 of /proc/…/stat) and their CPU ticks summed:
+ * the VRRP thread and the threads it started (they inherit its policy), which work for it.
+ */
 async function vrrpThread(pid: number): Promise<Thread | null> {
+  const out: Thread = { tids: [], ticks: 0 };
   for (const t of await readdir(`/proc/${pid}/task`)) {
     const st = await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => '');
     if (!st) continue;
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     // After ")": field 3 is f[0]; utime 14, stime 15, policy 41 (proc(5)).
-    if (Number(f[38]) === 2) return { tid: Number(t), ticks: Number(f[11]) + Number(f[12]) };
+    if (Number(f[38]) !== 2) continue;
+    out.tids.push(Number(t));
+    out.ticks += Number(f[11]) + Number(f[12]);
   }
-  return null;
+  return out.tids.length > 0 ? out : null;
 }
 
 function transitions(p: LabProcess, from: number): number {

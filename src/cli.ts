@@ -73,11 +73,11 @@ async function main(argv: string[]): Promise<number> {
       const { checkViews, configIdProblem } = await import('./config/index.ts');
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
       const boardName = opts.get('board');
-      let board: { name: string; nics: string[] } | undefined;
+      let board: { name: string; nics: string[]; vrrpPacketsPerSecond?: number } | undefined;
       if (boardName !== undefined) {
         const { loadBoardProfile } = await import('./board/profile.ts');
         const p = loadBoardProfile(boardName);
-        board = { name: p.name, nics: [p.nics.public, p.nics.private] };
+        board = { name: p.name, nics: [p.nics.public, p.nics.private], ...(p.capacity ? { vrrpPacketsPerSecond: p.capacity.vrrpPacketsPerSecond } : {}) };
       }
       // --config-id: that board's view; --state-dir: the view `tandem run` would choose (the init
       // scripts check so); neither: every view the file's @ lines name (config/index.ts).

@@ -36,6 +36,14 @@ export interface NodeRuntime {
   integrity: string;
 }
 
+/** What the board holds (board/README.md "Capacity"); `tandem check --board` warns beyond it. */
+export interface BoardCapacity {
+  /** VRRP adverts a second, sent and received together, its VRRP thread holds with margin. */
+  vrrpPacketsPerSecond: number;
+  /** How the figure was found (measurement, scaling). */
+  basis: string;
+}
+
 export interface BoardProfile {
   name: string;
   description: string;
@@ -54,6 +62,8 @@ export interface BoardProfile {
   node: NodeRuntime;
   /** where the interface, console and LED names come from. */
   sources: string[];
+  /** null when the profile gives none (then nothing is checked against it). */
+  capacity: BoardCapacity | null;
 }
 
 export class BoardProfileError extends Error {
@@ -110,7 +120,7 @@ function ledAction(o: Obj, key: string, where: string): LedAction {
 /** Validates parsed JSON as a board profile; `where` names the source in error messages. */
 export function parseBoardProfile(raw: unknown, where = 'board profile'): BoardProfile {
   if (!isObj(raw)) throw new BoardProfileError(`${where}: must be a JSON object`);
-  noExtra(raw, ['name', 'description', 'arch', 'libc', 'init', 'nics', 'console', 'thermalZone', 'statusLeds', 'defaultConfig', 'node', 'sources', '$comment'], where);
+  noExtra(raw, ['name', 'description', 'arch', 'libc', 'init', 'nics', 'console', 'thermalZone', 'statusLeds', 'defaultConfig', 'node', 'sources', 'capacity', '$comment'], where);
   const nics = obj(raw, 'nics', where);
   noExtra(nics, ['public', 'private'], `${where}.nics`);
   const pub = str(nics, 'public', `${where}.nics`, IFNAME_RE);
@@ -135,6 +145,15 @@ export function parseBoardProfile(raw: unknown, where = 'board profile'): BoardP
   const arch = oneOf(raw, 'arch', where, ['arm64', 'x64'] as const);
   const nodePkg = str(node, 'package', `${where}.node`, /^node-linux-(arm64|x64)$/);
   if (nodePkg !== `node-linux-${arch}`) throw new BoardProfileError(`${where}.node: package ${nodePkg} does not match arch ${arch}`);
+  let capacity: BoardCapacity | null = null;
+  if (raw['capacity'] !== undefined) {
+    const c = obj(raw, 'capacity', where);
+    const w = `${where}.capacity`;
+    noExtra(c, ['vrrpPacketsPerSecond', 'basis'], w);
+    const pps = c['vrrpPacketsPerSecond'];
+    if (typeof pps !== 'number' || !Number.isInteger(pps) || pps < 1) throw new BoardProfileError(`${w}: "vrrpPacketsPerSecond" must be a positive integer`);
+    capacity = { vrrpPacketsPerSecond: pps, basis: str(c, 'basis', w) };
+  }
   const sources = raw['sources'];
   if (!Array.isArray(sources) || sources.some((s) => typeof s !== 'string')) throw new BoardProfileError(`${where}: "sources" must be an array of strings`);
   return {
@@ -154,6 +173,7 @@ export function parseBoardProfile(raw: unknown, where = 'board profile'): BoardP
       integrity: str(node, 'integrity', `${where}.node`, /^sha512-[A-Za-z0-9+/]+={0,2}$/),
     },
     sources: sources as string[],
+    capacity,
   };
 }
 

@@ -21,7 +21,7 @@ export interface LoadOptions {
   /** The host's interfaces → their "a.b.c.d/prefix" addresses: unknown-interface and VIP-subnet warnings. */
   interfaces?: Map<string, string[]>;
   /** The board the configuration is for (`tandem check --board`): its NICs instead of the host's. */
-  board?: { name: string; nics: readonly string[] };
+  board?: { name: string; nics: readonly string[]; vrrpPacketsPerSecond?: number };
   /**
    * The board's config id: which `@ID` lines it reads (language.ts). Not given: keepalived's
    * default, the host name's first part; null: no `@ID` line (and every `@^ID` line).

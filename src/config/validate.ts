@@ -16,12 +16,14 @@ import { SCRIPT } from './directives/script.ts';
 import { MQTT, NOTIFY_PROGRAMS } from './directives/tandem.ts';
 import { TRACK_FILE, TRACK_PROCESS } from './directives/trackers.ts';
 import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
+import { capacityWarnings } from './capacity.ts';
 
 export interface ValidateOptions {
   /** interface name → its addresses as "a.b.c.d/prefix": the host's; enables the VIP-subnet warning. */
   interfaces?: Map<string, string[]>;
-  /** The board the configuration is for (its profile's NICs): checked instead of the host's. */
-  board?: { name: string; nics: readonly string[] };
+  /** The board the configuration is for (its profile's NICs): checked instead of the host's; with
+   *  its profile's capacity, the VRRP adverts the configuration asks for are checked against it. */
+  board?: { name: string; nics: readonly string[]; vrrpPacketsPerSecond?: number };
 }
 
 export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic[] {
@@ -307,5 +309,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     out.push(...fieldChecks(MQTT, config.mqtt, top));
   }
   if (config.notifyPrograms) out.push(...fieldChecks(NOTIFY_PROGRAMS, config.notifyPrograms, top));
+  // ---- what the board holds ----
+  if (board?.vrrpPacketsPerSecond !== undefined) out.push(...capacityWarnings(config, { name: board.name, vrrpPacketsPerSecond: board.vrrpPacketsPerSecond }));
   return out;
 }
