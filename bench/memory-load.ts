@@ -19,9 +19,7 @@
 //
 //   node --import tsx bench/memory-load.ts [--outage-s 180] [--flood-s 60] [--ctl-clients 400]
 import { parseArgs } from 'node:util';
-import { open } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import { createLab, LAB_ADDR, type Lab, type LabProcess, type BoardHandle } from '../test/lab/lab.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { mqttBlock, startLabBroker, subscribe, type Subscriber } from '../test/lab/mosquitto.ts';
@@ -38,7 +36,11 @@ const { values: flags } = parseArgs({
     'settle-s': { type: 'string', default: '20' },
     'sample-ms': { type: 'string', default: '500' },
     'ctl-clients': { type: 'string', default: '400' },
+    /** off: the console load is the control-socket clients alone. */
+    'tty-flood': { type: 'string', default: 'on' },
     only: { type: 'string' },
+    /** Extra NODE_OPTIONS for the daemon (diagnosis: --heapsnapshot-near-heap-limit=1). */
+    'node-options': { type: 'string' },
   },
 });
 const OUTAGE_S = Number(flags['outage-s']);
@@ -60,6 +62,20 @@ const RS_PER_VS = 100;
 const NODE = 'lb-a';
 
 /** argv: FIRST_PORT COUNT. Answers HTTP/1.0 200 on every port of the range; logs "listening N". */
+/** argv: TTY. Writes random bytes, overlong lines, command lines and failed logins to TTY for
+ *  ever (blocking when the pty is full); prints the bytes written so far every second. */
+const TTY_FLOOD_JS = `
+const fs = require('fs');
+const crypto = require('crypto');
+const fd = fs.openSync(process.argv[1], 'r+');
+const chunks = [() => crypto.randomBytes(4096), () => Buffer.from('x'.repeat(8192) + '\\r'), () => Buffer.from('show running-config\\r'.repeat(200)), () => Buffer.from('admin\\rwrong\\r'.repeat(100))];
+let n = 0, i = 0, last = Date.now();
+for (;;) {
+  n += fs.writeSync(fd, chunks[i++ % 4]());
+  if (Date.now() - last >= 1000) { last = Date.now(); console.log(String(n)); }
+}
+`;
+
 const MULTI_HTTP_JS = `
 const net = require('net');
 const [first, count] = [Number(process.argv[1]), Number(process.argv[2])];
@@ -212,7 +228,10 @@ try {
     return p;
   };
   for (let i = 1; i <= RS_HOSTS; i++) rsProcs.push(await startRs(i));
-  const h = await lab.startBoard('a', boardConfig(broker.url, serial.ttyA, true), { logLevel: 'info', waitForLog: /Entering MASTER STATE/, timeoutMs: 90_000 });
+  const h = await lab.startBoard('a', boardConfig(broker.url, serial.ttyA, true), {
+    logLevel: 'info', waitForLog: /Entering MASTER STATE/, timeoutMs: 90_000, ...(flags['node-options'] ? { env: { NODE_OPTIONS: String(flags['node-options']) } } : {}),
+  });
+  void h.proc.exited.then((st) => process.stderr.write(`memory-load: the daemon exited (${JSON.stringify(st)}):\n${h.proc.tail(60)}\n`));
   const sampler = new Sampler(h.proc.pid);
   sampler.start();
   const sub = await subscribe(broker.localUrl, `tandem/${NODE}/#`);
@@ -262,24 +281,9 @@ try {
   // 3. console flood and many control-socket clients.
   if (want('console')) {
     loads.console = await load('console flood', h, sampler, async () => {
-      const tty = await open(serial.ttyB, 'r+');
-      let floodBytes = 0;
-      let stop = false;
-      const flood = (async (): Promise<void> => {
-        let i = 0;
-        while (!stop) {
-          const k = i++ % 4;
-          const chunk = k === 0 ? randomBytes(4096)
-            : k === 1 ? Buffer.from('x'.repeat(8192) + '\r')
-            : k === 2 ? Buffer.from('show running-config\r'.repeat(200))
-            : Buffer.from('admin\rwrong\r'.repeat(100));
-          // A write to a pty nobody drains on the far side blocks once its buffers are full:
-          // bounded by a timeout so the load ends on time.
-          const w = await Promise.race([tty.write(chunk).then((r) => r.bytesWritten), sleep(1000).then(() => -1)]);
-          if (w < 0) await sleep(50);
-          else floodBytes += w;
-        }
-      })();
+      // The writer is a process of its own: a write to a pty whose far side nobody drains blocks,
+      // and it may block (that is the stuck terminal); killed by PID when the load ends.
+      const writer = flags['tty-flood'] === 'off' ? null : lab.spawn('a', [process.execPath, '-e', TTY_FLOOD_JS, serial.ttyB], { label: 'tty-flood' });
       const socks: Socket[] = [];
       let refused = 0;
       let answeredBytes = 0;
@@ -296,11 +300,10 @@ try {
         if (i % 50 === 49) await sleep(100);
       }
       await sleep(FLOOD_S * 1000);
-      stop = true;
-      await flood.catch(() => undefined);
+      await writer?.stop('SIGKILL', 3000);
+      const floodBytes = Number(/(\d+)\s*$/.exec(writer?.output().trim() ?? '')?.[1] ?? 0);
       let closedByDaemon = 0;
       for (const s of socks) { if (s.destroyed || s.readableEnded) closedByDaemon++; s.destroy(); }
-      await tty.close().catch(() => undefined);
       const health = (await ctlJson(h, ['health']).catch((e: unknown) => ({ error: String(e) })));
       return { floodS: FLOOD_S, floodBytes, ctlClients: CTL_CLIENTS, ctlErrors: refused, ctlClosedByDaemon: closedByDaemon, idleClientBytes: answeredBytes, health };
     });

@@ -11,6 +11,7 @@
 //   Ctrl-C drops the queue and the running command's output and gives a fresh prompt.
 import type { EditorEvent } from './line-editor.ts';
 import { LineEditor } from './line-editor.ts';
+import { OutputQueue } from './output-queue.ts';
 import type { ConsoleEngine, Reply, Session } from './engine.ts';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts';
 
@@ -44,9 +45,9 @@ export interface SerialConsole {
 /** The bit of serialport's SerialPort we use (kept small so the type is easy to check). */
 interface Port {
   isOpen: boolean;
-  writableLength: number;
   open(cb: (err: Error | null) => void): void;
-  write(data: string | Buffer): boolean;
+  /** `done` runs once the chunk has gone to the device (or failed). */
+  write(data: Buffer, done: (err?: Error | null) => void): boolean;
   close(cb?: (err: Error | null) => void): void;
   on(ev: 'data', fn: (b: Buffer) => void): void;
   on(ev: 'close' | 'error', fn: (e?: Error) => void): void;
@@ -64,7 +65,7 @@ function detach(port: Port): void {
 }
 
 /** Output waiting for a stuck line beyond this is dropped (a terminal that is not reading). */
-const MAX_PENDING_OUTPUT = 1024 * 1024;
+export const MAX_PENDING_OUTPUT = 1024 * 1024;
 
 export async function startSerialConsole(engine: ConsoleEngine, opts: SerialConsoleOptions): Promise<SerialConsole> {
   const mod = await import('serialport');
@@ -83,10 +84,17 @@ export async function startSerialConsole(engine: ConsoleEngine, opts: SerialCons
       autoOpen: false,
       lock: true,
     }) as unknown as Port;
-  const c = new SerialConsoleImpl(engine, opts, make);
+  return createSerialConsole(engine, opts, make);
+}
+
+/** The transport over any port (tests give a fake one). */
+export function createSerialConsole(engine: ConsoleEngine, opts: SerialConsoleOptions, makePort: () => Port): SerialConsole {
+  const c = new SerialConsoleImpl(engine, opts, makePort);
   c.start();
   return c;
 }
+
+export type { Port as SerialPortLike };
 
 class SerialConsoleImpl implements SerialConsole {
   private port: Port | null = null;
@@ -107,6 +115,10 @@ class SerialConsoleImpl implements SerialConsole {
   private readonly clock: Clock;
   private readonly log: (m: string) => void;
   private readonly s: SerialStats = { open: false, opens: 0, droppedBytes: 0, droppedLines: 0, droppedOutputBytes: 0 };
+  /** Output not yet handed to the port; one chunk at a time is (see write()). */
+  private readonly out = new OutputQueue(MAX_PENDING_OUTPUT);
+  /** The port the chunk in flight went to, while one is. */
+  private writingTo: Port | null = null;
 
   constructor(
     private readonly engine: ConsoleEngine,
@@ -189,6 +201,8 @@ class SerialConsoleImpl implements SerialConsole {
     if (this.port !== port) return;
     detach(port);
     this.port = null;
+    this.writingTo = null;
+    this.out.clear();
     this.s.open = false;
     this.endSession(why);
     if (!this.closed) {
@@ -221,17 +235,38 @@ class SerialConsoleImpl implements SerialConsole {
     this.pump();
   }
 
+  /**
+   * Output goes to the port one chunk at a time: what is written meanwhile waits in `out` and
+   * goes as one chunk when the port has taken the last. So a terminal that stops reading holds
+   * at most MAX_PENDING_OUTPUT bytes here plus one chunk in the port, however it was written
+   * (byte by byte, as echo is); beyond that output is dropped and counted.
+   */
   private write(text: string): void {
     const p = this.port;
     if (!p || !p.isOpen || text === '') return;
-    if (p.writableLength > MAX_PENDING_OUTPUT) {
-      this.s.droppedOutputBytes += text.length;
+    const b = Buffer.from(text, 'utf8');
+    if (!this.out.push(b)) {
+      this.s.droppedOutputBytes += b.length;
       return;
     }
+    this.flushOut();
+  }
+
+  private flushOut(): void {
+    const p = this.port;
+    if (!p || !p.isOpen || this.writingTo === p) return;
+    const chunk = this.out.take();
+    if (chunk === null) return;
+    this.writingTo = p;
     try {
-      p.write(Buffer.from(text, 'utf8'));
+      p.write(chunk, () => {
+        if (this.writingTo !== p) return;
+        this.writingTo = null;
+        this.flushOut();
+      });
     } catch {
-      this.s.droppedOutputBytes += text.length;
+      this.writingTo = null;
+      this.s.droppedOutputBytes += chunk.length;
     }
   }
 
@@ -336,6 +371,8 @@ class SerialConsoleImpl implements SerialConsole {
     this.retryTimer = null;
     const p = this.port;
     this.port = null;
+    this.writingTo = null;
+    this.out.clear();
     this.endSession('stop');
     if (p) {
       detach(p);
