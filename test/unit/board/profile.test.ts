@@ -48,6 +48,9 @@ test('bad profiles are refused with the field named', () => {
     ['node version', (p) => { (p['node'] as Record<string, string>)['version'] = '20.1.0'; }, /"version"/],
     ['config path', (p) => { p['defaultConfig'] = '/etc/passwd'; }, /"defaultConfig"/],
     ['thermal', (p) => { p['thermalZone'] = 3; }, /"thermalZone"/],
+    ['capacity zero', (p) => { p['capacity'] = { vrrpPacketsPerSecond: 0, basis: 'x' }; }, /capacity: "vrrpPacketsPerSecond" must be a positive integer/],
+    ['capacity without basis', (p) => { p['capacity'] = { vrrpPacketsPerSecond: 100 }; }, /capacity: "basis"/],
+    ['capacity field', (p) => { p['capacity'] = { vrrpPacketsPerSecond: 100, basis: 'x', cores: 4 }; }, /unknown field "cores"/],
   ];
   for (const [what, mutate, re] of cases) {
     const p = good();
