@@ -6,7 +6,7 @@
 import type { Config, Diagnostic, Pos, VirtualServer, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
-import { ipFamily } from '../util/ip.ts';
+import { addressBits, ipFamily, isLinkLocal, isMulticast, parseIp } from '../util/ip.ts';
 import { controlCharacter, shown } from './values.ts';
 import { ifnameProblem, labelProblem } from './ifname.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
@@ -177,7 +177,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   // ---- virtual servers ----
   const vsKeys = new Map<string, Pos>();
   for (const v of config.virtualServers) {
-    addr(v.address, v.pos, 'virtual_server');
+    const vf = vsAddress(v);
     port(v.port, at(v, 'port'), 'virtual_server');
     const key = `${v.address}:${v.port}/${v.protocol}`;
     const prev = vsKeys.get(key);
@@ -186,13 +186,13 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     // lb_algo against the forwarder, persistence_granularity.
     out.push(...fieldChecks(VIRTUAL_SERVER, v, top));
     if (v.sorryServer) {
-      addr(v.sorryServer.address, v.sorryServer.pos, 'sorry_server');
+      sameFamily(v, vf, v.sorryServer.address, v.sorryServer.pos, 'sorry_server');
       port(v.sorryServer.port, v.sorryServer.pos, 'sorry_server');
     }
     const rsKeys = new Map<string, Pos>();
     let weightSum = 0;
     for (const rs of v.realServers) {
-      addr(rs.address, rs.pos, 'real_server');
+      sameFamily(v, vf, rs.address, rs.pos, 'real_server');
       port(rs.port, at(rs, 'port'), 'real_server');
       const prevRs = rsKeys.get(rs.name);
       if (prevRs) error(rs.pos, `real_server ${rs.name} appears twice in virtual_server ${v.name} (also at line ${prevRs.line})`);
@@ -222,6 +222,29 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
   }
 
+  /** A virtual server's address: either family, but a unicast address a board can own (not link-local, not multicast). */
+  function vsAddress(v: VirtualServer): 0 | 4 | 6 {
+    if (!anyAddr(v.address, v.pos, 'virtual_server')) return 0;
+    const a = parseIp(v.address)!;
+    if (isMulticast(a)) error(v.pos, `virtual_server ${v.address} is a multicast address: a virtual server's address is a unicast VIP`);
+    else if (isLinkLocal(a)) error(v.pos, `virtual_server ${v.address} is link-local: clients beyond the segment cannot reach it, and it is no address of one interface; use a global IPv6 VIP (RFC 4291 section 2.5.6)`);
+    return a.family;
+  }
+
+  /**
+   * A real or sorry server is of its virtual server's family: NAT and DR keep the packet's family
+   * (IPVS does no NAT46/NAT64 for NAT or DR; keepalived refuses mixed families there too).
+   */
+  function sameFamily(v: VirtualServer, vf: 0 | 4 | 6, address: string, pos: Pos, what: string): void {
+    if (!anyAddr(address, pos, what)) return;
+    const f = ipFamily(address);
+    if (vf !== 0 && f !== vf) {
+      error(pos, `${what} ${address} is IPv${f} but virtual_server ${v.name} is IPv${vf}: NAT and DR keep the packet's family (no NAT46 or NAT64); give the IPv${f} servers a virtual_server of their own`);
+    } else if (isLinkLocal(parseIp(address)!)) {
+      error(pos, `${what} ${address} is link-local: give the server's global address (a link-local one means nothing without an interface, RFC 4291 section 2.5.6)`);
+    }
+  }
+
   // ---- lb_kind DR: what the packet path needs (docs/dr.md) ----
   function drChecks(v: VirtualServer): void {
     // The board's segments as the configuration tells them: every VIP with its prefix, on its
@@ -233,20 +256,21 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     for (const [dev, cidrs] of opts.interfaces ?? []) {
       for (const c of cidrs) {
         const [net, pre] = c.split('/');
-        if (net !== undefined && isIpv4(net)) segments.push({ dev, net, prefix: pre === undefined ? 32 : Number(pre) });
+        if (net !== undefined && ipFamily(net) !== 0) segments.push({ dev, net, prefix: pre === undefined ? addressBits(ipFamily(net) as 4 | 6) : Number(pre) });
       }
     }
     const holders = config.instances.filter((i) => [...i.virtualIps, ...i.virtualIpsExcluded].some((x) => x.address === v.address));
     if (holders.length === 0) {
       error(v.pos, `virtual_server ${v.name}: lb_kind DR needs ${v.address} in a vrrp_instance's virtual_ipaddress: the MASTER must own the VIP (answer ARP for it) while the real servers hold it on lo without answering; add it to the instance on the clients' interface`);
     }
-    const reached = (a: string): boolean => segments.some((g) => g.dev !== 'lo' && g.prefix < 32 && inSubnet(a, g.net, g.prefix));
+    // A host route (/32, /128) is no segment; inSubnet is false across families.
+    const reached = (a: string): boolean => segments.some((g) => g.dev !== 'lo' && g.prefix < addressBits(ipFamily(g.net) === 6 ? 6 : 4) && inSubnet(a, g.net, g.prefix));
     const servers: Array<{ what: string; address: string; port: number; pos: Pos; portPos: Pos }> = v.realServers.map((rs) => ({
       what: `real_server ${rs.address}`, address: rs.address, port: rs.port, pos: rs.pos, portPos: at(rs, 'port'),
     }));
     if (v.sorryServer) servers.push({ what: `sorry_server ${v.sorryServer.address}`, ...v.sorryServer, portPos: v.sorryServer.pos });
     for (const s of servers) {
-      if (!isIpv4(s.address)) continue;
+      if (ipFamily(s.address) === 0) continue;
       if (s.port !== v.port) {
         error(s.portPos, `${s.what} port ${s.port}: lb_kind DR cannot rewrite the port (the client's packet reaches the real server unchanged, to port ${v.port}); make the server listen on ${v.port} and write ${s.what} ${v.port}, or use lb_kind NAT`);
       }

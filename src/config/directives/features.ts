@@ -6,7 +6,7 @@
 //
 // A refused feature names how its error starts (`message`), so a test can tell that a
 // configuration is refused for this feature and no other (test/unit/config/conformance.test.ts).
-import { IPV6, VS_GROUPS } from './reasons.ts';
+import { VS_GROUPS } from './reasons.ts';
 
 export interface Feature {
   /** As the table shows it. */
@@ -34,7 +34,8 @@ export const FEATURES: readonly Feature[] = [
   // ---- values ----
   { name: 'IPv6 addresses', block: 'vrrp_instance', status: 'supported', reason: 'VRRPv3 over IPv6 (RFC 5798): virtual_ipaddress, unicast_src_ip, unicast_peer; one instance is one family (virtual_ipaddress_excluded may hold the other), a sync group may mix them; IPv6 VIPs take dev (a link-local one must) and are added without DAD' },
   { name: 'IPv6 checker addresses (connect_ip, bindto)', block: 'real_server', status: 'supported', reason: '' },
-  { name: 'IPv6 virtual_server, real_server and sorry_server addresses', block: '', status: 'refused', reason: IPV6, message: /^IPv6 address '[^']*' is not supported in (virtual_server|real_server|sorry_server)/ },
+  { name: 'IPv6 virtual_server, real_server and sorry_server addresses', block: '', status: 'supported', reason: 'NAT66 in table ip6 tandem beside table ip tandem, DR over IPv6 (fwd ip6) in table netdev tandem; the same schedulers, seed, mid-stream guard and conntrack clean-ups as IPv4; persistence_granularity is a prefix length 1-128 there, as keepalived reads it' },
+  { name: 'real_server or sorry_server of another family than its virtual_server', block: 'virtual_server', status: 'refused', reason: 'NAT and DR keep the packet\'s family (no NAT46 or NAT64, as IPVS for NAT and DR): give the IPv6 servers an IPv6 virtual_server of their own', message: /^(real_server|sorry_server) \S+ is IPv[46] but virtual_server/ },
   { name: 'authentication { auth_type AH }', block: 'vrrp_instance', status: 'refused', reason: 'IPsec AH authentication is not supported: use auth_type PASS or none', message: /^authentication AH is not supported/ },
   { name: 'virtual_ipaddress options other than dev, label, brd, scope', block: 'vrrp_instance', status: 'refused', reason: 'peer, home, -nodad, noprefixroute, autojoin, track, no_track, preferred_lft are not supported (IPv6 VIPs are added without DAD, as keepalived adds them)', message: /^virtual_ipaddress option '[^']*' is not supported/ },
   { name: 'vrrp_sync_group with bare instance names (keepalived 1.x)', block: 'vrrp_sync_group', status: 'refused', reason: "keepalived 2 does not read it either (Unknown keyword): list the instances in group { }", message: /^'[^']*' in vrrp_sync_group [^:]*: a sync group lists its instances in group \{ \}/ },

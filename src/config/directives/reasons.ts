@@ -8,7 +8,7 @@
 export const EMAIL = 'tandem sends no mail; it reports events (transitions, real servers up and down) over MQTT instead (the mqtt { } block)';
 export const SNMP = 'tandem has no SNMP agent; it reports state, counters and health over MQTT instead (the mqtt { } block)';
 
-export const IPV6 = 'IPv6 virtual servers (NAT66, DR over IPv6) are not supported yet: VRRP instances, their VIPs and the checkers take IPv6 addresses';
+export const IP_FAMILY = "ip_family gives the family of a fwmark virtual server or a virtual_server_group, which tandem does not take: an ADDRESS PORT virtual server's family is its address's";
 export const VMAC = 'VRRP virtual MAC interfaces (use_vmac) are not supported yet: the VIPs move with gratuitous ARP';
 export const ROUTES = 'routes and rules that move with mastership are not supported yet: tandem moves VIPs only';
 export const EVENTS = 'ordered event FIFOs are not supported yet: notify programs run on each transition, and every transition is on MQTT (events)';

@@ -172,7 +172,7 @@ test('refusals name the directive and its line', () => {
     [MINIMAL.replace('priority 100', 'priority 100\n virtual_rules {\n }'), /unsupported directive 'virtual_rules'/, 5],
     [MINIMAL + 'static_ipaddress {\n}\n', /unsupported directive 'static_ipaddress'/, 9],
     [MINIMAL.replace('priority 100', 'priority 100\n lvs_sync_daemon_interface eth1'), /unsupported directive 'lvs_sync_daemon_interface'/, 5],
-    [MINIMAL + 'virtual_server 2001:db8::1 80 {\n}\n', /IPv6 address '2001:db8::1' is not supported in virtual_server: IPv6 virtual servers/, 9],
+    [MINIMAL + 'virtual_server 2001:db8::1 80 {\n lb_algo rr\n ip_family inet6\n}\n', /unsupported directive 'ip_family' in virtual_server 2001:db8::1 80: ip_family gives the family of a fwmark/, 11],
     [MINIMAL.replace('priority 100', 'priority 100\n frobnicate 3'), /^unsupported directive 'frobnicate' in vrrp_instance VI_1$/, 5],
     [vs(' lb_algo lblc'), /lb_algo lblc is not supported/, 11],
     [vs(' protocol SCTP'), /protocol SCTP is not supported/, 11],

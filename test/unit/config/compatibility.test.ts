@@ -84,7 +84,7 @@ virtual_server 192.0.2.10 80 {
   assert.deepEqual(warned, [2, 5, 6, 7, 8, 14, 22, 23, 25]);
 });
 
-test("what others are building is refused today with its reason: IPv6 virtual servers, VMAC, routes and rules, notify_fifo, track_file, track_process; TUN refused, DR listed; IPv6 VRRP supported", () => {
+test("what others are building is refused today with its reason: VMAC, routes and rules, notify_fifo, track_file, track_process; TUN refused, DR listed; IPv6 VRRP and IPv6 virtual servers supported", () => {
   for (const path of [['vrrp_instance', 'use_vmac'], ['vrrp_instance', 'virtual_routes'], ['vrrp_instance', 'virtual_rules'], ['static_routes'],
     ['global_defs', 'notify_fifo'], ['vrrp_instance', 'track_file'], ['vrrp_track_file'], ['vrrp_instance', 'track_process'], ['vrrp_track_process'],
     ['virtual_server', 'ip_family'], ['global_defs', 'lvs_sync_daemon'], ['global_defs', 'net_namespace']]) {
@@ -93,7 +93,8 @@ test("what others are building is refused today with its reason: IPv6 virtual se
   assert.equal(lookup(['vrrp_instance', 'native_ipv6'])?.status, 'supported');
   const f = (name: string) => FEATURES.find((x) => x.name === name);
   assert.equal(f('IPv6 addresses')?.status, 'supported');
-  assert.equal(f('IPv6 virtual_server, real_server and sorry_server addresses')?.status, 'refused');
+  assert.equal(f('IPv6 virtual_server, real_server and sorry_server addresses')?.status, 'supported');
+  assert.equal(f('real_server or sorry_server of another family than its virtual_server')?.status, 'refused');
   assert.equal(f('lb_kind TUN')?.status, 'refused');
   assert.equal(f('lb_kind DR')?.status, 'supported');
 });

@@ -22,7 +22,8 @@ eachBlock(TOP as unknown as Block<object>, (b) => {
 
 /** What the table refuses that this error is about, or why the error is no such refusal. */
 function refusal(message: string): { ok: true; named: string } | { ok: false; why: string } {
-  const m = /^unsupported directive '([^']+)' in [^:]+: (.+)$/.exec(message);
+  // The place may hold an IPv6 address (`in real_server ae00::10 25: …`): it ends at the first ': '.
+  const m = /^unsupported directive '([^']+)' in (?:[^:]|:(?! ))+: (.+)$/.exec(message);
   if (m) {
     const reasons = REFUSED.get(m[1]!);
     if (!reasons) return { ok: false, why: `'${m[1]}' is not refused by the table (no entry: an unknown keyword)` };
