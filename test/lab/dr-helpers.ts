@@ -13,7 +13,7 @@ import type { Lab, LabProcess, Host, Board } from './lab.ts';
 export const UDP_ECHO_BOUND_JS = `
 const dgram = require('dgram');
 const [name, addr, port] = [process.argv[1], process.argv[2], Number(process.argv[3])];
-const s = dgram.createSocket('udp4');
+const s = dgram.createSocket(addr.includes(':') ? 'udp6' : 'udp4');
 s.on('message', (msg, rinfo) => {
   console.log('datagram ' + rinfo.address + ':' + rinfo.port + ' ' + msg.length);
   s.send(Buffer.concat([Buffer.from(name + ':'), msg]), rinfo.port, rinfo.address);
