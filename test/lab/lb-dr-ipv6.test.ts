@@ -2,8 +2,9 @@
 // VIP on lo (a /128; no sysctl: Linux answers a neighbour solicitation only for an address of
 // the interface it arrives on, so the real servers never claim the VIP) and the link-local VIP
 // fe80::1 as their gateway. The client's packets are forwarded unchanged at netdev ingress
-// (`fwd ip6`); the real servers see the clients' own addresses; nothing is tracked; 50
-// long-lived TCP connections and a UDP session survive a power loss of the MASTER with no state.
+// (`fwd ip6`); the real servers see the clients' own addresses; nothing is tracked; an ICMPv6
+// Packet Too Big about a flow reaches the real server owning it; 50 long-lived TCP connections
+// and a UDP session survive a power loss of the MASTER with no state.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withLab, LAB_ADDR6, type Lab, type LabProcess } from './lab.ts';
@@ -27,6 +28,25 @@ const extra = [
 ].join('\n');
 const cfgA = pairConfig6({ routerId: 'lb-a', priority: 150, advertInt: 0.2, extra });
 const cfgB = pairConfig6({ routerId: 'lb-b', priority: 100, advertInt: 0.2, extra });
+
+/** On a real server: counts the ICMPv6 Packet Too Big messages that arrive (table ip6 ptb_probe of the lab's namespace). */
+const PTB_COUNTER = 'table ip6 ptb_probe {\n  chain input {\n    type filter hook prerouting priority raw; policy accept;\n    icmpv6 type packet-too-big counter\n  }\n}\n';
+
+/**
+ * argv: VIP CLIENT CLIENT_PORT VS_PORT. Sends one ICMPv6 Packet Too Big (MTU 1280) to the VIP
+ * about the reply packet VIP:VS_PORT → CLIENT:CLIENT_PORT (an embedded IPv6 header and the start
+ * of a TCP header), as a router towards the client would. The kernel fills in the checksum of
+ * a raw ICMPv6 socket (RFC 3542 §3.1).
+ */
+const PTB_SENDER_PY = `
+import socket, struct, sys
+vip, client, cport, vport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+tcp = struct.pack('!HHIIBBHHH', vport, cport, 1, 1, 0x50, 0x10, 65535, 0, 0)
+ip6 = struct.pack('!IHBB', 6 << 28, 1440, 6, 64) + socket.inet_pton(socket.AF_INET6, vip) + socket.inet_pton(socket.AF_INET6, client)
+msg = struct.pack('!BBHI', 2, 0, 0, 1280) + ip6 + tcp
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.sendto(msg, (vip, 0))
+`;
 
 function assertHealthy(rep: ConnReport[], what: string): void {
   assert.equal(rep.length, CONNS);
@@ -94,6 +114,36 @@ test('lb_kind DR over IPv6: VIP on lo unclaimed, client addresses seen, nothing 
     assert.ok(replies! > 0, 'replies routed back through the board are notrack (table ip6 tandem)');
     const nd = await lab.exec('a', ['nft', 'list', 'table', 'netdev', 'tandem']);
     assert.match(nd.stdout, /fwd ip6 to jhash ip6 saddr mod \d+ seed 0x[0-9a-f]+ map @v_20010db8000000010000000000000001_t7000_s device "eth1"/);
+  });
+
+  await t.test('an ICMPv6 Packet Too Big about a flow, sent to the VIP, reaches the real server that owns the flow and no other', async () => {
+    // A counter of arriving Packet Too Big messages on each real server (its own namespace).
+    for (let i = 1; i <= 3; i++) {
+      const r = await lab.exec(`rs${i}`, ['nft', '-f', '-'], { input: PTB_COUNTER });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // One of the client's connections, and the real server holding it (its socket: VIP:7000 ↔ client).
+    const ss = await lab.exec('client', ['ss', '-Htn', 'state', 'established', 'dst', `[${VIP6}]:7000`]);
+    const m = /\[([0-9a-f:]+)\]:(\d+)\s+\[[0-9a-f:]+\]:7000/.exec(ss.stdout);
+    assert.ok(m, ss.stdout);
+    const [client, port] = [m[1]!, m[2]!];
+    const owners: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const r = await lab.exec(`rs${i}`, ['ss', '-Htn', 'state', 'established', 'dst', `[${client}]:${port}`]);
+      if (r.stdout.trim() !== '') owners.push(`rs${i}`);
+    }
+    assert.equal(owners.length, 1, `one real server holds ${client}:${port}: ${owners.join(', ')}`);
+    // A router on the clients' side would send this to the reply's source, the VIP (RFC 4443 §3.2).
+    const sent = await lab.exec('client', ['python3', '-c', PTB_SENDER_PY, VIP6, client, port, '7000']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const counts = async (): Promise<number[]> => Promise.all([1, 2, 3].map(async (i) => {
+      const r = await lab.exec(`rs${i}`, ['nft', 'list', 'chain', 'ip6', 'ptb_probe', 'input']);
+      return Number(/counter packets (\d+)/.exec(r.stdout)?.[1] ?? -1);
+    }));
+    const owner = Number(owners[0]!.slice(2)) - 1;
+    await lab.waitFor(async () => (await counts())[owner]! >= 1, { timeoutMs: 5_000, what: `the Packet Too Big at ${owners[0]}` });
+    // An absence: the others had the same chance (sent once, forwarded at once) and got nothing.
+    assert.deepEqual((await counts()).map((c, i) => (i === owner ? c >= 1 : c === 0)), [true, true, true], `counters: ${JSON.stringify(await counts())}`);
   });
 
   await t.test(`power loss of the MASTER: b forwards the same flows to the same real servers, all ${CONNS} connections and the UDP session go on`, async () => {
