@@ -12,7 +12,7 @@ import { pairConfig6 } from './vrrp-configs.ts';
 import { waitHolder, waitHolder6 } from './vrrp-helpers.ts';
 import {
   virtualServerBlock, tcpCheck, startTcpEcho, report, addClientSources, clientSources6,
-  LONG_TCP_CLIENT_JS, UDP_SESSION_JS, type ConnReport, type UdpReport,
+  LONG_TCP_CLIENT_JS, TCP_ECHO_JS, UDP_SESSION_JS, type ConnReport, type UdpReport,
 } from './lb-helpers.ts';
 import { startUdpEchoOn } from './dr-helpers.ts';
 
@@ -113,16 +113,22 @@ test('NAT66: 50 TCP connections (mh and sh) and a UDP session through the IPv6 V
   });
 });
 
-test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; a real server\'s failure edits its family\'s table; stop removes both tables', async (t) => {
+test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; an IPv6 real server\'s failure edits the ip6 table only, quorum lost sends to the IPv6 sorry server; stop removes both tables', async (t) => {
   const lab = await withLab(t, { name: 'lb-dual-stack', realServers: 2, ipv6: true });
   const echo6: LabProcess[] = [];
   for (let i = 1; i <= 2; i++) {
     await startTcpEcho(lab, `rs${i}`, 9000);
     echo6.push(await startTcpEcho(lab, `rs${i}`, 9006, '::'));
   }
+  // The sorry server: an echo answering as "sorry" on rs1's IPv6 address.
+  const sorry = lab.spawn('rs1', [process.execPath, '-e', TCP_ECHO_JS, 'sorry', '9007', '::'], { label: 'rs1:sorry' });
+  await sorry.waitForLog(/^listening /);
   const extra = [
     virtualServerBlock({ address: LAB_ADDR.publicVip, port: 7000, lbAlgo: 'rr', realServers: [1, 2].map((i) => ({ address: LAB_ADDR.realServer(i), port: 9000, checker: check })) }),
-    virtualServerBlock({ address: VIP6, port: 7000, lbAlgo: 'rr', realServers: [1, 2].map((i) => ({ address: LAB_ADDR6.realServer(i), port: 9006, checker: check })) }),
+    virtualServerBlock({
+      address: VIP6, port: 7000, lbAlgo: 'rr', quorum: 2, sorry: { address: LAB_ADDR6.realServer(1), port: 9007 },
+      realServers: [1, 2].map((i) => ({ address: LAB_ADDR6.realServer(i), port: 9006, checker: check })),
+    }),
   ].join('\n');
   const cfg = pairConfig6({ routerId: 'lb-a', priority: 150, advertInt: 0.2, dualStack: true, extra });
   const a = await lab.startBoard('a', cfg, { waitForLog: started });
@@ -141,10 +147,12 @@ test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; a rea
   await lab.waitFor(async () => new Set(await ask(VIP6)).size === 2, { timeoutMs: 15_000, what: 'IPv6 virtual server over both real servers' });
   const ip4Before = (await lab.exec('a', ['nft', 'list', 'table', 'ip', 'tandem'])).stdout;
 
-  // rs2's IPv6 service dies: only the ip6 table changes, and the IPv6 virtual server goes on with rs1.
+  // rs2's IPv6 service dies: only the ip6 table changes; the alive weight 1 is under quorum 2,
+  // so the sorry server alone serves the IPv6 virtual server (keepalived's rule).
   await echo6[1]!.stop();
   await a.waitForLog(/Removing service \[2001:db8:0:2::12\]:9006 from VS \[2001:db8:0:1::1\]:7000/, 15_000);
-  await lab.waitFor(async () => (await ask(VIP6)).every((s) => s === 'rs1'), { timeoutMs: 10_000, what: 'IPv6 flows on rs1 only' });
+  await a.waitForLog(/Lost quorum 2-0 for VS \[2001:db8:0:1::1\]:7000/, 5_000);
+  await lab.waitFor(async () => (await ask(VIP6)).every((s) => s === 'sorry'), { timeoutMs: 10_000, what: 'IPv6 flows on the sorry server only' });
   assert.equal((await lab.exec('a', ['nft', 'list', 'table', 'ip', 'tandem'])).stdout.replace(/packets \d+ bytes \d+/g, ''), ip4Before.replace(/packets \d+ bytes \d+/g, ''), 'the IPv4 table is unchanged');
   assert.equal(new Set(await ask(LAB_ADDR.publicVip)).size, 2, 'the IPv4 virtual server still uses both');
 
