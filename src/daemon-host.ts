@@ -22,6 +22,7 @@ import type { Reporter } from './report/session.ts';
 import type { VrrpHandle } from './vrrp/client.ts';
 import type { VirtualServerStatus, VrrpInstanceStatus, VrrpStatus } from './status.ts';
 import { MetricsCollector } from './report/metrics.ts';
+import type { FifoStats } from './util/event-fifo.ts';
 import { VERSION, COMMIT } from './version.ts';
 
 /** What the console host reads of the running daemon (src/daemon.ts Daemon has these). */
@@ -41,6 +42,7 @@ export interface DaemonParts {
   readonly metrics: MetricsCollector | null;
   readonly log: Logger;
   statsText(): Promise<string>;
+  eventFifoStats(): FifoStats[];
   reload(text?: string): Promise<{ ok: boolean; errors: string[] }>;
   setMaintenance(on: boolean): Promise<ActionResult>;
 }
@@ -84,6 +86,10 @@ export class DaemonConsoleHost implements ConsoleHost {
 
   async refreshConnections(): Promise<void> {
     await this.d.lb?.refreshConnectionCounts();
+  }
+
+  eventFifos(): FifoStats[] {
+    return this.d.eventFifoStats();
   }
 
   async vrrpStatus(): Promise<VrrpStatus> {

@@ -1,6 +1,6 @@
 // Composition: wiring, start-up and shutdown order, reload (DESIGN.md "Parts").
 //
-// Start-up: configuration → VRRP worker (removes stale VIPs, then elects) → vrrp_scripts →
+// Start-up: configuration → VRRP worker (removes stale VIPs, then elects) → trackers (vrrp_script, track_process, track_file) →
 // data plane and health checks → MQTT → console. Shutdown: VRRP first, so the peer takes over
 // at once (priority 0) while we clean up; then the data plane (table removed), MQTT (`offline`
 // published), console.
@@ -13,9 +13,11 @@ import { chooseConfigId, type ConfigIdChoice } from './config/config-id.ts';
 import { createLogger, isLogLevel, type Logger } from './log.ts';
 import { engineConfigFrom } from './vrrp/engine-config.ts';
 import { VrrpClient, type VrrpClientHooks, type VrrpHandle } from './vrrp/client.ts';
-import { ScriptRunner } from './vrrp/scripts.ts';
+import { Trackers } from './vrrp/trackers.ts';
 import { VrrpNotifier } from './vrrp/notify.ts';
-import { scriptPolicy } from './util/script-user.ts';
+import { notifyPolicy, scriptPolicy } from './util/script-user.ts';
+import { EventFifos, formatFifoStats, type EventFifosDeps, type FifoStats } from './util/event-fifo.ts';
+import { rsLine, vsLine } from './lb/fifo-lines.ts';
 import { auditScripts } from './script-audit.ts';
 import type { RealServerStatus, SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState } from './status.ts';
 import { LbController, type LbDeps } from './lb/controller.ts';
@@ -95,10 +97,15 @@ export class Daemon {
   readonly transitions = new TransitionTally();
   board: BoardProfile | null = null;
   private leds: LedDriver | null = null;
-  private scripts: ScriptRunner | null = null;
+  private trackers: Trackers | null = null;
+  /** init_file applies at the daemon's start only (keepalived: never on a reload). */
+  private trackersStarted = false;
+  /** notify_fifo, vrrp_notify_fifo, lvs_notify_fifo (none until start opens them). */
+  private fifos: EventFifos;
   private readonly notifier = new VrrpNotifier({
     config: () => this.config,
     log: (level, msg) => this.log.log(level, msg),
+    fifo: (line) => this.fifos.vrrp(line),
   });
   private consoleEngine: ConsoleEngine | null = null;
   private closers: Array<() => Promise<void> | void> = [];
@@ -109,6 +116,16 @@ export class Daemon {
 
   constructor(readonly opts: DaemonOptions, private readonly system: DaemonSystem = systemParts) {
     this.log = createLogger(isLogLevel(opts.logLevel) ? opts.logLevel : 'info');
+    this.fifos = EventFifos.none(this.fifoDeps());
+  }
+
+  private fifoDeps(): EventFifosDeps {
+    return { log: (level, msg) => this.log.log(level, msg) };
+  }
+
+  /** global_defs umask (keepalived sets it as it reads the configuration, so a reload does too). */
+  private applyUmask(cfg: Config): void {
+    if (cfg.global.umask !== null) process.umask(cfg.global.umask);
   }
 
   get node(): string {
@@ -125,6 +142,7 @@ export class Daemon {
     if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
     this.config = r.config;
     this.runningText = r.source.text ?? '';
+    this.applyUmask(this.config);
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
     if (this.opts.board) {
       this.board = loadBoardProfile(this.opts.board);
@@ -132,6 +150,8 @@ export class Daemon {
       void this.leds.show('INIT');
     }
     this.log.info(`Starting tandem ${VERSION} (commit ${COMMIT}) on node ${process.version}, configuration ${this.opts.file}, config id ${this.configId.id} (${this.configId.source})`);
+    // Before VRRP, so the FIFOs carry the first transitions.
+    this.fifos = await EventFifos.open(this.config.global, scriptPolicy(this.config.global), this.fifoDeps());
     await this.startVrrp(this.config);
     await this.startLb(this.config);
     await this.startReporting(this.config);
@@ -147,6 +167,11 @@ export class Daemon {
       log: (level, msg) => this.log.log(level, msg),
       stateChanged: (status, from, reason) => this.onVrrpState(status, from, reason),
       groupChanged: (status, from) => this.onGroupChanged(status, from),
+      rxLowerPriority: (status, from, priority, splitBrain) => this.onRxLowerPriority(status, from, priority, splitBrain),
+      priorityChanged: (status) => {
+        this.notifier.priorityChanged(status);
+        this.reporter?.setVrrp(status.name, status);
+      },
       crashed: (err) => {
         this.log.error(`VRRP worker failed: ${err.message}; stopping`);
         void this.stop().then(() => process.exit(1));
@@ -156,11 +181,17 @@ export class Daemon {
     const status = await vrrp.start(engineConfigFrom(cfg));
     if (this.maintenance) vrrp.setMaintenance(true);
     for (const s of status.instances) this.reporter?.setVrrp(s.name, s);
-    this.scripts = new ScriptRunner(cfg.scripts, {
-      result: (name, up) => vrrp.scriptResult(name, up),
+    this.startTrackers(cfg, vrrp);
+  }
+
+  /** vrrp_script, track_process and track_file, reporting to the VRRP worker. */
+  private startTrackers(cfg: Config, vrrp: VrrpHandle): void {
+    this.trackers = new Trackers(cfg, {
+      value: (kind, name, value) => vrrp.trackedValue(kind, name, value),
       log: (level, msg) => this.log.log(level, msg),
     }, () => scriptPolicy(this.config.global));
-    this.scripts.start();
+    this.trackers.start({ initFiles: !this.trackersStarted });
+    this.trackersStarted = true;
   }
 
   /** Logs what src/script-audit.ts finds in the programs `cfg` would run; returns the refusals. */
@@ -187,6 +218,20 @@ export class Daemon {
     if (this.leds) void this.leds.show(ledStateFor(this.vrrp?.snapshot() ?? [status]));
   }
 
+  /**
+   * MASTER, an instance heard another MASTER with a lower priority: notify_master_rx_lower_pri
+   * and the FIFO line; the first of an episode means the two were split and clients reached the
+   * other, so the flows it carried meanwhile are forgotten here once (as on leaving MASTER):
+   * entries this board kept from before the split would otherwise meet those clients' packets
+   * with stale TCP state.
+   */
+  private onRxLowerPriority(status: VrrpInstanceStatus, from: string, priority: number, splitBrain: boolean): void {
+    this.notifier.rxLowerPriority(status);
+    if (!splitBrain) return;
+    void this.lb?.dropVipFlows(`(${status.name}) heard MASTER ${from} at priority ${priority}: a split brain healed`);
+    this.reporter?.event({ type: 'split-brain-healed', instance: status.name, peer: from, peerPriority: priority, priority: status.effectivePriority });
+  }
+
   /** vrrp_sync_group notify programs run when the group as a whole changes state (keepalived vrrp_sync.c). */
   private onGroupChanged(status: SyncGroupStatus, _from: SyncGroupState): void {
     this.notifier.groupChanged(status);
@@ -204,8 +249,10 @@ export class Daemon {
       {
         log: (level, msg) => this.log.log(level, msg),
         rsChanged: (vs, rs, v) => this.onRsChanged(vs, rs, v),
+        quorumChanged: (vs, up) => this.fifos.lvs(vsLine(vs, up)),
+        rsUpDown: (vs, rs, up) => this.fifos.lvs(rsLine(vs, rs, up)),
       },
-      () => scriptPolicy(this.config.global),
+      () => notifyPolicy(this.config),
     );
     this.lb = lb;
     await lb.start();
@@ -239,7 +286,11 @@ export class Daemon {
     // Health carries the VRRP thread's timing too: how late its timers fire and how it is scheduled.
     reporter.setHealthSource(async () => {
       const q = await this.vrrp?.query();
-      return { ...(await metrics.collect()), vrrp: q ? { timers: q.timers ?? null, thread: q.thread ?? null, socketDrops: q.socketDrops ?? null } : null };
+      return {
+        ...(await metrics.collect()),
+        vrrp: q ? { timers: q.timers ?? null, thread: q.thread ?? null, socketDrops: q.socketDrops ?? null } : null,
+        ...(this.fifos.any ? { eventFifos: this.fifos.stats() } : {}),
+      };
     });
     for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, s);
     for (const vs of this.lb?.virtualServers() ?? []) {
@@ -351,7 +402,12 @@ export class Daemon {
 
   /** The counters in keepalived's stats layout (also `show statistics` on the console). */
   async statsText(): Promise<string> {
-    return formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} });
+    return formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} }) + formatFifoStats(this.fifos.stats());
+  }
+
+  /** The event FIFOs' counters (show statistics, MQTT health). */
+  eventFifoStats(): FifoStats[] {
+    return this.fifos.stats();
   }
 
   // ---- operations ---------------------------------------------------------------------------
@@ -404,6 +460,7 @@ export class Daemon {
     const prev = this.config;
     const prevText = this.runningText;
     const prevId = this.configId;
+    this.applyUmask(next);
     this.config = next;
     this.runningText = text ?? r.source.text ?? '';
     this.configId = choice;
@@ -436,6 +493,10 @@ export class Daemon {
   }
 
   private async applyReload(prev: Config, next: Config): Promise<void> {
+    if (!EventFifos.sameConfig(prev.global, next.global)) {
+      await this.fifos.close();
+      this.fifos = await EventFifos.open(next.global, scriptPolicy(next.global), this.fifoDeps());
+    }
     const engineNext = engineConfigFrom(next);
     if (JSON.stringify(engineNext) !== JSON.stringify(engineConfigFrom(prev))) {
       if (this.vrrp && next.instances.length > 0) {
@@ -445,26 +506,22 @@ export class Daemon {
         if (!r.ok) throw new Error(r.errors.join('; '));
         if (r.restarted.length > 0) this.log.info(`Reload: ${r.restarted.join(', ')} restarted`);
       } else {
-        this.scripts?.stop();
-        this.scripts = null;
+        this.trackers?.stop();
+        this.trackers = null;
         await this.vrrp?.stop();
         this.vrrp = null;
         await this.startVrrp(next);
       }
     }
-    if (JSON.stringify(next.scripts) !== JSON.stringify(prev.scripts) && this.vrrp) {
-      this.scripts?.stop();
-      const vrrp = this.vrrp;
-      this.scripts = new ScriptRunner(next.scripts, {
-        result: (name, up) => vrrp.scriptResult(name, up),
-        log: (level, msg) => this.log.log(level, msg),
-      }, () => scriptPolicy(this.config.global));
-      this.scripts.start();
+    if (this.vrrp && (!this.trackers || this.trackers.changedBy(next))) {
+      this.trackers?.stop();
+      this.startTrackers(next, this.vrrp);
     }
     if (this.lb) await this.lb.reload(next.virtualServers);
     else await this.startLb(next);
     await this.reloadReporting(prev, next);
     await this.reloadMetrics(prev, next);
+    if (next.global.fifoWriteVrrpStatesOnReload && this.vrrp) this.notifier.writeStates(this.vrrp.snapshot(), this.vrrp.groupSnapshot());
   }
 
   stop(): Promise<void> {
@@ -473,13 +530,14 @@ export class Daemon {
       // started after the stop.
       this.stopping = this.inTurn(async () => {
         this.log.info('Stopping');
-        this.scripts?.stop();
+        this.trackers?.stop();
         await this.vrrp?.stop();
         await this.lb?.stop();
         for (const s of this.vrrp?.snapshot() ?? []) this.reporter?.setVrrp(s.name, s);
         await this.reporter?.stop();
         this.metrics?.close();
         await this.metricsServer?.close();
+        await this.fifos.close();
         for (const c of this.closers.reverse()) await Promise.resolve(c()).catch(() => undefined);
         this.log.info('Stopped');
       });

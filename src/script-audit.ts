@@ -1,5 +1,6 @@
 // Every program a configuration would run (vrrp_script, instance and sync-group notify
-// programs, real-server notify_up/notify_down, quorum_up/quorum_down, MISC_CHECK), looked at
+// programs, the event FIFOs' readers, real-server notify_up/notify_down, quorum_up/quorum_down,
+// MISC_CHECK), looked at
 // before anything runs: at `tandem check`, at start and at reload. keepalived does the same
 // when it loads its configuration (vrrp.c check_vrrp_script_security, check_data.c
 // check_check_script_security):
@@ -32,8 +33,15 @@ export function configuredPrograms(cfg: Config): ConfiguredProgram[] {
   };
   for (const s of cfg.scripts) add(`vrrp_script ${s.name}`, s.script, { user: s.user, group: s.group });
   const notifies = [['notify_master', 'notifyMaster'], ['notify_backup', 'notifyBackup'], ['notify_fault', 'notifyFault'], ['notify_stop', 'notifyStop'], ['notify', 'notify']] as const;
-  for (const i of cfg.instances) for (const [kw, field] of notifies) add(`vrrp_instance ${i.name} ${kw}`, i[field]);
+  for (const i of cfg.instances) {
+    for (const [kw, field] of notifies) add(`vrrp_instance ${i.name} ${kw}`, i[field]);
+    add(`vrrp_instance ${i.name} notify_master_rx_lower_pri`, i.notifyMasterRxLowerPri);
+  }
   for (const g of cfg.syncGroups) for (const [kw, field] of notifies) add(`vrrp_sync_group ${g.name} ${kw}`, g[field]);
+  const g = cfg.global;
+  add('global_defs notify_fifo_script', g.notifyFifoScript);
+  add('global_defs vrrp_notify_fifo_script', g.vrrpNotifyFifoScript);
+  add('global_defs lvs_notify_fifo_script', g.lvsNotifyFifoScript);
   for (const vs of cfg.virtualServers) {
     add(`virtual_server ${vs.name} quorum_up`, vs.quorumUp);
     add(`virtual_server ${vs.name} quorum_down`, vs.quorumDown);

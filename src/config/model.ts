@@ -21,11 +21,17 @@ export interface Config {
   syncGroups: SyncGroup[];
   instances: VrrpInstance[];
   scripts: VrrpScript[];
+  /** track_file (vrrp_track_file) blocks. */
+  trackFiles: TrackFile[];
+  /** vrrp_track_process blocks. */
+  trackProcesses: TrackProcess[];
   virtualServers: VirtualServer[];
   mqtt: MqttSettings | null;
   serialConsole: SerialConsoleSettings | null;
   /** metrics { listen …; allow … }: Prometheus text on /metrics; null when not configured (off). */
   metrics: MetricsSettings | null;
+  /** notify_programs { } (tandem's own): how long notify programs may run. */
+  notifyPrograms: NotifyProgramSettings | null;
 }
 
 export interface GlobalDefs {
@@ -66,6 +72,49 @@ export interface GlobalDefs {
   maxAutoPriority: number;
   /** min_auto_priority_delay (µs in the file, ms here): how late a timer must be to raise it. */
   minAutoPriorityDelayMs: number;
+  /** notify_fifo: every event (VRRP and LVS lines) in order; notify_fifo_script reads it. */
+  notifyFifo: EventFifo | null;
+  notifyFifoScript: Command | null;
+  /** vrrp_notify_fifo: VRRP events only. */
+  vrrpNotifyFifo: EventFifo | null;
+  vrrpNotifyFifoScript: Command | null;
+  /** lvs_notify_fifo: virtual and real server events only. */
+  lvsNotifyFifo: EventFifo | null;
+  lvsNotifyFifoScript: Command | null;
+  /** vrrp_notify_priority_changes: the default of each instance's notify_priority_changes. */
+  vrrpNotifyPriorityChanges: boolean;
+  /** fifo_write_vrrp_states_on_reload: after a reload every instance's and group's state goes to the FIFOs. */
+  fifoWriteVrrpStatesOnReload: boolean;
+  /** vrrp_garp_lower_prio_delay / _repeat: a MASTER hearing a lower priority (keepalived: the garp_master values). */
+  garpLowerPrioDelayMs: number;
+  garpLowerPrioRepeat: number;
+  /** vrrp_lower_prio_no_advert: a MASTER hearing a lower priority does not advertise at once. */
+  lowerPrioNoAdvert: boolean;
+  /** vrrp_higher_prio_send_advert: a MASTER hearing a higher priority advertises once before it yields. */
+  higherPrioSendAdvert: boolean;
+  /** vrrp_mcast_group4: where multicast adverts go and are heard. */
+  vrrpMcastGroup4: string;
+  /** vrrp_gna_interval (ms between unsolicited neighbour advertisements of one burst). */
+  gnaIntervalMs: number;
+  /** vrrp_min_garp: one gratuitous ARP on becoming MASTER and no more, where not set otherwise. */
+  vrrpMinGarp: boolean;
+  /** dynamic_interfaces: an instance whose interface is missing waits in FAULT for it. */
+  dynamicInterfaces: boolean;
+  /** vrrp_startup_delay: instances wait this long after start before electing. */
+  vrrpStartupDelayMs: number;
+  /** vrrp_delay_after_boot: …and at least until the system has been up this long. */
+  vrrpDelayAfterBootMs: number;
+  /** umask: the process umask (files, the FIFOs tandem creates, and programs it runs); null leaves it. */
+  umask: number | null;
+  pos: Pos;
+}
+
+/** notify_fifo / vrrp_notify_fifo / lvs_notify_fifo FIFO_NAME [username [groupname]]. */
+export interface EventFifo {
+  path: string;
+  /** Who owns the FIFO when tandem creates it; null: the default script user (script_user). */
+  user: string | null;
+  group: string | null;
   pos: Pos;
 }
 
@@ -82,6 +131,10 @@ export interface SyncGroup {
   notify: Command | null;
   trackScripts: TrackScript[];
   trackInterfaces: TrackInterface[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
+  /** notify_priority_changes: the members' default (null: global_defs' vrrp_notify_priority_changes). */
+  notifyPriorityChanges: boolean | null;
   pos: Pos;
 }
 
@@ -116,6 +169,16 @@ export interface TrackScript {
   pos: Pos;
 }
 
+/** A track_file or track_process line of an instance or sync group: NAME [weight N [reverse|noreverse]]. */
+export interface TrackRef {
+  name: string;
+  /** null: the tracked block's own weight. */
+  weight: number | null;
+  /** null: the tracked block's own reverse. */
+  reverse: boolean | null;
+  pos: Pos;
+}
+
 export interface Authentication {
   /** PASS is carried in the v2 advertisement; AH is refused by the validator (not supported). */
   type: 'PASS' | 'AH';
@@ -147,6 +210,8 @@ export interface VrrpInstance {
   unicastPeers: string[];
   trackInterfaces: TrackInterface[];
   trackScripts: TrackScript[];
+  trackFiles: TrackRef[];
+  trackProcesses: TrackRef[];
   /** dont_track_primary: link state of `interface` does not cause FAULT. */
   dontTrackPrimary: boolean;
   notify: Command | null;
@@ -154,11 +219,21 @@ export interface VrrpInstance {
   notifyBackup: Command | null;
   notifyFault: Command | null;
   notifyStop: Command | null;
+  /** notify_master_rx_lower_pri: run when, MASTER, it hears a lower priority (another MASTER). */
+  notifyMasterRxLowerPri: Command | null;
+  /** notify_priority_changes: effective priority changes go to the FIFOs (null: the sync group's, else global_defs'). */
+  notifyPriorityChanges: boolean | null;
   /** garp_master_delay etc. per instance; null falls back to global_defs. */
   garpMasterDelayMs: number | null;
   garpMasterRepeat: number | null;
   garpMasterRefreshMs: number | null;
   garpMasterRefreshRepeat: number | null;
+  /** garp_lower_prio_delay / _repeat; null falls back to global_defs. */
+  garpLowerPrioDelayMs: number | null;
+  garpLowerPrioRepeat: number | null;
+  /** lower_prio_no_advert / higher_prio_send_advert; null: global_defs'. */
+  lowerPrioNoAdvert: boolean | null;
+  higherPrioSendAdvert: boolean | null;
   /** smtp_alert: accepted for compatibility. */
   smtpAlert: boolean;
   /** accept / no_accept (v3: whether the master accepts packets to the VIP). */
@@ -193,6 +268,46 @@ export interface VrrpScript {
   group: string | null;
   /** init_fail: start in the failed state. */
   initFail: boolean;
+  pos: Pos;
+}
+
+/** track_file NAME { file …; weight …; init_file … } (vrrp_track_file is keepalived's old name). */
+export interface TrackFile {
+  name: string;
+  /** The file whose number is read. */
+  file: string;
+  /** weight (default 1): the number is multiplied by it; 0: non-zero means FAULT. */
+  weight: number;
+  weightReverse: boolean;
+  /** init_file [VALUE] [overwrite]: write VALUE at start when the file is missing (or always). */
+  initFile: { value: number; overwrite: boolean } | null;
+  pos: Pos;
+}
+
+/** vrrp_track_process NAME { … } (keepalived.conf(5) "VRRP track processes"). */
+export interface TrackProcess {
+  name: string;
+  /** process NAME [PARAM…]: the name (or argv[0] with full_command), then parameters to match. */
+  process: string[];
+  /** param_match: how parameters match; 'none': they are not looked at (no parameters given). */
+  paramMatch: 'none' | 'exact' | 'initial' | 'partial';
+  weight: number;
+  weightReverse: boolean;
+  /** quorum (default 1) and quorum_max (null: unlimited) matching processes mean up. */
+  quorum: number;
+  quorumMax: number | null;
+  /** fork_delay / terminate_delay (delay sets both), in ms. */
+  forkDelayMs: number;
+  terminateDelayMs: number;
+  /** full_command: match argv[0] of /proc/PID/cmdline instead of the name in /proc/PID/comm. */
+  fullCommand: boolean;
+  pos: Pos;
+}
+
+/** notify_programs { timeout … } (tandem's own). */
+export interface NotifyProgramSettings {
+  /** A notify program still running after this is killed (and logged). */
+  timeoutMs: number;
   pos: Pos;
 }
 

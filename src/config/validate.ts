@@ -13,7 +13,8 @@ import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { familyOf, INSTANCE, isLinkLocalText, validVrid } from './directives/instance.ts';
 import { SCRIPT } from './directives/script.ts';
-import { MQTT } from './directives/tandem.ts';
+import { MQTT, NOTIFY_PROGRAMS } from './directives/tandem.ts';
+import { TRACK_FILE, TRACK_PROCESS } from './directives/trackers.ts';
 import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
 
 export interface ValidateOptions {
@@ -157,6 +158,37 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   };
   for (const i of config.instances) trackRefs(i.trackScripts);
 
+  // ---- track_file and vrrp_track_process blocks, and what names them ----
+  const named = <T extends { name: string; pos: Pos }>(list: readonly T[], what: string): Set<string> => {
+    const names = new Set<string>();
+    for (const x of list) {
+      if (names.has(x.name)) error(x.pos, `${what} ${shown(x.name)} is defined twice`);
+      names.add(x.name);
+    }
+    return names;
+  };
+  const fileNames = named(config.trackFiles, 'track_file');
+  for (const f of config.trackFiles) out.push(...fieldChecks(TRACK_FILE, f, top));
+  const processNames = named(config.trackProcesses, 'vrrp_track_process');
+  for (const p of config.trackProcesses) {
+    out.push(...fieldChecks(TRACK_PROCESS, p, top));
+    // The kernel keeps 15 characters of a process name (TASK_COMM_LEN): a longer one never matches.
+    const name = p.process[0] ?? '';
+    if (!p.fullCommand && [...name].length > 15) warn(at(p, 'process'), `vrrp_track_process ${shown(p.name)}: process '${shown(name)}' is longer than the 15 characters of /proc/PID/comm and never matches; add full_command to match the command line`);
+  }
+  const refs = (list: ReadonlyArray<{ name: string; pos: Pos }>, names: Set<string>, kw: string, block: string): void => {
+    const seen = new Set<string>();
+    for (const t of list) {
+      if (!names.has(t.name)) error(t.pos, `${kw} ${shown(t.name)}: no ${block} of that name`);
+      else if (seen.has(t.name)) error(t.pos, `${kw} ${shown(t.name)} is listed twice`);
+      seen.add(t.name);
+    }
+  };
+  for (const o of [...config.instances, ...config.syncGroups]) {
+    refs(o.trackFiles, fileNames, 'track_file', 'track_file block');
+    refs(o.trackProcesses, processNames, 'track_process', 'vrrp_track_process');
+  }
+
   // ---- sync groups ----
   const memberOf = new Map<string, string>();
   const groupNames = new Set<string>();
@@ -298,5 +330,6 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     // url scheme, prefix and node names, health_interval.
     out.push(...fieldChecks(MQTT, config.mqtt, top));
   }
+  if (config.notifyPrograms) out.push(...fieldChecks(NOTIFY_PROGRAMS, config.notifyPrograms, top));
   return out;
 }

@@ -1,6 +1,7 @@
 // What the console needs from the daemon (src/daemon.ts implements it). Plain data in and out,
 // so the engine stays transport- and daemon-free and a unit test can hand it a fake.
 import type { VirtualServerStatus, VrrpInstanceStatus, VrrpStatus } from '../status.ts';
+import type { FifoStats } from '../util/event-fifo.ts';
 
 export interface VersionInfo {
   version: string;
@@ -101,6 +102,8 @@ export interface ConsoleHost {
   refreshConnections?(): Promise<void>;
   /** VRRP counters and what goes with them (`show statistics` renders keepalived's stats layout). */
   vrrpStatus?(): Promise<VrrpStatus>;
+  /** The event FIFOs' counters (notify_fifo and friends); none configured: empty. */
+  eventFifos?(): FifoStats[];
   interfaces(): Promise<InterfaceInfo[]>;
   health(): Promise<HealthInfo>;
   mqtt(): MqttInfo;

@@ -5,6 +5,7 @@
 import { serverEndpoint } from '../util/ip.ts';
 import type { VrrpStatus } from '../status.ts';
 import { formatVrrpStatistics } from '../vrrp/counters.ts';
+import { formatFifoStats, type FifoStats } from '../util/event-fifo.ts';
 import type { ConsoleHost, HealthInfo, InterfaceInfo, MqttInfo, StatusInfo, VersionInfo, VirtualServerStatus, VrrpInstanceStatus, RealServerStatus } from './host.ts';
 import { bytes, duration, opt, table } from './format.ts';
 
@@ -125,9 +126,12 @@ const realServers = form<RealServerRow[]>({
   },
 });
 
-const statistics = form<VrrpStatus | null>({
-  data: async ({ host }) => (host.vrrpStatus ? host.vrrpStatus() : null),
-  text: (q) => (q === null ? 'no statistics available\n' : formatVrrpStatistics(q)),
+/** The VRRP status with the event FIFOs' counters beside it. */
+export type StatisticsData = VrrpStatus & { eventFifos: FifoStats[] };
+
+const statistics = form<StatisticsData | null>({
+  data: async ({ host }) => (host.vrrpStatus ? { ...(await host.vrrpStatus()), eventFifos: host.eventFifos?.() ?? [] } : null),
+  text: (q) => (q === null ? 'no statistics available\n' : formatVrrpStatistics(q) + formatFifoStats(q.eventFifos)),
 });
 
 const interfaces = form<InterfaceInfo[]>({

@@ -32,6 +32,8 @@ export interface LbHooks {
   /** A real server's reported state changed (for MQTT `lb/VS/RS` and `events`). */
   rsChanged(vs: VirtualServer, rs: RealServer, state: RealServerStatus): void;
   quorumChanged?(vs: VirtualServer, up: boolean): void;
+  /** A real server went up or down (when notify_up / notify_down run; the event FIFOs' RS lines). */
+  rsUpDown?(vs: VirtualServer, rs: RealServer, up: boolean): void;
 }
 
 export interface LbDeps {
@@ -300,6 +302,9 @@ export class LbController {
     this.hooks.rsChanged(vs, rs, view);
     const changed = !prev || prev.up !== ev.up || prev.weight !== ev.weight;
     if (!changed) return;
+    // Up or down against what it was, at first what it starts as (down with alpha), as the
+    // health checker decides when notify_up / notify_down run.
+    if ((prev?.up ?? !vs.alpha) !== ev.up) this.hooks.rsUpDown?.(vs, rs, ev.up);
     if (prev) {
       // keepalived's wording (check_api / ipvswrapper): "Removing service [ADDR]:PORT … from VS"
       this.hooks.log('info', ev.up ? `Adding service [${rs.address}]:${rs.port} to VS [${vs.address}]:${vs.port} (${ev.reason})` : `Removing service [${rs.address}]:${rs.port} from VS [${vs.address}]:${vs.port} (${ev.reason})`);

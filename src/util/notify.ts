@@ -6,6 +6,9 @@ import type { Command } from '../config/model.ts';
 import { runScript } from './run-script.ts';
 import type { ScriptPolicy } from './script-user.ts';
 
+/** notify_programs' timeout when not given (the default of its directive, src/config/directives/tandem.ts). */
+export const DEFAULT_NOTIFY_TIMEOUT_MS = 10_000;
+
 /**
  * Runs a notify program. keepalived's conventions (keepalived.conf(5) "notify"):
  * notify_master/backup/fault/stop run as written; the generic `notify` gets
@@ -18,7 +21,8 @@ export async function runNotify(
   log: (level: 'warn' | 'debug', msg: string) => void,
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  // notify_programs { timeout } (tandem's own; keepalived waits for notify programs unbounded).
+  const timeoutMs = opts.timeoutMs ?? policy.notifyTimeoutMs ?? DEFAULT_NOTIFY_TIMEOUT_MS;
   const argv = [...cmd.argv, ...extraArgs];
   const r = await runScript(argv, null, policy, { timeoutMs, signal: opts.signal });
   if (r.refused) log('warn', `notify ${argv.join(' ')} not run: ${r.refused}`);

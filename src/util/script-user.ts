@@ -14,7 +14,7 @@
 // whenever a uid or gid is given to the child, so spawnIds() always gives both when tandem is
 // root, also for root itself: the program starts with no supplementary groups, as under
 // keepalived. The ':GROUP' form is refused: node cannot give a child a group list.
-import type { GlobalDefs } from '../config/model.ts';
+import type { Config, GlobalDefs } from '../config/model.ts';
 import { lookupGid, lookupPrimaryGid, lookupUid } from './spawn.ts';
 
 /** What of global_defs decides who runs programs. */
@@ -22,10 +22,18 @@ export interface ScriptPolicy {
   scriptUser: string | null;
   scriptGroup: string | null;
   enableScriptSecurity: boolean;
+  /** How long a notify program may run (notify_programs timeout); absent: runNotify's default. */
+  notifyTimeoutMs?: number;
 }
 
 export function scriptPolicy(g: Pick<GlobalDefs, 'scriptUser' | 'scriptGroup' | 'enableScriptSecurity'>): ScriptPolicy {
   return { scriptUser: g.scriptUser, scriptGroup: g.scriptGroup, enableScriptSecurity: g.enableScriptSecurity };
+}
+
+/** The policy for notify programs: global_defs' users and notify_programs' timeout. */
+export function notifyPolicy(cfg: Pick<Config, 'global' | 'notifyPrograms'>): ScriptPolicy {
+  const p = scriptPolicy(cfg.global);
+  return cfg.notifyPrograms ? { ...p, notifyTimeoutMs: cfg.notifyPrograms.timeoutMs } : p;
 }
 
 /** A program's own `user USER [GROUP]`, when it has one. */

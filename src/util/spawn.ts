@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 
 export interface ProcessOptions {
+  /** Infinity: none, for a program that runs as long as tandem does (an event FIFO's reader; stopped by `signal`). */
   timeoutMs: number;
   output: 'capture' | 'discard';
   /** Written to stdin, which is then closed; without it stdin is /dev/null. */
@@ -112,10 +113,10 @@ export function runProcess(argv: readonly string[], opts: ProcessOptions): Promi
       outputBytes += b.length;
       err.add(b);
     });
-    const timer = setTimeout(() => {
+    const timer = Number.isFinite(opts.timeoutMs) ? setTimeout(() => {
       timedOut = true;
       killGroup();
-    }, Math.max(1, opts.timeoutMs));
+    }, Math.max(1, opts.timeoutMs)) : undefined;
     const onAbort = (): void => {
       aborted = true;
       killGroup();

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { EngineConfig } from './engine-config.ts';
+import type { EngineConfig, TrackedKind, TrackedValue } from './engine-config.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpState, VrrpStatus } from '../status.ts';
 
@@ -18,6 +18,10 @@ export interface VrrpClientHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string): void;
   stateChanged(status: VrrpInstanceStatus, from: VrrpState, reason: string): void;
   groupChanged(status: SyncGroupStatus, from: SyncGroupState): void;
+  /** MASTER, an instance heard another MASTER with a lower priority (splitBrain: the first of an episode). */
+  rxLowerPriority?(status: VrrpInstanceStatus, from: string, priority: number, splitBrain: boolean): void;
+  /** An instance's effective priority changed. */
+  priorityChanged?(status: VrrpInstanceStatus): void;
   /** The worker died unexpectedly (a bug): the daemon must not carry on without VRRP. */
   crashed(err: Error): void;
 }
@@ -71,6 +75,13 @@ export class VrrpClient {
             this.groups.set(m.status.name, m.status);
             this.hooks.groupChanged(m.status, m.from);
             break;
+          case 'rxLowerPriority':
+            this.hooks.rxLowerPriority?.(m.status, m.from, m.priority, m.splitBrain);
+            break;
+          case 'priority':
+            this.latest.set(m.status.name, m.status);
+            this.hooks.priorityChanged?.(m.status);
+            break;
           case 'status': {
             this.remember(m.status);
             const fn = this.waiting.get(m.id);
@@ -104,8 +115,9 @@ export class VrrpClient {
     this.worker?.postMessage(m);
   }
 
-  scriptResult(name: string, up: boolean): void {
-    this.send({ type: 'script', name, up });
+  /** A tracker's new value (src/vrrp/trackers.ts): vrrp_script, track_process, track_file. */
+  trackedValue(kind: TrackedKind, name: string, value: TrackedValue): void {
+    this.send({ type: 'tracked', kind, name, value });
   }
 
   /** The last known state of every instance (updated on each change; counters as of then). */
@@ -178,4 +190,4 @@ export class VrrpClient {
 }
 
 /** The VRRP worker as the rest of the main thread uses it (a fake in the daemon's wiring tests). */
-export type VrrpHandle = Pick<VrrpClient, 'start' | 'stop' | 'snapshot' | 'groupSnapshot' | 'query' | 'reconfigure' | 'scriptResult' | 'setMaintenance'>;
+export type VrrpHandle = Pick<VrrpClient, 'start' | 'stop' | 'snapshot' | 'groupSnapshot' | 'query' | 'reconfigure' | 'trackedValue' | 'setMaintenance'>;

@@ -1,8 +1,9 @@
 // What the VRRP worker needs from the configuration, as plain data that crosses postMessage.
 // Built on the main thread from the one configuration model (DESIGN.md: nothing else reads
 // configuration text).
-import type { Config, VrrpInstance, VirtualIp } from '../config/model.ts';
-import type { GarpSettings, MachineParams } from './machine.ts';
+import type { Config, TrackRef, VrrpInstance, VirtualIp } from '../config/model.ts';
+import type { GarpSettings, MachineParams, RivalSettings } from './machine.ts';
+import { vrrpGroup } from './codec.ts';
 
 export interface EngineVip {
   address: string;
@@ -13,8 +14,30 @@ export interface EngineVip {
   scope: string | null;
 }
 
+/**
+ * What an instance tracks besides interfaces: vrrp_script results, track_process quorums and
+ * track_file numbers, each reported by its tracker on the main thread (src/vrrp/trackers.ts)
+ * through one message, and folded into the priority by track.ts.
+ */
+export type TrackedKind = 'script' | 'process' | 'file';
+
+/** A script or process is up or down; a file holds a number (keepalived track_file.c). */
+export type TrackedValue = boolean | number;
+
+export interface EngineTracked {
+  kind: TrackedKind;
+  name: string;
+  weight: number;
+  reverse: boolean;
+}
+
+/** The key of a tracked thing in the engine's maps and in messages. */
+export function trackedKey(kind: TrackedKind, name: string): string {
+  return `${kind}:${name}`;
+}
+
 /** One vrrp_instance: the machine's parameters (machine.ts) and what the engine needs around it. */
-export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync' | 'garp'> {
+export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync' | 'garp' | 'rival'> {
   dev: string;
   vrid: number;
   /** The instance's family (keepalived: one instance, one family): IPv6 adverts go to ff02::12
@@ -29,10 +52,15 @@ export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync'
   advertAddresses: string[];
   unicastSrcIp: string | null;
   unicastPeers: string[];
+  /** Its own and its sync group's (keepalived applies a group's tracking to every member). */
   trackInterfaces: Array<{ name: string; weight: number }>;
-  trackScripts: Array<{ name: string; weight: number; reverse: boolean }>;
+  tracked: EngineTracked[];
   dontTrackPrimary: boolean;
   garp: GarpSettings;
+  /** What it does on hearing another MASTER (machine.ts RivalSettings). */
+  rival: RivalSettings;
+  /** Where multicast adverts go and are heard (global_defs vrrp_mcast_group4). */
+  mcastGroup: string;
 }
 
 export interface EngineSyncGroup {
@@ -58,10 +86,27 @@ export interface EngineScheduling {
  */
 export const DEFAULT_RT_PRIORITY = 1;
 
+/** vrrp_startup_delay / vrrp_delay_after_boot: instances wait the longer of the two at start. */
+export interface EngineStartup {
+  delayMs: number;
+  /** Until the system has been up this long (0: no such wait). */
+  afterBootMs: number;
+}
+
 export interface EngineConfig {
   instances: EngineInstance[];
   syncGroups: EngineSyncGroup[];
   scheduling?: EngineScheduling;
+  startup?: EngineStartup;
+  /** dynamic_interfaces: an instance whose interface is missing waits for it in FAULT. */
+  dynamicInterfaces?: boolean;
+}
+
+/** How long instances wait at start, given the system's uptime (keepalived uses the longer delay). */
+export function startupDelayMs(s: EngineStartup | undefined, uptimeMs: number | null): number {
+  if (!s) return 0;
+  const afterBoot = s.afterBootMs > 0 && uptimeMs !== null ? Math.max(0, s.afterBootMs - uptimeMs) : 0;
+  return Math.max(s.delayMs, afterBoot);
 }
 
 function vip(v: VirtualIp, inst: VrrpInstance): EngineVip {
@@ -70,7 +115,27 @@ function vip(v: VirtualIp, inst: VrrpInstance): EngineVip {
 
 export function engineConfigFrom(cfg: Config): EngineConfig {
   const g = cfg.global;
-  const scriptWeight = new Map(cfg.scripts.map((s) => [s.name, s]));
+  const scripts = new Map(cfg.scripts.map((s) => [s.name, s]));
+  const files = new Map(cfg.trackFiles.map((f) => [f.name, f]));
+  const processes = new Map(cfg.trackProcesses.map((p) => [p.name, p]));
+  const groupOf = (name: string) => cfg.syncGroups.find((s) => s.group.includes(name)) ?? null;
+  // A line's own weight (and reverse), else the tracked block's (keepalived vrrp_track.c and
+  // track_file.c: the instance's `weight` overrides the block's; `reverse` only with a weight).
+  const ref = (kind: 'file' | 'process', t: TrackRef, own: { weight: number; weightReverse: boolean } | undefined): EngineTracked => ({
+    kind, name: t.name, weight: t.weight ?? own?.weight ?? 0, reverse: t.weight !== null ? t.reverse ?? false : own?.weightReverse ?? false,
+  });
+  const tracked = (o: Pick<VrrpInstance, 'trackScripts' | 'trackFiles' | 'trackProcesses'>): EngineTracked[] => [
+    ...o.trackScripts.map((t): EngineTracked => {
+      const s = scripts.get(t.name);
+      return { kind: 'script', name: t.name, weight: t.weight ?? s?.weight ?? 0, reverse: s?.weightReverse ?? false };
+    }),
+    ...o.trackFiles.map((t) => ref('file', t, files.get(t.name))),
+    ...o.trackProcesses.map((t) => ref('process', t, processes.get(t.name))),
+  ];
+  /** An instance's tracking, then its sync group's; a thing both track counts once (the instance's line). */
+  const merged = <T extends { name: string; kind?: string }>(own: T[], group: T[]): T[] => [
+    ...own, ...group.filter((x) => !own.some((o) => o.name === x.name && o.kind === x.kind)),
+  ];
   return {
     instances: cfg.instances.map((i) => ({
       name: i.name,
@@ -89,11 +154,11 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       advertAddresses: i.virtualIps.map((v) => v.address),
       unicastSrcIp: i.unicastSrcIp,
       unicastPeers: [...i.unicastPeers],
-      trackInterfaces: i.trackInterfaces.map((t) => ({ name: t.name, weight: t.weight })),
-      trackScripts: i.trackScripts.map((t) => {
-        const s = scriptWeight.get(t.name);
-        return { name: t.name, weight: t.weight ?? s?.weight ?? 0, reverse: s?.weightReverse ?? false };
-      }),
+      trackInterfaces: merged(
+        i.trackInterfaces.map((t) => ({ name: t.name, weight: t.weight })),
+        (groupOf(i.name)?.trackInterfaces ?? []).map((t) => ({ name: t.name, weight: t.weight })),
+      ),
+      tracked: merged(tracked(i), tracked(groupOf(i.name) ?? { trackScripts: [], trackFiles: [], trackProcesses: [] })),
       dontTrackPrimary: i.dontTrackPrimary,
       garp: {
         repeat: i.garpMasterRepeat ?? g.garpMasterRepeat,
@@ -101,6 +166,14 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
         refreshMs: i.garpMasterRefreshMs ?? g.garpMasterRefreshMs,
         refreshRepeat: i.garpMasterRefreshRepeat ?? g.garpMasterRefreshRepeat,
       },
+      rival: {
+        garpRepeat: i.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat,
+        garpDelayMs: i.garpLowerPrioDelayMs ?? g.garpLowerPrioDelayMs,
+        noAdvert: i.lowerPrioNoAdvert ?? g.lowerPrioNoAdvert,
+        advertBeforeYielding: i.higherPrioSendAdvert ?? g.higherPrioSendAdvert,
+      },
+      // vrrp_mcast_group4 for IPv4; IPv6 adverts go to ff02::12 (RFC 5798 §5.1.2.2).
+      mcastGroup: i.family === 6 ? vrrpGroup(6) : g.vrrpMcastGroup4,
     })),
     syncGroups: cfg.syncGroups.map((s) => ({ name: s.name, members: [...s.group] })),
     scheduling: {
@@ -109,6 +182,8 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       maxAutoPriority: Math.max(0, g.maxAutoPriority),
       autoDelayMs: g.minAutoPriorityDelayMs,
     },
+    startup: { delayMs: g.vrrpStartupDelayMs, afterBootMs: g.vrrpDelayAfterBootMs },
+    dynamicInterfaces: g.dynamicInterfaces,
   };
 }
 
@@ -117,7 +192,8 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
  * handover first); everything else a reload changes is applied in place (VrrpEngine.reconfigure).
  */
 export function instanceIdentity(i: EngineInstance): string {
-  return JSON.stringify([i.dev, i.vrid, i.family, i.version, i.unicastSrcIp]);
+  // The multicast group too: the socket joins it when the instance is created.
+  return JSON.stringify([i.dev, i.vrid, i.family, i.version, i.unicastSrcIp, i.mcastGroup]);
 }
 
 /** Interfaces whose link state the engine needs: the instances', tracked ones and the VIPs'. */

@@ -27,6 +27,9 @@
 //   force {state, reason, graceful?}
 //                               a sync group moves this member (see sync-group.ts); graceful: the
 //                               member that moved first handed over on purpose, so this one does too.
+//   groupRxLowerPriority        another member of its sync group heard a lower priority: a MASTER
+//                               sends its own garp_lower_prio burst too (keepalived vrrp.c: the
+//                               other side's members go BACKUP without advertising to us).
 // Actions (Action):
 //   sendAdvert {priority}       send one advertisement now (0 on stop / fault / handover).
 //   setTimer {timer, atMs}      (re)arm a timer: replaces any previous deadline of that timer.
@@ -39,6 +42,8 @@
 //                               shrinks from the peer's Skew_Time to the gap between its advert
 //                               and its gratuitous ARP.
 //   sendGarp {count}            a burst of gratuitous ARPs for every VIP (count per VIP).
+//                               Also when, MASTER, it hears a lower priority (garp_lower_prio_*,
+//                               once more after garp_lower_prio_delay), at most once per interval.
 //                               The schedule is modelled here (keepalived defaults: 5 at once on
 //                               becoming MASTER, 5 more after garp_master_delay 5 s, then every
 //                               garp_master_refresh with garp_master_refresh_repeat if set), via
@@ -48,6 +53,15 @@
 //                               log `(NAME) Entering MASTER STATE` (stateLogLine), notify scripts,
 //                               report; also offer it to the sync group.
 //   count {counter}             bump the instance counter (keepalived stats names).
+//   rxLowerPriority {srcIp, priority, first}
+//                               MASTER, it heard another MASTER with a lower priority (only a
+//                               MASTER advertises, so the two were split): keepalived's
+//                               MASTER_RX_LOWER_PRI event (notify_master_rx_lower_pri, the FIFOs),
+//                               at most once per interval. `first`: the first of an episode (none
+//                               heard for a Master_Down_Interval before): the other side carried
+//                               flows meanwhile, so the engine reports a split brain that healed.
+//   priorityChanged {priority}  the effective priority changed (tracking, maintenance, a reload):
+//                               notify_priority_changes writes it to the FIFOs.
 //
 // Preempt delay follows keepalived 2.x (vrrp_state_backup), which needs no timer of its own:
 // a BACKUP with preemption that hears a lower priority advert keeps accepting adverts for
@@ -60,7 +74,7 @@ import { compareIp, parseIp } from '../util/ip.ts';
 import { handoverBoundMs, masterDownIntervalMs, skewMinMs, skewTimeMs } from './timing.ts';
 
 export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
-export type TimerName = 'advert' | 'masterDown' | 'garp';
+export type TimerName = 'advert' | 'masterDown' | 'garp' | 'lowerPrioGarp';
 
 /** Asked by the machine when it is in a sync group (see sync-group.ts). */
 export interface SyncGate {
@@ -82,6 +96,26 @@ export interface GarpSettings {
 
 export const DEFAULT_GARP: GarpSettings = { repeat: 5, delayMs: 5000, refreshMs: 0, refreshRepeat: 1 };
 
+/**
+ * What a MASTER does on hearing another MASTER (keepalived vrrp.c vrrp_state_master_rx):
+ * with a lower priority it advertises at once (RFC 9568 section 6.4.3; unless noAdvert) and sends
+ * a gratuitous ARP burst so clients that followed the other come back; with a higher priority it
+ * may advertise once before yielding, so that the other sends its burst.
+ */
+export interface RivalSettings {
+  /** garp_lower_prio_repeat: GARPs per VIP on hearing a lower priority (0: none). */
+  garpRepeat: number;
+  /** garp_lower_prio_delay: the same burst again this much later (0: not again). */
+  garpDelayMs: number;
+  /** lower_prio_no_advert. */
+  noAdvert: boolean;
+  /** higher_prio_send_advert. */
+  advertBeforeYielding: boolean;
+}
+
+/** keepalived's defaults (the garp_master values; no advert before yielding). */
+export const DEFAULT_RIVAL: RivalSettings = { garpRepeat: 5, garpDelayMs: 5000, noAdvert: false, advertBeforeYielding: false };
+
 export interface MachineParams {
   /** Instance name, for log lines and sync groups. */
   name: string;
@@ -98,12 +132,14 @@ export interface MachineParams {
    * IPv6 it is the interface's link-local address, the source of our adverts (RFC 5798 §5.1.2.1). */
   primaryIp: string;
   garp?: GarpSettings;
+  rival?: RivalSettings;
   sync?: SyncGate;
 }
 
 /** What a reload may change without restarting the instance (its identity stays). */
 export type ReconfigurableParams = Pick<MachineParams, 'priority' | 'advertIntMs' | 'nopreempt' | 'preemptDelayMs' | 'initialState' | 'primaryIp'> & {
   garp?: GarpSettings;
+  rival?: RivalSettings;
 };
 
 export type MachineEvent =
@@ -116,7 +152,8 @@ export type MachineEvent =
   | { type: 'track'; weight: number }
   | { type: 'maintenance'; on: boolean }
   | { type: 'reconfigure'; params: ReconfigurableParams }
-  | { type: 'force'; state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string; graceful?: boolean };
+  | { type: 'force'; state: 'MASTER' | 'BACKUP' | 'FAULT'; reason: string; graceful?: boolean }
+  | { type: 'groupRxLowerPriority' };
 
 export type Action =
   | { type: 'sendAdvert'; priority: number }
@@ -126,7 +163,9 @@ export type Action =
   | { type: 'removeVips'; handover?: { untilMs: number } }
   | { type: 'sendGarp'; count: number }
   | { type: 'stateChanged'; from: VrrpState; to: VrrpState; reason: string; graceful?: true }
-  | { type: 'count'; counter: CounterName };
+  | { type: 'count'; counter: CounterName }
+  | { type: 'rxLowerPriority'; srcIp: string; priority: number; first: boolean }
+  | { type: 'priorityChanged'; priority: number };
 
 /** What the engine, the sync group and reporting can read. */
 export interface MachineView {
@@ -169,6 +208,7 @@ export function createMachine(params: MachineParams): Machine {
   checkParams(p);
   const owner = (): boolean => p.priority === 255;
   const garp = (): GarpSettings => p.garp ?? DEFAULT_GARP;
+  const rival = (): RivalSettings => p.rival ?? DEFAULT_RIVAL;
 
   let state: VrrpState = 'INIT';
   // keepalived: `state MASTER` sets wantstate MASTER from the start; nopreempt overrides it.
@@ -183,6 +223,10 @@ export function createMachine(params: MachineParams): Machine {
   let preemptAfter: number | null = null;
   let garpPhase: 'second' | 'refresh' = 'second';
   let lastReassert: number | null = null;
+  /** Last lower-priority advert heard as MASTER (rate-limited or not): where an episode ends. */
+  let lastLowerHeard: number | null = null;
+  /** Last garp_lower_prio burst: at most one per advert interval, whatever asks for it. */
+  let lastLowerGarp: number | null = null;
   const timers: Partial<Record<TimerName, number>> = {};
 
   // Skew uses 255 for the owner whatever tracking did (keepalived VRRP_TIMER_SKEW).
@@ -224,6 +268,8 @@ export function createMachine(params: MachineParams): Machine {
     masterPriority = null;
     preemptAfter = null;
     lastReassert = null;
+    lastLowerHeard = null;
+    lastLowerGarp = null;
     advert(out, eff);
     set(out, 'advert', now + p.advertIntMs);
     out.push({ type: 'addVips' });
@@ -248,6 +294,7 @@ export function createMachine(params: MachineParams): Machine {
     if (to !== 'BACKUP' || graceful) advert(out, 0);
     cancel(out, 'advert');
     cancel(out, 'garp');
+    cancel(out, 'lowerPrioGarp');
     out.push(graceful ? { type: 'removeVips', handover: { untilMs: now + handoverBoundMs(p.version, p.advertIntMs) } } : { type: 'removeVips' });
     out.push({ type: 'count', counter: 'release_master' });
     if (to === 'BACKUP') set(out, 'masterDown', now + mdi());
@@ -271,6 +318,17 @@ export function createMachine(params: MachineParams): Machine {
     eff = next;
     const down = timers.masterDown;
     if (state === 'BACKUP' && down !== undefined) set(out, 'masterDown', down + (mdi() - oldMdi));
+    out.push({ type: 'priorityChanged', priority: eff });
+  }
+
+  /** The garp_lower_prio burst, and its repeat after garp_lower_prio_delay; once per interval. */
+  function lowerPrioGarp(out: Action[], now: number): void {
+    const r = rival();
+    if (r.garpRepeat <= 0) return;
+    if (lastLowerGarp !== null && now - lastLowerGarp < p.advertIntMs) return;
+    lastLowerGarp = now;
+    out.push({ type: 'sendGarp', count: r.garpRepeat });
+    if (r.garpDelayMs > 0 && timers.lowerPrioGarp === undefined) set(out, 'lowerPrioGarp', now + r.garpDelayMs);
   }
 
   function onStart(out: Action[], now: number, ev: { faulty?: boolean; trackWeight?: number }): void {
@@ -337,7 +395,11 @@ export function createMachine(params: MachineParams): Machine {
     // numbers of the family's width (IPv6: the link-local sources).
     const cmp = compareAddresses(ev.srcIp, p.primaryIp);
     if (ev.priority > eff || (ev.priority === eff && cmp > 0)) {
-      // A better master: become BACKUP, learning its interval (v3).
+      // A better master: become BACKUP, learning its interval (v3). With higher_prio_send_advert
+      // one advert at our own priority goes first: after a split brain the other MASTER then
+      // hears a lower priority and sends its gratuitous ARPs, which bring back the clients that
+      // followed us (keepalived vrrp_state_master_rx).
+      if (rival().advertBeforeYielding) advert(out, eff);
       if (p.version === 3 && ev.advertIntMs > 0) masterAdverInt = ev.advertIntMs;
       masterIp = ev.srcIp;
       masterPriority = ev.priority;
@@ -349,13 +411,19 @@ export function createMachine(params: MachineParams): Machine {
       return;
     }
     if (ev.priority === eff && cmp === 0) return; // our own address: a loop, ignore (keepalived warns)
-    // Lower priority (or equal with a lower address): keepalived re-asserts at once so the
-    // other side sees us and goes back to BACKUP ("forcing new election"). At most once per
-    // advert interval: a flood of low-priority adverts must not make us reflect one advert each
-    // (our regular adverts carry the same message every interval anyway).
+    // Lower priority (or equal with a lower address): another MASTER. keepalived re-asserts at
+    // once so the other side sees us and goes back to BACKUP ("forcing new election"), and
+    // sends gratuitous ARPs so that clients which followed the other come back (its
+    // garp_lower_prio_*). At most once per advert interval: a flood of low-priority adverts
+    // must not make us reflect one advert or one burst each (our regular adverts carry the
+    // same message every interval anyway).
+    const first = lastLowerHeard === null || now - lastLowerHeard > mdi();
+    lastLowerHeard = now;
     if (lastReassert !== null && now - lastReassert < p.advertIntMs) return;
     lastReassert = now;
-    advert(out, eff);
+    if (!rival().noAdvert) advert(out, eff);
+    lowerPrioGarp(out, now);
+    out.push({ type: 'rxLowerPriority', srcIp: ev.srcIp, priority: ev.priority, first });
   }
 
   function onTimer(out: Action[], now: number, timer: TimerName): void {
@@ -379,6 +447,11 @@ export function createMachine(params: MachineParams): Machine {
       if (state !== 'MASTER') return;
       advert(out, eff);
       set(out, 'advert', now + p.advertIntMs);
+    } else if (timer === 'lowerPrioGarp') {
+      // keepalived vrrp_lower_prio_gratuitous_arp_thread: the same burst once more.
+      if (state !== 'MASTER') return;
+      const r = rival();
+      if (r.garpRepeat > 0) out.push({ type: 'sendGarp', count: r.garpRepeat });
     } else {
       if (state !== 'MASTER') return;
       const g = garp();
@@ -433,7 +506,7 @@ export function createMachine(params: MachineParams): Machine {
 
   function onReconfigure(out: Action[], now: number, next: ReconfigurableParams): void {
     const prev = p;
-    const candidate: MachineParams = { ...p, ...next, garp: next.garp ?? p.garp };
+    const candidate: MachineParams = { ...p, ...next, garp: next.garp ?? p.garp, rival: next.rival ?? p.rival };
     checkParams(candidate);
     p = candidate;
     const wasEff = eff;
@@ -478,7 +551,7 @@ export function createMachine(params: MachineParams): Machine {
       leaveMaster(out, now, 'STOP', 'shutdown', true);
       return;
     }
-    for (const t of ['advert', 'masterDown', 'garp'] as const) cancel(out, t);
+    for (const t of ['advert', 'masterDown', 'garp', 'lowerPrioGarp'] as const) cancel(out, t);
     change(out, 'STOP', 'shutdown');
   }
 
@@ -493,7 +566,7 @@ export function createMachine(params: MachineParams): Machine {
         else if (event.type === 'track') trackWeight = Number.isFinite(event.weight) ? event.weight : 0;
         else if (event.type === 'maintenance') maintenance = event.on;
         else if (event.type === 'reconfigure') {
-          const candidate: MachineParams = { ...p, ...event.params, garp: event.params.garp ?? p.garp };
+          const candidate: MachineParams = { ...p, ...event.params, garp: event.params.garp ?? p.garp, rival: event.params.rival ?? p.rival };
           checkParams(candidate);
           p = candidate;
           masterAdverInt = p.advertIntMs;
@@ -531,6 +604,9 @@ export function createMachine(params: MachineParams): Machine {
           break;
         case 'force':
           onForce(out, nowMs, event);
+          break;
+        case 'groupRxLowerPriority':
+          if (state === 'MASTER') lowerPrioGarp(out, nowMs);
           break;
       }
       return out;

@@ -1,5 +1,5 @@
 // Shared helpers of the VRRP lab tests: who holds the VIPs, and waiting for a board's state.
-import { LAB_ADDR, LAB_ADDR6, type Lab, type Board } from './lab.ts';
+import { LAB_ADDR, LAB_ADDR6, type Lab, type Board, type Host, type LabProcess } from './lab.ts';
 
 export interface VipHolders {
   pub: Board[];
@@ -57,5 +57,55 @@ export async function waitHolder6(lab: Lab, board: Board, timeoutMs = 15_000, al
     }, { timeoutMs, intervalMs: 50, what: `board ${board} alone holding the IPv6 VIPs` });
   } catch (err) {
     throw new Error(`${(err as Error).message} (last seen: public IPv6 VIP on [${last.pub}], private ones on [${last.priv}])`);
+  }
+}
+
+const VRRP_BLOCK_TABLE = 'tdm_vrrp_block';
+
+/**
+ * A split brain: VRRP (IP protocol 112) dropped by both switches, in an nftables bridge table in
+ * each switch namespace (the lab's own), while every other frame — clients' traffic, ARP — still
+ * passes. Unblocking removes the table.
+ */
+export async function blockVrrp(lab: Lab, blocked: boolean): Promise<void> {
+  for (const sw of ['public', 'private'] as const) {
+    const script = blocked
+      ? `table bridge ${VRRP_BLOCK_TABLE} {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  ip protocol 112 drop\n }\n}\n`
+      : `delete table bridge ${VRRP_BLOCK_TABLE}\n`;
+    const r = await lab.exec(sw, ['nft', '-f', '-'], { input: script });
+    if (r.code !== 0) throw new Error(`nft in the ${sw} switch: ${r.stderr}`);
+  }
+}
+
+/** A continuous ping of `address` from `host`, every intervalMs, keeping the time (ms) of each reply. */
+export class Pinger {
+  readonly replies: number[] = [];
+  private readonly proc: LabProcess;
+
+  constructor(lab: Lab, readonly host: Host, readonly address: string, intervalMs = 20) {
+    // -D: each reply line starts with its arrival time ([seconds.micros]), taken by ping itself.
+    this.proc = lab.spawn(host, ['ping', '-n', '-D', '-i', String(intervalMs / 1000), '-W', '1', address], {
+      label: `ping-${host}`,
+      onLine: (l) => {
+        const m = /^\[(\d+\.\d+)\] \d+ bytes from /.exec(l.text);
+        if (m) this.replies.push(Number(m[1]) * 1000);
+      },
+    });
+  }
+
+  /** The longest time without a reply between `from` and `to` (epoch ms), edges included. */
+  longestGap(from: number, to: number): number {
+    const inside = this.replies.filter((t) => t >= from && t <= to);
+    let prev = from;
+    let worst = 0;
+    for (const t of [...inside, to]) {
+      worst = Math.max(worst, t - prev);
+      prev = t;
+    }
+    return worst;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc.stop('SIGINT', 5_000);
   }
 }

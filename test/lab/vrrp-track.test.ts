@@ -1,12 +1,12 @@
-// Tracking and authentication between two tandem boards: track_interface
-// and a failing vrrp_script demote the master (weight 0: FAULT; negative weight: a lower
+// Tracking and authentication between two tandem boards: track_interface, track_process,
+// track_file and a failing vrrp_script demote the master (weight 0: FAULT; negative weight: a lower
 // priority, so the peer preempts), recovery brings it back; a v2 authentication mismatch keeps
 // the boards apart (each drops the other's adverts, so both are MASTER), the same password
 // joins them again. Semantics as keepalived's vrrp_track.c (see src/vrrp/track.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, rename, rm, writeFile } from 'node:fs/promises';
 import { withLab, type Lab } from './lab.ts';
 import { pairConfig } from './vrrp-configs.ts';
 import { vipHolders, waitHolder } from './vrrp-helpers.ts';
@@ -143,4 +143,57 @@ test('v2 authentication mismatch keeps the boards apart (both MASTER, auth failu
   const b2 = await lab.startBoard('b', pairConfig({ routerId: 'lb-b', priority: 100, authPass: 'alpha', ...v2 }), { waitForLog: started });
   await waitHolder(lab, 'a');
   assert.ok(!b2.proc.lines.some((l) => /auth_failure|Entering MASTER STATE/.test(l.text)), b2.proc.tail());
+});
+
+test('track_process: too few of a process lets the peer preempt (weight -60), its start brings the master back; track_file: a non-zero number with weight 0 means FAULT, 0 recovers', async (t) => {
+  const lab = await withLab(t, { name: 'vrrp-track-proc', realServers: 0 });
+  const dir = join(lab.tmpDir, 'board-a');
+  const flag = join(dir, 'fault');
+  // A process name no other process on this machine has (/proc shows the host's processes).
+  const name = `tdm${Math.random().toString(36).slice(2, 10)}`;
+  const prog = join(dir, name);
+  const extra = `
+vrrp_track_process worker {
+    process ${name}
+    weight -60
+    quorum 1
+}
+track_file fault {
+    file ${flag}
+    weight 0
+    init_file 0 overwrite
+}
+`;
+  const track = '    track_process {\n        worker\n    }\n    track_file {\n        fault\n    }\n';
+  const a = await lab.startBoard('a', pairConfig({ routerId: 'lb-a', priority: 150, instanceExtra: track, extra, ...fast }), { waitForLog: started });
+  await lab.startBoard('b', pairConfig({ routerId: 'lb-b', priority: 100, ...fast }), { waitForLog: started });
+  // No such process yet: a runs at 90, below b's 100.
+  await a.waitForLog(new RegExp(`Quorum lost for tracked process worker \\(0 running`), 10_000);
+  await waitHolder(lab, 'b');
+
+  // Started (a copy of sleep under that name): quorum gained, a preempts at 150.
+  await copyFile('/bin/sleep', prog);
+  await chmod(prog, 0o755);
+  let mark = a.proc.mark();
+  const p = lab.spawn('a', [prog, '600'], { label: 'tracked-process' });
+  t.after(() => p.stop('SIGKILL'));
+  await a.waitForLog(/Quorum gained for tracked process worker \(1 running/, 10_000, { from: mark });
+  await waitHolder(lab, 'a');
+
+  // The file says 1: FAULT (keepalived: weight 0 and a non-zero number), the peer takes over.
+  mark = a.proc.mark();
+  await writeFile(`${flag}.tmp`, '1\n');
+  await rename(`${flag}.tmp`, flag);
+  await a.waitForLog(/\(VI_PUB\) Entering FAULT STATE/, 5_000, { from: mark });
+  await waitHolder(lab, 'b');
+  mark = a.proc.mark();
+  await writeFile(flag, '0\n');
+  await a.waitForLog(/\(VI_PUB\) Entering BACKUP STATE/, 5_000, { from: mark });
+  await waitHolder(lab, 'a');
+
+  // The process ends: quorum lost again, b preempts.
+  mark = a.proc.mark();
+  await p.stop('SIGKILL');
+  await a.waitForLog(/Quorum lost for tracked process worker \(0 running/, 10_000, { from: mark });
+  await waitHolder(lab, 'b');
 });

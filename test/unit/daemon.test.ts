@@ -73,7 +73,7 @@ class FakeVrrp implements VrrpHandle {
     this.reconfigured.push(config);
     return this.reconfigureResult;
   }
-  scriptResult(): void {}
+  trackedValue(): void {}
   setMaintenance(on: boolean): void {
     this.maintenance.push(on);
   }
@@ -144,6 +144,22 @@ test('a MASTER that leaves MASTER forgets the flows to its virtual servers (stal
   f.vrrp().transition('BACKUP');
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(f.vipFlows, ['203.0.113.1:80']);
+});
+
+test('a MASTER that hears another MASTER with a lower priority forgets the flows once, at the first advert of the episode (a split brain healed), not at every one', async (t) => {
+  const { d, f } = await daemon(t);
+  await d.start();
+  f.vrrp().transition('MASTER');
+  await new Promise((r) => setImmediate(r));
+  f.vipFlows.length = 0;
+  const s = f.vrrp().states.get('VI_PUB')!;
+  f.vrrp().hooks.rxLowerPriority?.(s, '192.0.2.3', 90, false);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.vipFlows, [], 'not for an advert inside an episode');
+  f.vrrp().hooks.rxLowerPriority?.(s, '192.0.2.3', 90, true);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(f.vipFlows, ['203.0.113.1:80']);
+  assert.equal(f.vrrp().states.get('VI_PUB')!.state, 'MASTER', 'it stays MASTER');
 });
 
 test('reload: a priority goes to the running engine in place, the data plane untouched; a refused reconfigure keeps the running configuration', async (t) => {

@@ -31,6 +31,8 @@ const TITLES: Readonly<Record<string, string>> = {
   vrrp_instance: 'vrrp_instance NAME { }',
   authentication: 'vrrp_instance … authentication { }',
   vrrp_script: 'vrrp_script NAME { }',
+  track_file: 'track_file NAME { } (and vrrp_track_file NAME { })',
+  vrrp_track_process: 'vrrp_track_process NAME { }',
   virtual_server: 'virtual_server ADDRESS PORT { }',
   real_server: 'virtual_server … real_server ADDRESS [PORT] { }',
   TCP_CHECK: 'real_server … TCP_CHECK { }',
@@ -40,6 +42,7 @@ const TITLES: Readonly<Record<string, string>> = {
   MISC_CHECK: 'real_server … MISC_CHECK { }',
   mqtt: 'mqtt { } (tandem\'s own)',
   serial_console: 'serial_console { } (tandem\'s own)',
+  notify_programs: 'notify_programs { } (tandem\'s own)',
 };
 
 interface Row {

@@ -10,9 +10,9 @@ import { quote } from '../words.ts';
 import { create, type Block } from './engine.ts';
 import { directivesOf, refused, warned, type Finding } from './entries.ts';
 import * as R from './reasons.ts';
-import { IP, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
+import { BOOL, IP, IPV4, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
 import { VRRP_VERSION } from './global.ts';
-import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
+import { REFUSED_TRACKING, trackFile, trackInterface, trackProcess, trackScript } from './tracking.ts';
 
 // ---- authentication { auth_type PASS; auth_pass … } ----
 // Read as one unit, as keepalived does: the first bad line fails the whole block.
@@ -223,6 +223,8 @@ export const INSTANCE: Block<VrrpInstance> = {
     }),
     trackInterface<VrrpInstance>(),
     trackScript<VrrpInstance>(),
+    trackFile<VrrpInstance>(),
+    trackProcess<VrrpInstance>(),
     // null: global_defs' vrrp_garp_master_* apply.
     E.scalar('garp_master_delay', 'garpMasterDelayMs', SECONDS, null, { example: 'garp_master_delay 1' }),
     E.scalar('garp_master_repeat', 'garpMasterRepeat', integer(0, 10000), null, { example: 'garp_master_repeat 2' }),
@@ -233,6 +235,14 @@ export const INSTANCE: Block<VrrpInstance> = {
     E.command('notify_backup', 'notifyBackup', 'notify_backup /etc/tandem/n.sh backup'),
     E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/n.sh fault'),
     E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/n.sh stop'),
+    E.command('notify_master_rx_lower_pri', 'notifyMasterRxLowerPri', 'notify_master_rx_lower_pri /etc/tandem/reclaim.sh'),
+    // null: the sync group's, else global_defs' vrrp_notify_priority_changes (keepalived vrrp.c).
+    E.scalar('notify_priority_changes', 'notifyPriorityChanges', BOOL, null, { bare: true, example: 'notify_priority_changes' }),
+    // null: global_defs' vrrp_garp_lower_prio_* / vrrp_lower_prio_no_advert / vrrp_higher_prio_send_advert.
+    E.scalar('garp_lower_prio_delay', 'garpLowerPrioDelayMs', SECONDS, null, { example: 'garp_lower_prio_delay 2' }),
+    E.scalar('garp_lower_prio_repeat', 'garpLowerPrioRepeat', integer(0, 10000), null, { example: 'garp_lower_prio_repeat 3' }),
+    E.scalar('lower_prio_no_advert', 'lowerPrioNoAdvert', BOOL, null, { bare: true, example: 'lower_prio_no_advert' }),
+    E.scalar('higher_prio_send_advert', 'higherPrioSendAdvert', BOOL, null, { bare: true, example: 'higher_prio_send_advert false' }),
     ...REFUSED_TRACKING,
     refused(['virtual_routes', 'virtual_rules'], R.ROUTES, { block: 0 }),
     refused('lvs_sync_daemon_interface', R.IPVS_SYNC),
@@ -246,8 +256,6 @@ export const INSTANCE: Block<VrrpInstance> = {
     refused('linkbeat_use_polling', R.LINKS),
     refused(['skip_check_adv_addr', 'strict_mode'], R.GLOBAL_ONLY),
     refused('debug', R.LOG_LEVEL),
-    refused('notify_priority_changes', R.EVENTS),
-    refused(['garp_lower_prio_delay', 'garp_lower_prio_repeat', 'lower_prio_no_advert', 'higher_prio_send_advert', 'notify_master_rx_lower_pri'], R.SPLIT_BRAIN),
     refused('down_timer_adverts', R.MASTER_DOWN),
     refused(['timer_expired_backup', 'thread_timer_expired'], R.TIMERS),
     refused(['garp_extra_if', 'vmac_garp_intvl'], R.GARP_TUNING),

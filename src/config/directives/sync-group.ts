@@ -4,8 +4,9 @@ import { ConfError, shown } from '../values.ts';
 import { quote } from '../words.ts';
 import type { Block } from './engine.ts';
 import { directivesOf, ignored, refused } from './entries.ts';
-import { EMAIL, EVENTS } from './reasons.ts';
-import { REFUSED_TRACKING, trackInterface, trackScript } from './tracking.ts';
+import { BOOL } from './kinds.ts';
+import { EMAIL } from './reasons.ts';
+import { REFUSED_TRACKING, trackFile, trackInterface, trackProcess, trackScript } from './tracking.ts';
 
 const E = directivesOf<SyncGroup>();
 
@@ -29,15 +30,18 @@ export const SYNC_GROUP: Block<SyncGroup> = {
     }),
     trackInterface<SyncGroup>(),
     trackScript<SyncGroup>(),
+    trackFile<SyncGroup>(),
+    trackProcess<SyncGroup>(),
     E.command('notify', 'notify', 'notify /etc/tandem/notify.sh'),
     E.command('notify_master', 'notifyMaster', 'notify_master "/etc/tandem/notify.sh MASTER"'),
     E.command('notify_backup', 'notifyBackup', 'notify_backup /etc/tandem/notify.sh BACKUP'),
     E.command('notify_fault', 'notifyFault', 'notify_fault /etc/tandem/notify.sh FAULT'),
     E.command('notify_stop', 'notifyStop', 'notify_stop /etc/tandem/notify.sh STOP'),
     ignored('smtp_alert', EMAIL),
-    refused('notify_priority_changes', EVENTS),
+    // The members' default (keepalived vrrp.c: an instance's own setting, else its group's, else global_defs').
+    E.scalar('notify_priority_changes', 'notifyPriorityChanges', BOOL, null, { bare: true, example: 'notify_priority_changes true' }),
     ...REFUSED_TRACKING,
-    refused('sync_group_tracking_weight', 'sync groups track with track_interface and track_script only'),
-    refused('global_tracking', 'sync groups track with track_interface and track_script only'),
+    refused('sync_group_tracking_weight', 'sync groups track with track_interface, track_script, track_file and track_process, applied to every member'),
+    refused('global_tracking', 'sync groups track with track_interface, track_script, track_file and track_process, applied to every member'),
   ],
 };

@@ -1,10 +1,11 @@
 // tandem's own blocks, in keepalived.conf syntax (DESIGN.md "Configuration"): mqtt { … },
-// serial_console { … } and metrics { … }.
+// serial_console { … }, metrics { … } and notify_programs { … }.
 import type { Token } from '../ast.ts';
-import type { AllowedNet, ListenAddress, MetricsSettings, MqttSettings, SerialConsoleSettings } from '../model.ts';
+import type { AllowedNet, ListenAddress, MetricsSettings, MqttSettings, NotifyProgramSettings, SerialConsoleSettings } from '../model.ts';
 import { mark } from '../positions.ts';
 import { ConfError, shown } from '../values.ts';
 import { addressBits, canonicalIp, ipFamily, networkOf, formatIp, parseIp, parseIpPrefix } from '../../util/ip.ts';
+import { DEFAULT_NOTIFY_TIMEOUT_MS } from '../../util/notify.ts';
 import type { Block } from './engine.ts';
 import { directivesOf, MANY } from './entries.ts';
 import { BOOL, integer, numbered, SECONDS, WORD } from './kinds.ts';
@@ -128,6 +129,24 @@ export const METRICS: Block<MetricsSettings> = {
         mark(m, 'allow', n.pos);
       },
       write(m, out) { if (m.allow.length > 0) out.line('allow', ...m.allow.map((a) => `${a.address}/${a.prefix}`)); },
+    }),
+  ],
+};
+
+const N = directivesOf<NotifyProgramSettings>();
+
+/**
+ * How long a notify program (notify_master…, notify, notify_up/down, quorum_up/down,
+ * notify_master_rx_lower_pri) may run before tandem kills it. keepalived waits for them without
+ * a bound; tandem bounds them so a hung program cannot pile up processes on a small board.
+ */
+export const NOTIFY_PROGRAMS: Block<NotifyProgramSettings> = {
+  name: 'notify_programs',
+  where: () => 'notify_programs',
+  entries: [
+    N.scalar('timeout', 'timeoutMs', SECONDS, DEFAULT_NOTIFY_TIMEOUT_MS, {
+      example: 'timeout 30',
+      check: (v) => (v > 0 ? [] : [{ severity: 'error', message: 'notify_programs timeout must be greater than 0' }]),
     }),
   ],
 };

@@ -1,7 +1,10 @@
 // The top level of a configuration file: keepalived's blocks and tandem's own, in the order
 // the canonical writer puts them.
 import type { Node } from '../ast.ts';
-import type { Config, GlobalDefs, MetricsSettings, MqttSettings, SerialConsoleSettings, SyncGroup, VirtualServer, VrrpInstance, VrrpScript } from '../model.ts';
+import type {
+  Config, GlobalDefs, MetricsSettings, MqttSettings, NotifyProgramSettings, SerialConsoleSettings, SyncGroup, TrackFile, TrackProcess, VirtualServer,
+  VrrpInstance, VrrpScript,
+} from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
 import { ConfError, arg, shown } from '../values.ts';
 import { quote } from '../words.ts';
@@ -12,7 +15,8 @@ import { GLOBAL } from './global.ts';
 import { INSTANCE } from './instance.ts';
 import { SCRIPT } from './script.ts';
 import { SYNC_GROUP } from './sync-group.ts';
-import { METRICS, MQTT, SERIAL_CONSOLE } from './tandem.ts';
+import { METRICS, MQTT, NOTIFY_PROGRAMS, SERIAL_CONSOLE } from './tandem.ts';
+import { TRACK_FILE, TRACK_PROCESS } from './trackers.ts';
 import { addressPort, VIRTUAL_SERVER } from './virtual-server.ts';
 
 function name(n: Node, what: string): string {
@@ -54,6 +58,37 @@ export const TOP: Block<Config> = {
       },
       children: (c) => c.scripts,
       head: (s) => ['vrrp_script', quote(s.name)],
+    }),
+    // track_file NAME (keepalived 2.1's name; vrrp_track_file the older one, still read).
+    E.sub<TrackFile>({
+      names: ['track_file', 'vrrp_track_file'], args: [0, 1], arity: 1, block: TRACK_FILE,
+      example: 'track_file tf {\n file /run/tandem/prio\n}',
+      defaults: { trackFiles: [] },
+      open: (_c, n) => create(TRACK_FILE, { name: name(n, n.keyword.text), pos: n.pos }),
+      close: (c, f, n, ctx, refusedHere) => {
+        if (fieldPos(f, 'file') === undefined && !refusedHere) {
+          ctx.diags.push({ severity: 'error', message: `track_file ${shown(f.name)} needs 'file'`, pos: n.pos });
+          return;
+        }
+        c.trackFiles.push(f);
+      },
+      children: (c) => c.trackFiles,
+      head: (f) => ['track_file', quote(f.name)],
+    }),
+    E.sub<TrackProcess>({
+      names: ['vrrp_track_process'], args: [0, 1], arity: 1, block: TRACK_PROCESS,
+      example: 'vrrp_track_process tp {\n process nginx\n}',
+      defaults: { trackProcesses: [] },
+      open: (_c, n) => create(TRACK_PROCESS, { name: name(n, 'vrrp_track_process'), pos: n.pos }),
+      close: (c, p, n, ctx, refusedHere) => {
+        if (p.process.length === 0 && !refusedHere) {
+          ctx.diags.push({ severity: 'error', message: `vrrp_track_process ${shown(p.name)} needs 'process'`, pos: n.pos });
+          return;
+        }
+        c.trackProcesses.push(p);
+      },
+      children: (c) => c.trackProcesses,
+      head: (p) => ['vrrp_track_process', quote(p.name)],
     }),
     E.sub<SyncGroup>({
       names: ['vrrp_sync_group'], args: [0, 1], arity: 1, block: SYNC_GROUP, example: 'vrrp_sync_group G {\n group {\n VI_1\n }\n}',
@@ -141,11 +176,20 @@ export const TOP: Block<Config> = {
       children: (c) => (c.metrics ? [c.metrics] : []),
       head: () => ['metrics'],
     }),
+    E.sub<NotifyProgramSettings>({
+      names: ['notify_programs'], args: [0, 0], arity: 0, block: NOTIFY_PROGRAMS, example: 'notify_programs {\n timeout 30\n}',
+      defaults: { notifyPrograms: null },
+      open: (c, n) => {
+        if (c.notifyPrograms !== null) throw new ConfError(n.pos, `notify_programs block given twice (first at line ${c.notifyPrograms.pos.line})`);
+        return create(NOTIFY_PROGRAMS, { pos: n.pos });
+      },
+      close: (c, s) => { c.notifyPrograms = s; },
+      children: (c) => (c.notifyPrograms ? [c.notifyPrograms] : []),
+      head: () => ['notify_programs'],
+    }),
     refused('virtual_server_group', R.VS_GROUPS, { block: 1 }),
     refused(['static_ipaddress', 'static_routes', 'static_rules'], R.ROUTES, { block: 0 }),
     refused('bfd_instance', R.BFD, { block: 1 }),
-    refused(['vrrp_track_file', 'track_file'], R.TRACK_FILE, { block: 1 }),
-    refused('vrrp_track_process', R.TRACK_PROCESS, { block: 1 }),
     refused('track_group', R.TRACK_GROUP, { block: 1 }),
     refused('garp_group', R.GARP_GROUP, { block: 0 }),
     refused(['linkbeat_interfaces', 'interface_up_down_delays'], R.LINKS, { block: 0 }),

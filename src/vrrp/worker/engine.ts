@@ -15,9 +15,10 @@ import { explainDrop, packetSource, receiveAdvert, type ReceiveInstance, type Re
 import { SyncGroup, groupLogLine } from '../sync-group.ts';
 import { trackedWeight } from '../track.ts';
 import { createCounters, bump, type Counters, type CounterName } from '../counters.ts';
+import type { MachineView } from '../machine.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
-import { instanceIdentity, type EngineConfig, type EngineInstance, type EngineVip } from '../engine-config.ts';
+import { instanceIdentity, trackedKey, type EngineConfig, type EngineInstance, type EngineVip, type TrackedKind, type TrackedValue } from '../engine-config.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
@@ -31,6 +32,14 @@ export interface EngineHooks {
   groupChanged?(status: SyncGroupStatus, from: SyncGroupState): void;
   /** A timer fired this late (ms, at least 1): the worker may raise its priority (max_auto_priority). */
   late?(lateMs: number): void;
+  /**
+   * MASTER, an instance heard another MASTER with a lower priority (keepalived's
+   * MASTER_RX_LOWER_PRI, at most once per interval). `splitBrain`: the first of an episode, so the
+   * other side carried flows meanwhile (the daemon forgets them, once).
+   */
+  rxLowerPriority?(status: VrrpInstanceStatus, from: string, priority: number, splitBrain: boolean): void;
+  /** An instance's effective priority changed (notify_priority_changes). */
+  priorityChanged?(status: VrrpInstanceStatus): void;
 }
 
 interface Inst {
@@ -43,7 +52,8 @@ interface Inst {
   since: number;
   reason: string;
   group: SyncGroup | null;
-  scriptUp: Map<string, boolean>;
+  /** What it tracks besides interfaces, by trackedKey: the last value its tracker reported. */
+  trackedValues: Map<string, TrackedValue>;
   /** VIP changes are applied in order, one after another. */
   vipChain: Promise<void>;
   /** Tracked things down with weight 0 (FAULT). */
@@ -78,9 +88,15 @@ export class VrrpEngine {
   /** Drops we could not attribute to an instance (unknown VRID, unreadable header). */
   private readonly unattributed: Record<string, number> = {};
   private ownAddrs = new Set<string>();
-  /** Last result of every vrrp_script, so an instance created by a reload starts from it. */
-  private scriptResults = new Map<string, boolean>();
+  /** Last value of every tracked script, process and file, so an instance created by a reload starts from it. */
+  private trackedResults = new Map<string, TrackedValue>();
   private started = false;
+  /** vrrp_startup_delay: instances created but waiting to start, and the timer that starts them. */
+  private waiting: Inst[] = [];
+  private startTimer: TimerHandle | null = null;
+  /** dynamic_interfaces: instances whose interface is not usable yet, why, and since when. */
+  private missing = new Map<string, { cfg: EngineInstance; why: string; since: number }>();
+  private missingTimer: TimerHandle | null = null;
   private stopped = false;
   private maintenance = false;
   private readonly dropLog: LogThrottle;
@@ -95,16 +111,35 @@ export class VrrpEngine {
     this.dropLog = new LogThrottle(clock);
   }
 
-  /** Opens sockets, removes VIPs left behind by a crash, then starts every instance. */
-  async start(links: Map<string, boolean>): Promise<void> {
+  /**
+   * Opens sockets, removes VIPs left behind by a crash, then starts every instance, after
+   * `delayMs` (vrrp_startup_delay, keepalived vrrp_startup_delay: until then instances stay in
+   * INIT and adverts are not looked at).
+   */
+  async start(links: Map<string, boolean>, delayMs = 0): Promise<void> {
     for (const [k, v] of links) this.links.set(k, v);
     this.transport.onPacket((p) => this.onPacket(p.dev, p.packet));
     this.transport.onError((dev, err) => this.hooks.log('error', `VRRP socket on ${dev}: ${err.message}`));
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
     const created: Inst[] = [];
-    for (const c of this.cfg.instances) created.push(await this.createInstance(c));
+    for (const c of this.cfg.instances) {
+      const inst = await this.createOrWait(c);
+      if (inst) created.push(inst);
+    }
+    this.waiting = created;
+    if (delayMs <= 0) {
+      this.begin();
+      return;
+    }
+    this.hooks.log('info', `VRRP instances start in ${delayMs / 1000} s (vrrp_startup_delay)`);
+    this.startTimer = this.clock.setTimer(() => this.begin(), delayMs);
+  }
+
+  private begin(): void {
+    this.startTimer = null;
+    if (this.stopped) return;
     this.started = true;
-    for (const inst of created) this.startInstance(inst);
+    for (const inst of this.waiting.splice(0)) if (this.insts.get(inst.cfg.name) === inst) this.startInstance(inst);
   }
 
   /** Every VIP of the configuration: never an IPv6 instance's own source address (fe80::1 is link-local too). */
@@ -128,7 +163,7 @@ export class VrrpEngine {
     if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no ${c.family === 6 ? 'IPv6 link-local' : 'IPv4'} address`);
     this.ownAddrs.add(primary);
     for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
-    await this.transport.open(c.dev, c.family);
+    await this.transport.open(c.dev, c.family, c.mcastGroup);
     await this.removeStaleVips(c);
     const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
     const machine = createMachine({
@@ -141,6 +176,7 @@ export class VrrpEngine {
       initialState: c.initialState,
       primaryIp: primary,
       garp: c.garp,
+      rival: c.rival,
       sync: group?.gate,
     });
     const inst: Inst = {
@@ -153,7 +189,7 @@ export class VrrpEngine {
       since: this.clock.now(),
       reason: 'initial',
       group,
-      scriptUp: new Map(c.trackScripts.map((s) => [s.name, this.scriptResults.get(s.name) ?? false])),
+      trackedValues: this.initialTracked(c),
       vipChain: Promise.resolve(),
       trackFaults: [],
       vipFault: null,
@@ -163,6 +199,83 @@ export class VrrpEngine {
     this.insts.set(c.name, inst);
     this.byKey.set(keyOf(c), inst);
     return inst;
+  }
+
+  /**
+   * createInstance, except that with dynamic_interfaces an instance whose interface cannot be
+   * used yet (missing, no IPv4 address) waits for it in FAULT instead of failing the start
+   * (keepalived dynamic_interfaces): its sync group sees a member in FAULT, it is tried again
+   * when a link comes up and every MISSING_RETRY_MS.
+   */
+  private async createOrWait(c: EngineInstance): Promise<Inst | null> {
+    try {
+      return await this.createInstance(c);
+    } catch (err) {
+      if (!this.cfg.dynamicInterfaces) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      const first = !this.missing.has(c.name);
+      this.missing.set(c.name, { cfg: c, why, since: this.clock.now() });
+      const group = [...this.groups.values()].find((g) => g.members.includes(c.name));
+      group?.attach(c.name, { view: () => missingView(c) });
+      if (first) {
+        this.hooks.log('warn', `${why}; waiting for interface ${c.dev} in FAULT (dynamic_interfaces)`);
+        this.hooks.stateChanged(this.missingStatus(c.name)!, 'INIT', `interface ${c.dev} missing`);
+      }
+      this.scheduleMissing();
+      return null;
+    }
+  }
+
+  private scheduleMissing(): void {
+    if (this.missingTimer || this.missing.size === 0 || this.stopped) return;
+    this.missingTimer = this.clock.setTimer(() => {
+      this.missingTimer = null;
+      void this.retryMissing();
+    }, MISSING_RETRY_MS);
+  }
+
+  private retrying = false;
+
+  /** Tries the waiting instances again; one that can be created now starts (after the startup delay). */
+  private async retryMissing(dev?: string): Promise<void> {
+    if (this.retrying || this.stopped) return;
+    this.retrying = true;
+    try {
+      for (const [name, m] of [...this.missing]) {
+        if (dev !== undefined && m.cfg.dev !== dev) continue;
+        if (!(await this.sourceOf(m.cfg).catch(() => null))) continue;
+        this.missing.delete(name);
+        const inst = await this.createOrWait(m.cfg);
+        if (!inst) continue;
+        this.hooks.log('info', `(${name}) interface ${m.cfg.dev} is here: starting`);
+        if (this.started) this.startInstance(inst);
+        else this.waiting.push(inst);
+      }
+    } finally {
+      this.retrying = false;
+      this.scheduleMissing();
+    }
+  }
+
+  /** A waiting instance in the status model: FAULT, with why. */
+  private missingStatus(name: string): VrrpInstanceStatus | null {
+    const m = this.missing.get(name);
+    if (!m) return null;
+    const c = m.cfg;
+    const group = [...this.groups.values()].find((g) => g.members.includes(c.name));
+    return {
+      name: c.name, interface: c.dev, vrid: c.vrid, version: c.version, state: 'FAULT', priority: c.priority, effectivePriority: c.priority,
+      vips: c.vips.map((x) => `${x.address}/${x.prefix}`), masterAddress: null, since: m.since, reason: `interface ${c.dev} missing`,
+      fault: `${m.why} (dynamic_interfaces: waiting for it)`, syncGroup: group?.name ?? null, counters: createCounters(),
+    };
+  }
+
+  /** The last reported value of each thing `c` tracks; none yet: down (a file: 0, as keepalived reads a missing one). */
+  private initialTracked(c: EngineInstance): Map<string, TrackedValue> {
+    return new Map(c.tracked.map((t) => {
+      const k = trackedKey(t.kind, t.name);
+      return [k, this.trackedResults.get(k) ?? (t.kind === 'file' ? 0 : false)];
+    }));
   }
 
   private startInstance(inst: Inst): void {
@@ -211,10 +324,16 @@ export class VrrpEngine {
     if (!c.dontTrackPrimary && !c.trackInterfaces.some((t) => t.name === c.dev)) {
       ifs.push({ name: c.dev, weight: 0, up: this.links.get(c.dev) ?? false });
     }
-    // Until a script has a first result it counts as down: keepalived keeps the instance out of
-    // MASTER until then for weight-0 scripts; weighted scripts add nothing yet.
-    const scripts = c.trackScripts.map((t) => ({ name: t.name, weight: t.weight, reverse: t.reverse, up: inst.scriptUp.get(t.name) ?? false }));
-    const r = trackedWeight(ifs, scripts);
+    // Until a script or process has a first result it counts as down: keepalived keeps the
+    // instance out of MASTER until then for weight-0 ones; weighted ones add nothing yet.
+    const tracked = c.tracked.map((t) => {
+      const v = inst.trackedValues.get(trackedKey(t.kind, t.name));
+      const name = t.kind === 'script' ? t.name : `${t.kind} ${t.name}`;
+      return typeof v === 'number'
+        ? { name, weight: t.weight, reverse: t.reverse, up: true, value: v }
+        : { name, weight: t.weight, reverse: t.reverse, up: v ?? false };
+    });
+    const r = trackedWeight(ifs, tracked);
     return inst.vipFault ? { weight: r.weight, faults: [...r.faults, inst.vipFault] } : r;
   }
 
@@ -225,13 +344,14 @@ export class VrrpEngine {
     inst.trackFaults = t.faults;
     this.dispatch(inst, { type: 'track', weight: t.weight });
     if (isFaulty && !wasFaulty) this.dispatch(inst, { type: 'fault', reason: faultReason(t.faults) });
-    else if (!isFaulty && wasFaulty) this.dispatch(inst, { type: 'faultCleared', reason: 'tracked interfaces and scripts up' });
+    else if (!isFaulty && wasFaulty) this.dispatch(inst, { type: 'faultCleared', reason: 'tracked interfaces, scripts, processes and files up' });
   }
 
   linkChanged(dev: string, up: boolean): void {
     if (this.links.get(dev) === up) return;
     this.links.set(dev, up);
     this.hooks.log('info', `Netlink reports ${dev} ${up ? 'up' : 'down'}`);
+    if (up && [...this.missing.values()].some((m) => m.cfg.dev === dev)) void this.retryMissing(dev);
     for (const inst of this.insts.values()) {
       const c = inst.cfg;
       // A VIP refused by the kernel is tried again when its interface comes (back) up.
@@ -241,11 +361,13 @@ export class VrrpEngine {
     }
   }
 
-  scriptResult(name: string, up: boolean): void {
-    this.scriptResults.set(name, up);
+  /** A tracker's new value (vrrp_script up/down, track_process quorum, track_file number). */
+  trackedValue(kind: TrackedKind, name: string, value: TrackedValue): void {
+    const key = trackedKey(kind, name);
+    this.trackedResults.set(key, value);
     for (const inst of this.insts.values()) {
-      if (!inst.scriptUp.has(name) || inst.scriptUp.get(name) === up) continue;
-      inst.scriptUp.set(name, up);
+      if (!inst.trackedValues.has(key) || inst.trackedValues.get(key) === value) continue;
+      inst.trackedValues.set(key, value);
       this.retrack(inst);
     }
   }
@@ -293,7 +415,7 @@ export class VrrpEngine {
   private timerFired(inst: Inst, timer: TimerName, due: number): void {
     const now = this.clock.monotonic();
     const late = now - due;
-    if (late >= 1 && timer !== 'garp') this.hooks.late?.(late);
+    if (late >= 1 && timer !== 'garp' && timer !== 'lowerPrioGarp') this.hooks.late?.(late);
     if (timer === 'advert') {
       this.lateness.advert.record(late, now);
       if (advertLateWarning(late, inst.cfg.advertIntMs)) {
@@ -386,6 +508,23 @@ export class VrrpEngine {
       case 'count':
         bump(inst.counters, a.counter as CounterName);
         break;
+      case 'rxLowerPriority': {
+        const what = `(${c.name}) Received advert from ${a.srcIp} with lower priority ${a.priority}, ours ${inst.machine.view().effectivePriority}`;
+        // keepalived logs each; one line per episode here, the rest at a bounded rate.
+        if (a.first) this.hooks.log('info', `${what}: another MASTER, a split brain healing; sending gratuitous ARPs`);
+        else this.throttled('info', `${c.name}/rxlower`, what);
+        this.hooks.rxLowerPriority?.(this.instanceStatus(inst), a.srcIp, a.priority, a.first);
+        // keepalived: the other side's sync-group members yield to our adverts without a word, so
+        // our other members refresh the clients' ARP caches too.
+        for (const m of inst.group?.members ?? []) {
+          const sibling = m === c.name ? undefined : this.insts.get(m);
+          if (sibling) this.dispatch(sibling, { type: 'groupRxLowerPriority' });
+        }
+        break;
+      }
+      case 'priorityChanged':
+        this.hooks.priorityChanged?.(this.instanceStatus(inst));
+        break;
     }
   }
 
@@ -449,7 +588,7 @@ export class VrrpEngine {
 
   private sendAdvert(inst: Inst, priority: number): void {
     const c = inst.cfg;
-    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [vrrpGroup(c.family)];
+    const dsts = c.unicastPeers.length > 0 ? c.unicastPeers : [c.mcastGroup];
     for (const dst of dsts) {
       let payload: Buffer;
       try {
@@ -512,7 +651,10 @@ export class VrrpEngine {
   status(): VrrpStatus {
     const now = this.clock.monotonic();
     return {
-      instances: [...this.insts.values()].map((i) => this.instanceStatus(i)),
+      instances: [
+        ...[...this.insts.values()].map((i) => this.instanceStatus(i)),
+        ...[...this.missing.keys()].map((n) => this.missingStatus(n)!),
+      ],
       groups: [...this.groups.values()].map((g) => ({ name: g.name, state: this.groupState(g), members: [...g.members] })),
       unattributed: { ...this.unattributed },
       timers: { advert: this.lateness.advert.snapshot(now), masterDown: this.lateness.masterDown.snapshot(now) },
@@ -531,7 +673,7 @@ export class VrrpEngine {
     const plan = this.plan(next);
     for (const c of next.instances) {
       if (!plan.create.has(c.name)) continue;
-      if (c.unicastSrcIp !== null) continue;
+      if (c.unicastSrcIp !== null || next.dynamicInterfaces) continue;
       const primary = await this.sourceOf(c, next).catch(() => null);
       if (!primary) errors.push(`(${c.name}) interface ${c.dev} does not exist or has no ${c.family === 6 ? 'IPv6 link-local' : 'IPv4'} address`);
     }
@@ -601,9 +743,16 @@ export class VrrpEngine {
     this.groups = groups;
     // A rebuilt group reports its state afresh (from INIT, as at start).
     for (const g of groups.values()) if (g.members.some((m) => plan.create.has(m))) this.groupReported.delete(g.name);
+    for (const name of [...this.missing.keys()]) if (!next.instances.some((c) => c.name === name) || plan.create.has(name)) this.missing.delete(name);
     const created: Inst[] = [];
-    for (const c of next.instances) if (plan.create.has(c.name)) created.push(await this.createInstance(c));
-    for (const inst of created) this.startInstance(inst);
+    for (const c of next.instances) {
+      if (!plan.create.has(c.name)) continue;
+      const inst = await this.createOrWait(c);
+      if (inst) created.push(inst);
+    }
+    // During vrrp_startup_delay new instances wait with the others.
+    if (this.started) for (const inst of created) this.startInstance(inst);
+    else this.waiting.push(...created);
     return [...plan.stop];
   }
 
@@ -614,8 +763,7 @@ export class VrrpEngine {
     const holding = inst.machine.view().state === 'MASTER' || inst.handover !== null;
     inst.cfg = c;
     inst.rx = rxOf(c);
-    for (const s of c.trackScripts) if (!inst.scriptUp.has(s.name)) inst.scriptUp.set(s.name, this.scriptResults.get(s.name) ?? false);
-    for (const name of [...inst.scriptUp.keys()]) if (!c.trackScripts.some((s) => s.name === name)) inst.scriptUp.delete(name);
+    inst.trackedValues = this.initialTracked(c);
     // A VIP the kernel refused is tried again with the new configuration.
     if (JSON.stringify(prev.vips) !== JSON.stringify(c.vips)) inst.vipFault = null;
     if (holding) {
@@ -637,6 +785,7 @@ export class VrrpEngine {
         initialState: c.initialState,
         primaryIp: inst.primaryIp,
         garp: c.garp,
+        rival: c.rival,
       },
     });
     this.retrack(inst);
@@ -657,6 +806,10 @@ export class VrrpEngine {
   /** Graceful stop: a MASTER sends priority 0 and hands over (RFC 5798 §6.4.3, make before break). */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    if (this.startTimer) this.clock.clearTimer(this.startTimer);
+    this.startTimer = null;
+    if (this.missingTimer) this.clock.clearTimer(this.missingTimer);
+    this.missingTimer = null;
     for (const inst of this.insts.values()) this.dispatch(inst, { type: 'shutdown' });
     this.stopped = true;
     for (const inst of this.insts.values()) {
@@ -674,6 +827,17 @@ export class VrrpEngine {
 /** An instance's receive key: an IPv4 and an IPv6 instance may share a VRID on one interface. */
 function keyOf(c: EngineInstance): string {
   return `${c.dev}/${c.family}/${c.vrid}`;
+}
+
+/** How often an instance waiting for its interface (dynamic_interfaces) is tried again. */
+const MISSING_RETRY_MS = 2000;
+
+/** What a sync group sees of a member waiting for its interface: in FAULT of its own. */
+function missingView(c: EngineInstance): MachineView {
+  return {
+    name: c.name, state: 'FAULT', wantState: 'BACKUP', ownFault: true, basePriority: c.priority, maintenance: false,
+    effectivePriority: c.priority, masterAdverIntMs: c.advertIntMs, masterIp: null, masterPriority: null, timers: {}, preemptAfterMs: null,
+  };
 }
 
 function faultReason(faults: readonly string[]): string {

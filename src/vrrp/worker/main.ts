@@ -8,7 +8,8 @@ import { VrrpEngine } from './engine.ts';
 import { RawIpv6Sender, RawVrrpTransport } from './transport.ts';
 import { IprouteHostNet } from '../../net/host.ts';
 import { LinkMonitor } from '../../net/link-monitor.ts';
-import { engineDevices, type EngineConfig } from '../engine-config.ts';
+import { readFile } from 'node:fs/promises';
+import { engineDevices, startupDelayMs, type EngineConfig, type TrackedKind, type TrackedValue } from '../engine-config.ts';
 import { applyScheduling, setRealtime, type ThreadScheduling } from './scheduling.ts';
 import type { FromWorker, ToWorker } from '../messages.ts';
 
@@ -59,7 +60,17 @@ function onLate(lateMs: number): void {
 }
 let transportInUse: RawVrrpTransport | null = null;
 let links: LinkMonitor | null = null;
-const pendingScripts: Array<{ name: string; up: boolean }> = [];
+const pendingTracked: Array<{ kind: TrackedKind; name: string; value: TrackedValue }> = [];
+
+/** The system's uptime in ms (/proc/uptime), for vrrp_delay_after_boot; null when unreadable. */
+async function uptimeMs(): Promise<number | null> {
+  try {
+    const s = Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]);
+    return Number.isFinite(s) ? s * 1000 : null;
+  } catch {
+    return null;
+  }
+}
 /** A stop that arrives while starting waits for the start, then stops what it started. */
 let starting: Promise<void> = Promise.resolve();
 
@@ -73,11 +84,15 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     stateChanged: (status, from, reason) => post({ type: 'state', status, from, reason }),
     groupChanged: (status, from) => post({ type: 'group', status, from }),
     late: onLate,
+    rxLowerPriority: (status, from, priority, splitBrain) => post({ type: 'rxLowerPriority', status, from, priority, splitBrain }),
+    priorityChanged: (status) => post({ type: 'priority', status }),
   });
   links = new LinkMonitor(net, engineDevices(msg.config), (dev, up) => e.linkChanged(dev, up));
   try {
     const initial = await links.start();
-    await e.start(initial);
+    const delay = msg.config.startup && (msg.config.startup.delayMs > 0 || msg.config.startup.afterBootMs > 0)
+      ? startupDelayMs(msg.config.startup, await uptimeMs()) : 0;
+    await e.start(initial, delay);
   } catch (err) {
     // Nothing may stay open, or the worker would never exit (and Node 24 aborts on exit with
     // open handles): the link monitor's child, the sockets opened so far, the ip batch process.
@@ -89,7 +104,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   }
   engine = e;
   transportInUse = transport;
-  for (const s of pendingScripts.splice(0)) e.scriptResult(s.name, s.up);
+  for (const t of pendingTracked.splice(0)) e.trackedValue(t.kind, t.name, t.value);
   post({ type: 'started', status: e.status() });
 }
 
@@ -124,9 +139,9 @@ port.on('message', (msg: ToWorker) => {
     case 'start':
       starting = start(msg).catch((err: unknown) => post({ type: 'startFailed', error: err instanceof Error ? err.message : String(err) }));
       break;
-    case 'script':
-      if (engine) engine.scriptResult(msg.name, msg.up);
-      else pendingScripts.push({ name: msg.name, up: msg.up });
+    case 'tracked':
+      if (engine) engine.trackedValue(msg.kind, msg.name, msg.value);
+      else pendingTracked.push({ kind: msg.kind, name: msg.name, value: msg.value });
       break;
     case 'status': {
       const status = engine?.status() ?? { instances: [], groups: [], unattributed: {} };

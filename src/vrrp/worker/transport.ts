@@ -5,7 +5,8 @@
 // header ourselves (IP_HDRINCL), so the TTL is 255 (RFC 5798 §5.1.1.3) and the source address
 // is exactly the one the RFC wants (the interface's primary address, or unicast_src_ip), bind
 // the socket to its interface (SO_BINDTODEVICE) so sends leave by it and receives come only from
-// it, and join 224.0.0.18 on that interface so the kernel delivers the group's packets to us.
+// it, and join the VRRP group on that interface (224.0.0.18, or global_defs vrrp_mcast_group4)
+// so the kernel delivers the group's packets to us.
 //
 // IPv6 (RFC 5798 §5.1.2) the same way, on a socket of its own per interface: we build the IPv6
 // header too (IPV6_HDRINCL), so the source is the interface's link-local address and the hop
@@ -126,8 +127,9 @@ export interface ReceivedPacket {
 
 /** What the engine needs from the wire; the lab tests use the real one, unit tests a fake. */
 export interface VrrpTransport {
-  /** Open (or reuse) the socket of an interface for a family (default 4); joins the VRRP group there. */
-  open(dev: string, family?: 4 | 6): Promise<void>;
+  /** Open (or reuse) the socket of an interface for a family (default 4); joins the VRRP group
+   * there (IPv4: `group`, default 224.0.0.18; IPv6: ff02::12). */
+  open(dev: string, family?: 4 | 6, group?: string): Promise<void>;
   /** The family is the destination's. */
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void>;
   onPacket(fn: (p: ReceivedPacket) => void): void;
@@ -203,13 +205,23 @@ export class RawIpv6Sender {
 export class RawVrrpTransport implements VrrpTransport {
   /** By `${family}/${dev}`. */
   private sockets = new Map<string, RawSocket>();
+  /** The groups each socket joined. */
+  private joined = new Map<string, Set<string>>();
   private packetFns: Array<(p: ReceivedPacket) => void> = [];
   private errorFns: Array<(dev: string, err: Error) => void> = [];
   private ipId = 0;
 
-  async open(dev: string, family: 4 | 6 = 4): Promise<void> {
+  async open(dev: string, family: 4 | 6 = 4, group = VRRP_GROUP): Promise<void> {
     if (family === 6) return this.open6(dev);
-    if (this.sockets.has(`4/${dev}`)) return;
+    const open = this.sockets.get(`4/${dev}`);
+    if (open) {
+      const joined = this.joined.get(dev)!;
+      if (!joined.has(group)) {
+        join(open, group, await ifIndex(dev));
+        joined.add(group);
+      }
+      return;
+    }
     const raw = loadRaw();
     const index = await ifIndex(dev);
     const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65536 });
@@ -220,17 +232,7 @@ export class RawVrrpTransport implements VrrpTransport {
       sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
       // A burst of adverts from many instances must not overflow the queue.
       sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
-      // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } is 12 bytes; we pass
-      // it zero-padded to 16. Linux copies sizeof(ip_mreqn) whenever optlen is at least that
-      // (net/ipv4/ip_sockglue.c, IP_ADD_MEMBERSHIP), so the padding changes nothing on a board.
-      // qemu-user (7.2, linux-user/syscall.c) declares the target's imr_ifindex as abi_long, 8
-      // bytes on arm64: it converts the ifindex only when optlen is 16, and with 12 passes an
-      // uninitialised index, so the join failed with ENODEV when the arm64 image ran under
-      // qemu-aarch64 (test/lab/firmware-board.test.ts).
-      const mreq = Buffer.alloc(16);
-      mreq.set(ipv4Bytes(ipv4ToUint32(VRRP_GROUP)), 0);
-      mreq.writeInt32LE(index, 8);
-      sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
+      join(sock, group, index);
     } catch (err) {
       // A socket left open keeps a poll handle in the worker's loop: Node 24 then aborts the
       // whole process when the worker exits ("uv_loop_close() while having open handles").
@@ -246,6 +248,7 @@ export class RawVrrpTransport implements VrrpTransport {
       for (const fn of this.errorFns) fn(dev, err);
     });
     this.sockets.set(`4/${dev}`, sock);
+    this.joined.set(dev, new Set([group]));
   }
 
   private async open6(dev: string): Promise<void> {
@@ -330,5 +333,21 @@ export class RawVrrpTransport implements VrrpTransport {
       }
     }
     this.sockets.clear();
+    this.joined.clear();
   }
+}
+
+/** IP_ADD_MEMBERSHIP of `group` on the interface `index`. */
+function join(sock: RawSocket, group: string, index: number): void {
+  // struct ip_mreqn { in_addr multiaddr; in_addr address; int ifindex; } is 12 bytes; we pass
+  // it zero-padded to 16. Linux copies sizeof(ip_mreqn) whenever optlen is at least that
+  // (net/ipv4/ip_sockglue.c, IP_ADD_MEMBERSHIP), so the padding changes nothing on a board.
+  // qemu-user (7.2, linux-user/syscall.c) declares the target's imr_ifindex as abi_long, 8
+  // bytes on arm64: it converts the ifindex only when optlen is 16, and with 12 passes an
+  // uninitialised index, so the join failed with ENODEV when the arm64 image ran under
+  // qemu-aarch64 (test/lab/firmware-board.test.ts).
+  const mreq = Buffer.alloc(16);
+  mreq.set(ipv4Bytes(ipv4ToUint32(group)), 0);
+  mreq.writeInt32LE(index, 8);
+  sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
 }

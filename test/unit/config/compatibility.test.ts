@@ -84,13 +84,19 @@ virtual_server 192.0.2.10 80 {
   assert.deepEqual(warned, [2, 5, 6, 7, 8, 14, 22, 23, 25]);
 });
 
-test("what others are building is refused today with its reason: VMAC, routes and rules, notify_fifo, track_file, track_process; TUN refused, DR listed; IPv6 VRRP and IPv6 virtual servers supported", () => {
+test("what others are building is refused today with its reason: VMAC, routes and rules, BFD; TUN refused, DR listed; IPv6 VRRP, IPv6 virtual servers, event FIFOs and file and process tracking supported", () => {
   for (const path of [['vrrp_instance', 'use_vmac'], ['vrrp_instance', 'virtual_routes'], ['vrrp_instance', 'virtual_rules'], ['static_routes'],
-    ['global_defs', 'notify_fifo'], ['vrrp_instance', 'track_file'], ['vrrp_track_file'], ['vrrp_instance', 'track_process'], ['vrrp_track_process'],
+    ['vrrp_instance', 'track_bfd'], ['bfd_instance'],
     ['virtual_server', 'ip_family'], ['global_defs', 'lvs_sync_daemon'], ['global_defs', 'net_namespace']]) {
     assert.equal(lookup(path)?.status, 'refused', path.join(' > '));
   }
   assert.equal(lookup(['vrrp_instance', 'native_ipv6'])?.status, 'supported');
+  for (const path of [['global_defs', 'notify_fifo'], ['global_defs', 'vrrp_notify_fifo'], ['global_defs', 'lvs_notify_fifo'],
+    ['vrrp_instance', 'track_file'], ['track_file'], ['vrrp_track_file'], ['vrrp_instance', 'track_process'], ['vrrp_track_process'],
+    ['vrrp_sync_group', 'track_file'], ['vrrp_instance', 'notify_priority_changes'], ['global_defs', 'vrrp_garp_lower_prio_repeat'],
+    ['global_defs', 'vrrp_higher_prio_send_advert'], ['global_defs', 'vrrp_mcast_group4'], ['global_defs', 'umask']]) {
+    assert.equal(lookup(path)?.status, 'supported', path.join(' > '));
+  }
   const f = (name: string) => FEATURES.find((x) => x.name === name);
   assert.equal(f('IPv6 addresses')?.status, 'supported');
   assert.equal(f('IPv6 virtual_server, real_server and sorry_server addresses')?.status, 'supported');

@@ -10,8 +10,8 @@ import { walk } from '../../../src/config/directives/engine.ts';
 import { blockArity, keywordChoices } from '../../../src/config/edit.ts';
 import { parseConfigText, writeConfig } from '../../../src/config/index.ts';
 import type {
-  Authentication, Config, GlobalDefs, HttpCheck, HttpUrl, MetricsSettings, MiscCheck, MqttSettings, RealServer, SerialConsoleSettings,
-  SyncGroup, TcpCheck, UdpCheck, VirtualServer, VrrpInstance, VrrpScript,
+  Authentication, Config, GlobalDefs, HttpCheck, HttpUrl, MetricsSettings, MiscCheck, MqttSettings, NotifyProgramSettings, RealServer, SerialConsoleSettings,
+  SyncGroup, TcpCheck, TrackFile, TrackProcess, UdpCheck, VirtualServer, VrrpInstance, VrrpScript,
 } from '../../../src/config/model.ts';
 import { MINIMAL, RICH, noPos } from './helpers.ts';
 
@@ -20,7 +20,9 @@ const blocks: Array<Block<object>> = [];
 eachBlock(ALL, (b) => blocks.push(b));
 
 // ---- where each block's example goes: a valid configuration around one directive ----
-const SCRIPTS = 'vrrp_script chk_a {\n script /bin/true\n}\nvrrp_script chk_b {\n script /bin/false\n}\n';
+const SCRIPTS = 'vrrp_script chk_a {\n script /bin/true\n}\nvrrp_script chk_b {\n script /bin/false\n}\n'
+  + 'track_file tf_a {\n file /run/a\n}\ntrack_file tf_b {\n file /run/b\n}\n'
+  + 'vrrp_track_process tp_a {\n process a\n}\nvrrp_track_process tp_b {\n process b\n}\n';
 const instance = (body: string): string =>
   `${SCRIPTS}vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.10/24\n }\n${body}\n}\n`;
 const vs = (body: string): string => MINIMAL + `virtual_server 192.0.2.10 80 {\n lb_algo rr\n${body}\n}\n`;
@@ -43,6 +45,9 @@ const WRAP: Record<string, (example: string) => string> = {
   mqtt: (ex) => MINIMAL + `mqtt {\n url mqtt://192.0.2.5\n${ex}\n}\n`,
   serial_console: (ex) => MINIMAL + `serial_console {\n${ex}\n}\n`,
   metrics: (ex) => MINIMAL + `metrics {\n listen 127.0.0.1:9650\n${ex}\n}\n`,
+  notify_programs: (ex) => MINIMAL + `notify_programs {\n${ex}\n}\n`,
+  track_file: (ex) => MINIMAL + `track_file t {\n${ex.startsWith('file ') ? '' : 'file /run/t\n'}${ex}\n}\n`,
+  vrrp_track_process: (ex) => MINIMAL + `vrrp_track_process p {\n${ex.startsWith('process ') ? '' : 'process nginx\n'}${ex}\n}\n`,
 };
 
 /**
@@ -100,23 +105,31 @@ test('every entry has keywords, a reader and a writer; every value a default; no
 // removed without this list following; the test then checks the built objects against it, so
 // the table's defaults (plus the block headers) fill every field.
 const FIELDS: Record<string, Record<string, true>> = {
-  '': { file: true, global: true, syncGroups: true, instances: true, scripts: true, virtualServers: true, mqtt: true, serialConsole: true, metrics: true } satisfies Record<keyof Config, true>,
+  '': {
+    file: true, global: true, syncGroups: true, instances: true, scripts: true, trackFiles: true, trackProcesses: true, virtualServers: true,
+    mqtt: true, serialConsole: true, metrics: true, notifyPrograms: true,
+  } satisfies Record<keyof Config, true>,
   global_defs: {
     routerId: true, vrrpVersion: true, notificationEmail: true, notificationEmailFrom: true, smtpServer: true, smtpConnectTimeoutMs: true,
     garpMasterDelayMs: true, garpMasterRepeat: true, garpMasterRefreshMs: true, garpMasterRefreshRepeat: true, garpIntervalMs: true,
     vrrpSkipCheckAdvAddr: true, vrrpStrict: true, scriptUser: true, scriptGroup: true, enableScriptSecurity: true,
-    vrrpRtPriority: true, vrrpPriority: true, maxAutoPriority: true, minAutoPriorityDelayMs: true, pos: true,
+    vrrpRtPriority: true, vrrpPriority: true, maxAutoPriority: true, minAutoPriorityDelayMs: true,
+    notifyFifo: true, notifyFifoScript: true, vrrpNotifyFifo: true, vrrpNotifyFifoScript: true, lvsNotifyFifo: true, lvsNotifyFifoScript: true,
+    vrrpNotifyPriorityChanges: true, fifoWriteVrrpStatesOnReload: true, garpLowerPrioDelayMs: true, garpLowerPrioRepeat: true,
+    lowerPrioNoAdvert: true, higherPrioSendAdvert: true, vrrpMcastGroup4: true, gnaIntervalMs: true, vrrpMinGarp: true,
+    dynamicInterfaces: true, vrrpStartupDelayMs: true, vrrpDelayAfterBootMs: true, umask: true, pos: true,
   } satisfies Record<keyof GlobalDefs, true>,
   vrrp_sync_group: {
     name: true, group: true, notifyMaster: true, notifyBackup: true, notifyFault: true, notifyStop: true, notify: true, trackScripts: true,
-    trackInterfaces: true, pos: true,
+    trackInterfaces: true, trackFiles: true, trackProcesses: true, notifyPriorityChanges: true, pos: true,
   } satisfies Record<keyof SyncGroup, true>,
   vrrp_instance: {
     name: true, initialState: true, interface: true, virtualRouterId: true, priority: true, advertIntMs: true, version: true, nopreempt: true,
     preemptDelayMs: true, authentication: true, virtualIps: true, virtualIpsExcluded: true, unicastSrcIp: true, unicastPeers: true,
     trackInterfaces: true, trackScripts: true, dontTrackPrimary: true, notify: true, notifyMaster: true, notifyBackup: true, notifyFault: true,
     notifyStop: true, garpMasterDelayMs: true, garpMasterRepeat: true, garpMasterRefreshMs: true, garpMasterRefreshRepeat: true,
-    smtpAlert: true, accept: true, nativeIpv6: true, family: true, pos: true,
+    smtpAlert: true, accept: true, nativeIpv6: true, family: true, trackFiles: true, trackProcesses: true, notifyMasterRxLowerPri: true, notifyPriorityChanges: true,
+    garpLowerPrioDelayMs: true, garpLowerPrioRepeat: true, lowerPrioNoAdvert: true, higherPrioSendAdvert: true, pos: true,
   } satisfies Record<keyof VrrpInstance, true>,
   authentication: { type: true, pass: true, pos: true } satisfies Record<keyof Authentication, true>,
   vrrp_script: {
@@ -155,6 +168,12 @@ const FIELDS: Record<string, Record<string, true>> = {
   } satisfies Record<keyof MqttSettings, true>,
   metrics: { listen: true, allow: true, pos: true } satisfies Record<keyof MetricsSettings, true>,
   serial_console: { device: true, baud: true, idleTimeoutMs: true, enabled: true, pos: true } satisfies Record<keyof SerialConsoleSettings, true>,
+  notify_programs: { timeoutMs: true, pos: true } satisfies Record<keyof NotifyProgramSettings, true>,
+  track_file: { name: true, file: true, weight: true, weightReverse: true, initFile: true, pos: true } satisfies Record<keyof TrackFile, true>,
+  vrrp_track_process: {
+    name: true, process: true, paramMatch: true, weight: true, weightReverse: true, quorum: true, quorumMax: true, forkDelayMs: true,
+    terminateDelayMs: true, fullCommand: true, pos: true,
+  } satisfies Record<keyof TrackProcess, true>,
 };
 
 test('the table fills every model field: each built object has exactly its model type\'s fields', () => {
@@ -299,7 +318,8 @@ test('smtp_server: a quoted argument with a space round-trips', () => {
 
 test('keyword choices for the console come from the table, at the block a path names', () => {
   const top = keywordChoices([]);
-  assert.deepEqual(top, ['global_defs', 'vrrp_script', 'vrrp_sync_group', 'vrrp_instance', 'virtual_server', 'mqtt', 'serial_console', 'metrics']);
+  assert.deepEqual(top, ['global_defs', 'vrrp_script', 'track_file', 'vrrp_track_file', 'vrrp_track_process', 'vrrp_sync_group', 'vrrp_instance',
+    'virtual_server', 'mqtt', 'serial_console', 'metrics', 'notify_programs']);
   const inst = keywordChoices(['vrrp_instance', 'VI_NEW']);
   assert.ok(inst.includes('priority') && inst.includes('vrrp_version') && inst.includes('virtual_ipaddress'));
   assert.ok(!inst.includes('use_vmac'), 'refused keywords are not offered');

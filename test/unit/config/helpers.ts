@@ -68,6 +68,25 @@ global_defs {
   vrrp_strict
   script_user nobody nogroup
   enable_script_security
+  notify_fifo /run/tandem/events.fifo
+  notify_fifo_script /usr/local/bin/read-events
+  vrrp_notify_fifo /run/tandem/vrrp.fifo nobody nogroup
+  vrrp_notify_fifo_script "/usr/local/bin/read-vrrp --log"
+  lvs_notify_fifo /run/tandem/lvs.fifo
+  lvs_notify_fifo_script /usr/local/bin/read-lvs
+  vrrp_notify_priority_changes
+  fifo_write_vrrp_states_on_reload
+  vrrp_garp_lower_prio_delay 3
+  vrrp_garp_lower_prio_repeat 2
+  vrrp_lower_prio_no_advert false
+  vrrp_higher_prio_send_advert
+  vrrp_mcast_group4 224.0.0.19
+  vrrp_gna_interval 0.002
+  vrrp_min_garp
+  dynamic_interfaces allow_if_changes
+  vrrp_startup_delay 2.5
+  vrrp_delay_after_boot 30
+  umask 022
 }
 vrrp_script chk_nginx {
   script "/usr/bin/pgrep -x 'nginx master'"
@@ -82,6 +101,23 @@ vrrp_script chk_nginx {
 vrrp_script chk_plain {
   script /bin/true
 }
+track_file tf_prio {
+  file /run/tandem/prio
+  weight -2 reverse
+  init_file 5 overwrite
+}
+vrrp_track_file tf_old {
+  file /run/tandem/old
+}
+vrrp_track_process tp_haproxy {
+  process haproxy -f /etc/haproxy.cfg
+  param_match partial
+  weight 10
+  quorum 2
+  quorum_max 4
+  delay 1.5
+  full_command
+}
 vrrp_sync_group G1 {
   group {
     PUBLIC
@@ -93,6 +129,10 @@ vrrp_sync_group G1 {
   track_script {
     chk_plain
   }
+  track_file {
+    tf_old
+  }
+  notify_priority_changes
   notify_master "/etc/tandem/notify.sh MASTER"
   notify_backup /etc/tandem/notify.sh BACKUP
   notify_fault /etc/tandem/notify.sh FAULT
@@ -129,6 +169,18 @@ vrrp_instance PUBLIC {
     chk_nginx weight 10
     chk_plain
   }
+  track_file {
+    tf_prio weight 3 noreverse
+  }
+  track_process {
+    tp_haproxy
+  }
+  notify_master_rx_lower_pri /etc/tandem/reclaim.sh
+  notify_priority_changes false
+  garp_lower_prio_delay 2
+  garp_lower_prio_repeat 1
+  lower_prio_no_advert
+  higher_prio_send_advert false
   garp_master_delay 1
   garp_master_repeat 2
   garp_master_refresh 30
@@ -263,5 +315,8 @@ serial_console {
   baud 57600
   idle_timeout 300
   enabled false
+}
+notify_programs {
+  timeout 20
 }
 `;

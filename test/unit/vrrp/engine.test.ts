@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VrrpEngine } from '../../../src/vrrp/worker/engine.ts';
 import type { EngineConfig, EngineInstance } from '../../../src/vrrp/engine-config.ts';
-import { DEFAULT_GARP } from '../../../src/vrrp/machine.ts';
+import { DEFAULT_GARP, DEFAULT_RIVAL } from '../../../src/vrrp/machine.ts';
 import { handoverBoundMs, masterDownIntervalMs, skewTimeMs } from '../../../src/vrrp/timing.ts';
 import type { SyncGroupStatus, VrrpInstanceStatus } from '../../../src/status.ts';
 import { FakeClock } from '../fake-clock.ts';
@@ -21,7 +21,8 @@ function inst(over: Partial<EngineInstance> = {}): EngineInstance {
     name: 'VI_PUB', dev: 'eth0', vrid: 51, family: 4, version: 3, priority: 100, advertIntMs: 100, nopreempt: false, preemptDelayMs: 0,
     initialState: 'BACKUP', authType: null, authPass: null,
     vips: [{ address: VIP, prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }], advertAddresses: [VIP],
-    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], trackScripts: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], tracked: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    rival: DEFAULT_RIVAL, mcastGroup: '224.0.0.18',
     ...over,
   };
 }
@@ -327,4 +328,28 @@ test('timer lateness is measured and a late advert is warned about while the pee
   const warn = s.logs.filter((l) => /advertisement timer fired 150\.0 ms late \(advert_int 100 ms\): at about 200 ms late the peer takes over/.test(l));
   assert.equal(warn.length, 1, 'warned, rate-limited');
   assert.equal(t.masterDown.count, 1);
+});
+
+test('dynamic_interfaces: an instance whose interface is missing waits in FAULT (its sync group with it) and starts when the interface comes', async () => {
+  const cfg: EngineConfig = { instances: [inst(), inst(PRIV)], syncGroups: [{ name: 'G', members: ['VI_PUB', 'VI_PRIV'] }], dynamicInterfaces: true };
+  const s = setup(cfg, { eth0: '192.0.2.2' });
+  s.links.set('eth1', false);
+  await s.engine.start(s.links);
+  await s.clock.advance(masterDownIntervalMs(3, 100, 100) + 1);
+  assert.equal(s.state('VI_PRIV').state, 'FAULT');
+  assert.match(s.state('VI_PRIV').fault ?? '', /eth1.*dynamic_interfaces/);
+  assert.notEqual(s.state('VI_PUB').state, 'MASTER', 'a member waiting in FAULT holds its sync group out of MASTER');
+  assert.ok(s.logs.some((l) => /waiting for interface eth1/.test(l)));
+  // The interface appears with its address; its link comes up.
+  s.net.addrs.set('eth1', [{ address: '198.51.100.2', prefix: 24, secondary: false }]);
+  s.engine.linkChanged('eth1', true);
+  await s.clock.advance(masterDownIntervalMs(3, 100, 100) + 1);
+  assert.equal(s.state('VI_PRIV').state, 'MASTER');
+  assert.equal(s.state('VI_PUB').state, 'MASTER');
+  assert.equal(s.engine.status().instances.filter((i) => i.name === 'VI_PRIV').length, 1, 'one status entry once it runs');
+});
+
+test('without dynamic_interfaces a missing interface fails the start', async () => {
+  const s = setup({ instances: [inst(), inst(PRIV)], syncGroups: [] }, { eth0: '192.0.2.2' });
+  await assert.rejects(s.engine.start(s.links), /eth1/);
 });

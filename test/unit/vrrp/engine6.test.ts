@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { VrrpEngine } from '../../../src/vrrp/worker/engine.ts';
 import type { EngineConfig, EngineInstance } from '../../../src/vrrp/engine-config.ts';
 import type { VrrpInstanceStatus } from '../../../src/status.ts';
-import { DEFAULT_GARP } from '../../../src/vrrp/machine.ts';
+import { DEFAULT_GARP, DEFAULT_RIVAL } from '../../../src/vrrp/machine.ts';
 import { masterDownIntervalMs } from '../../../src/vrrp/timing.ts';
 import { FakeClock } from '../fake-clock.ts';
 import { FakeHostNet, FakeTransport } from './fakes.ts';
@@ -29,14 +29,15 @@ function inst6(over: Partial<EngineInstance> = {}): EngineInstance {
       { address: VIP6, prefix: 64, dev: 'eth0', label: null, brd: null, scope: null },
     ],
     advertAddresses: [GW6, VIP6],
-    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], trackScripts: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], tracked: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
+    rival: DEFAULT_RIVAL, mcastGroup: 'ff02::12',
     ...over,
   };
 }
 
 function inst4(over: Partial<EngineInstance> = {}): EngineInstance {
   return inst6({
-    name: 'VI_4', family: 4, vips: [{ address: '203.0.113.1', prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }],
+    name: 'VI_4', family: 4, mcastGroup: '224.0.0.18', vips: [{ address: '203.0.113.1', prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }],
     advertAddresses: ['203.0.113.1'], ...over,
   });
 }

@@ -27,7 +27,7 @@ export class FakeTransport implements VrrpTransport {
 
   constructor(private readonly clock: FakeClock) {}
 
-  async open(dev: string, family: 4 | 6 = 4): Promise<void> {
+  async open(dev: string, family: 4 | 6 = 4, _group?: string): Promise<void> {
     this.opened.push(family === 6 ? `${dev}/6` : dev);
   }
 
