@@ -113,7 +113,7 @@ test('NAT66: 50 TCP connections (mh and sh) and a UDP session through the IPv6 V
   });
 });
 
-test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; an IPv6 real server\'s failure edits the ip6 table only, quorum lost sends to the IPv6 sorry server; stop removes both tables', async (t) => {
+test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once (and the userspace forwarder an IPv6 one); an IPv6 real server\'s failure edits the ip6 table only, quorum lost sends to the IPv6 sorry server; stop removes both tables', async (t) => {
   const lab = await withLab(t, { name: 'lb-dual-stack', realServers: 2, ipv6: true });
   const echo6: LabProcess[] = [];
   for (let i = 1; i <= 2; i++) {
@@ -129,14 +129,16 @@ test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; an IP
       address: VIP6, port: 7000, lbAlgo: 'rr', quorum: 2, sorry: { address: LAB_ADDR6.realServer(1), port: 9007 },
       realServers: [1, 2].map((i) => ({ address: LAB_ADDR6.realServer(i), port: 9006, checker: check })),
     }),
+    // wlc needs connection counts: the userspace forwarder serves it, over IPv6 too.
+    virtualServerBlock({ address: VIP6, port: 7100, lbAlgo: 'wlc', extra: '    forwarder userspace', realServers: [1, 2].map((i) => ({ address: LAB_ADDR6.realServer(i), port: 9006, checker: check })) }),
   ].join('\n');
   const cfg = pairConfig6({ routerId: 'lb-a', priority: 150, advertInt: 0.2, dualStack: true, extra });
   const a = await lab.startBoard('a', cfg, { waitForLog: started });
   await waitHolder(lab, 'a');
   await waitHolder6(lab, 'a');
   await a.waitForLog(/table ip tandem applied \(2 virtual servers\), table ip6 tandem with 1 IPv6 ones/);
-  const ask = async (vip: string): Promise<string[]> => {
-    const p = lab.spawn('client', [process.execPath, '-e', LONG_TCP_CLIENT_JS, vip, '7000', '6', '100', ''], { stdin: true, label: `client:${vip}` });
+  const ask = async (vip: string, port = 7000): Promise<string[]> => {
+    const p = lab.spawn('client', [process.execPath, '-e', LONG_TCP_CLIENT_JS, vip, String(port), '6', '100', ''], { stdin: true, label: `client:${vip}` });
     await p.waitForLog(/^ready$/, 15_000);
     const r = await report<ConnReport[]>(p);
     p.child.stdin!.end();
@@ -145,6 +147,8 @@ test('a dual-stack pair serves an IPv4 and an IPv6 virtual server at once; an IP
   // rr over both real servers, in each family.
   await lab.waitFor(async () => new Set(await ask(LAB_ADDR.publicVip)).size === 2, { timeoutMs: 15_000, what: 'IPv4 virtual server over both real servers' });
   await lab.waitFor(async () => new Set(await ask(VIP6)).size === 2, { timeoutMs: 15_000, what: 'IPv6 virtual server over both real servers' });
+  // The userspace forwarder listens on the IPv6 VIP and spreads connections (wlc) over both.
+  await lab.waitFor(async () => new Set(await ask(VIP6, 7100)).size === 2, { timeoutMs: 15_000, what: 'the userspace forwarder over IPv6 to both real servers' });
   const ip4Before = (await lab.exec('a', ['nft', 'list', 'table', 'ip', 'tandem'])).stdout;
 
   // rs2's IPv6 service dies: only the ip6 table changes; the alive weight 1 is under quorum 2,
