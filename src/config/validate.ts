@@ -9,7 +9,7 @@ import { inSubnet, isIpv4 } from './net.ts';
 import { ipFamily } from '../util/ip.ts';
 import { controlCharacter, shown } from './values.ts';
 import { ifnameProblem, labelProblem } from './ifname.ts';
-import { vmacNames } from './vmac.ts';
+import { vmacNames } from '../vrrp/vmac.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { familyOf, INSTANCE, isLinkLocalText, validVrid } from './directives/instance.ts';

@@ -1,6 +1,7 @@
-// VMAC interfaces (use_vmac): their names and MAC addresses, from the configuration alone, so
+// VMAC interfaces (use_vmac): their names and MAC addresses, from the configuration alone (the
+// VRRP worker loads this file too, so it holds no more), so
 // `tandem check`, the engine and the reload see the same names.
-import type { VrrpInstance } from './model.ts';
+import type { VrrpInstance } from '../config/model.ts';
 
 /**
  * RFC 5798 §7.3: the virtual router MAC address, 00-00-5E-00-01-{VRID} for IPv4 and
