@@ -161,7 +161,8 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     const vmacName = vmacs.get(i.name);
     if (vmacName !== undefined) {
       if (vmacName === i.interface) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the instance's own interface: the VMAC is a new interface on top of it`);
-      else if (known !== null && known.has(vmacName)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the name of an existing interface${board ? ` of board ${board.name}` : ''}: tandem creates (and removes) its VMAC interfaces itself`);
+      // A board's NIC; on the host, one of that name may be the VMAC a crash left behind (it is replaced).
+      else if (board && board.nics.includes(vmacName)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the name of a NIC of board ${board.name}: tandem creates (and removes) its VMAC interfaces itself`);
       const twice = config.instances.find((o) => o !== i && vmacs.get(o.name) === vmacName);
       if (twice && config.instances.indexOf(twice) < config.instances.indexOf(i)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is vrrp_instance ${shown(twice.name)}'s VMAC too: one VMAC interface per instance`);
     }

@@ -160,7 +160,8 @@ export class IprouteHostNet implements HostNet {
    * address of its own (addrgenmode none, RFC 5798 §7.4), and for an IPv4 instance no IPv6 at
    * all; arp_ignore 1 (it answers ARP only for its own addresses, the VIPs while MASTER),
    * accept_local 1 and rp_filter 0 (it hears adverts while it has no address); the parent gets
-   * arp_ignore 1 and arp_filter 1 (it must not answer for the VIPs on the VMAC), and, as in
+   * arp_ignore 1 and arp_filter 1 (it must not answer for the VIPs on the VMAC) and arp_announce
+   * 2 (holdParents), and, as in
    * keepalived, a non-zero all.rp_filter is moved onto each interface and set to 0, since the
    * kernel uses the larger of `all` and the interface's. tandem's VMAC never holds an address
    * while BACKUP (keepalived puts the parent's link-local address on an IPv6 one; tandem builds
@@ -201,7 +202,14 @@ export class IprouteHostNet implements HostNet {
   private async holdParents(): Promise<void> {
     const want: Array<readonly [string, string]> = [];
     if (this.vmacs.size > 0) {
-      for (const p of new Set(this.vmacs.values())) want.push([`/proc/sys/net/ipv4/conf/${p}/arp_ignore`, '1'], [`/proc/sys/net/ipv4/conf/${p}/arp_filter`, '1']);
+      for (const p of new Set(this.vmacs.values())) {
+        want.push([`/proc/sys/net/ipv4/conf/${p}/arp_ignore`, '1'], [`/proc/sys/net/ipv4/conf/${p}/arp_filter`, '1']);
+        // Not keepalived's: the MASTER's replies from a VIP leave by the parent (its connected
+        // route is the older one), and its ARP requests for the client would carry the VIP as
+        // sender with the parent's MAC, which the client takes into its entry for the VIP (seen
+        // in the lab). arp_announce 2 makes them carry the parent's own address.
+        want.push([`/proc/sys/net/ipv4/conf/${p}/arp_announce`, '2']);
+      }
       const all = (await readFile('/proc/sys/net/ipv4/conf/all/rp_filter', 'utf8').catch(() => '0')).trim();
       const held = this.sysctls.held().get('/proc/sys/net/ipv4/conf/all/rp_filter') ?? all;
       if (held !== '0') {
