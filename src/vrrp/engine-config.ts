@@ -145,12 +145,13 @@ export function startupDelayMs(s: EngineStartup | undefined, uptimeMs: number | 
 
 /**
  * keepalived.conf(5) use_vmac: the VIPs and eVIPs of the instance's family that name no other
- * interface live on the VMAC. An eVIP of the other family stays on the instance's interface
- * (keepalived would put it on the VMAC, whose MAC is the other family's).
+ * interface (none, or the instance's own) live on the VMAC. An eVIP of the other family stays
+ * on the instance's interface (keepalived would put it on the VMAC, whose MAC is the other
+ * family's).
  */
 function vip(v: VirtualIp, inst: VrrpInstance, vmac: string | undefined): EngineVip {
-  const own = vmac !== undefined && (v.address.includes(':') ? 6 : 4) === inst.family ? vmac : inst.interface;
-  return { address: v.address, prefix: v.prefix, dev: v.dev ?? own, label: v.label, brd: v.brd, scope: v.scope };
+  const onVmac = vmac !== undefined && (v.address.includes(':') ? 6 : 4) === inst.family && (v.dev === null || v.dev === inst.interface);
+  return { address: v.address, prefix: v.prefix, dev: onVmac ? vmac : v.dev ?? inst.interface, label: v.label, brd: v.brd, scope: v.scope };
 }
 
 function staticVip(v: VirtualIp): EngineVip {

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ip, runCommand } from './command.ts';
-import { LAB_ADDR, withLab, type Board, type Lab, type LabProcess } from './lab.ts';
-import { pairConfig } from './vrrp-configs.ts';
+import { LAB_ADDR, LAB_ADDR6, withLab, type Board, type Lab, type LabProcess } from './lab.ts';
+import { pairConfig, pairConfig6 } from './vrrp-configs.ts';
 import { Pinger } from './vrrp-helpers.ts';
 
 const fast = { version: 3 as const, advertInt: 0.2 };
@@ -185,4 +185,45 @@ test('VMAC failover: the client\'s ARP entry never changes, the BACKUP never sen
   }
   assert.equal(await linkMac(lab, 'b', 'vrrp.52'), null);
   void a2;
+});
+
+test('IPv6: VMACs with 00:00:5e:00:02:VRID, adverts to a vrrp_mcast_group6 group, the client\'s neighbour entry unchanged by a power loss', async (t) => {
+  const lab = await withLab(t, { name: 'vrrp-vmac6', realServers: 1, ipv6: true });
+  const VMAC6 = '00:00:5e:00:02:3d'; // VRID 61
+  const cfg = (priority: number, routerId: string): string => pairConfig6({
+    routerId, priority, advertInt: 0.2, instanceExtra: '    use_vmac\n', extra: 'global_defs {\n    vrrp_mcast_group6 ff02::112\n}\n',
+  });
+  const adverts: string[] = [];
+  const cap = lab.spawn('client', ['tcpdump', '-i', 'eth0', '-n', '-l', 'ip6 proto 112'], { label: 'tcpdump-client', onLine: (l) => { if (/ > /.test(l.text)) adverts.push(l.text); } });
+  await cap.waitForLog(/listening on/, 10_000);
+  const silent = captureOut(lab, 'b', 'eth0', VMAC6);
+  await silent.ready;
+  await lab.startBoard('a', cfg(150, 'lb-a'), { waitForLog: started });
+  await lab.startBoard('b', cfg(100, 'lb-b'), { waitForLog: started });
+  const holders6 = async (): Promise<Board[]> => {
+    const out: Board[] = [];
+    for (const b of ['a', 'b'] as const) {
+      const pub = await lab.hasAddress(b, 'vrrp.61', LAB_ADDR6.publicVip).catch(() => false);
+      const gw = await lab.hasAddress(b, 'vrrp.62', LAB_ADDR6.gatewayVip).catch(() => false);
+      if (pub && gw) out.push(b);
+    }
+    return out;
+  };
+  await lab.waitFor(async () => (await holders6()).join() === 'a', { timeoutMs: 15_000, what: 'a alone holding the IPv6 VIPs on its VMACs' });
+  assert.equal(await linkMac(lab, 'b', 'vrrp.61'), VMAC6);
+  await lab.waitFor(() => adverts.length >= 3, { timeoutMs: 5000, what: 'adverts seen by the client' });
+  assert.ok(adverts.every((l) => / > ff02::112: /.test(l)), adverts.slice(0, 3).join('\n'));
+
+  assert.ok(await lab.ping('client', LAB_ADDR6.publicVip), 'the client reaches the IPv6 VIP');
+  const entry = async () => (await lab.neighbours('client', 'eth0')).find((n) => n.address === LAB_ADDR6.publicVip)?.mac?.toLowerCase() ?? null;
+  assert.equal(await entry(), VMAC6);
+  await new Promise((r) => setTimeout(r, 2000)); // a fixed pause: the test asserts that nothing is sent in it
+  assert.deepEqual(silent.lines, [], 'the BACKUP sent frames from the virtual MAC');
+  await silent.proc.stop('SIGINT', 5000);
+
+  await lab.powerOff('a');
+  await lab.waitFor(async () => (await holders6()).includes('b'), { timeoutMs: 15_000, what: 'b holding the IPv6 VIPs' });
+  await lab.waitFor(() => lab.ping('client', LAB_ADDR6.publicVip, { count: 1, timeoutS: 1 }), { timeoutMs: 5000, what: 'the client reaching the VIP on b' });
+  assert.equal(await entry(), VMAC6, 'the client\'s entry still names the virtual MAC');
+  await cap.stop('SIGINT', 5000);
 });

@@ -44,11 +44,11 @@ test('VMAC names as keepalived gives them: vrrp.VRID, an IPv6 instance on the sa
   assert.deepEqual([...vmacNames([v('A', 51, 4), v('B', 51, 6), v('C', 51, 4), v('D', 51, 6)])],
     [['A', 'vrrp.51'], ['B', 'vrrp6.51'], ['C', 'vrrp1.51'], ['D', 'vrrp2.51']]);
   assert.deepEqual([...vmacNames([v('A', 7, 4), v('B', 8, 4, 'vrrp.7')])], [['A', 'vrrp1.7'], ['B', 'vrrp.7']]);
-  const c = engineCfg(instance(` use_vmac\n${VIPS}`) + instance(' use_vmac\n native_ipv6\n virtual_ipaddress {\n  fe80::51/64 dev eth0\n }', 'VI_6'));
+  const c = engineCfg(instance(` use_vmac\n${VIPS}`) + instance(' use_vmac\n native_ipv6\n virtual_ipaddress {\n  fe80::51/64 dev eth0\n  2001:db8::51/64 dev eth1\n }\n virtual_ipaddress_excluded {\n  192.0.2.51/24\n }', 'VI_6'));
   assert.deepEqual(c.instances.map((i) => [i.vmac?.name, i.vmac?.mac]), [['vrrp.51', '00:00:5e:00:01:33'], ['vrrp6.51', '00:00:5e:00:02:33']]);
   // The VIPs without dev live on the VMAC; one with its own dev stays there.
   assert.deepEqual(c.instances[0]!.vips.map((x) => x.dev), ['vrrp.51', 'eth1']);
-  assert.deepEqual(c.instances[1]!.vips.map((x) => x.dev), ['eth0'], 'a VIP with dev keeps it');
+  assert.deepEqual(c.instances[1]!.vips.map((x) => x.dev), ['vrrp6.51', 'eth1', 'eth0'], 'dev the instance\'s own interface: the VMAC; another dev kept; the other family on the interface');
 });
 
 test('use_vmac and vmac_xmit_base are part of the identity: a reload that changes them restarts the instance', () => {
