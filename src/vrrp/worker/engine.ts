@@ -67,6 +67,10 @@ interface Inst {
   handover: { release: () => void } | null;
   /** The routes and rules being added after the VIPs (a removal waits for them). */
   routeWork: Promise<void>;
+  /** Its VIPs are on (a MASTER's, or a handover's); false from their removal on. */
+  vipsUp: boolean;
+  /** VMAC: the first advert of a takeover, sent once the VIPs are on (perform 'sendAdvert'). */
+  deferredAdvert: number | null;
 }
 
 function rxOf(c: EngineInstance): ReceiveInstance {
@@ -206,6 +210,8 @@ export class VrrpEngine {
       vipFault: null,
       handover: null,
       routeWork: Promise.resolve(),
+      vipsUp: false,
+      deferredAdvert: null,
     };
     group?.attach(c.name, machine);
     this.insts.set(c.name, inst);
@@ -480,7 +486,12 @@ export class VrrpEngine {
     const c = inst.cfg;
     switch (a.type) {
       case 'sendAdvert':
-        this.sendAdvert(inst, a.priority);
+        // From a VMAC, an advert moves the switches' entry for the virtual MAC to this board:
+        // the first one of a takeover waits until the VIPs are on the VMAC (a few ms), or the
+        // clients' frames would reach a VMAC without its addresses (plain: the GARPs, sent after
+        // the VIPs, are what moves the clients).
+        if (c.vmac && !c.vmac.xmitBase && !inst.vipsUp && a.priority > 0) inst.deferredAdvert = a.priority;
+        else this.sendAdvert(inst, a.priority);
         break;
       case 'setTimer': {
         const old = inst.timers.get(a.timer);
@@ -568,6 +579,10 @@ export class VrrpEngine {
     for (const v of vips) this.ownAddrs.add(v.address);
     this.chain(inst, async () => {
       const results = await Promise.allSettled(vips.map((v) => this.net.addVip(v)));
+      inst.vipsUp = true;
+      const deferred = inst.deferredAdvert;
+      inst.deferredAdvert = null;
+      if (deferred !== null && inst.machine.view().state === 'MASTER') this.sendAdvert(inst, deferred);
       // Then routes, then rules, as keepalived (vrrp_state_become_master): a route may take a VIP
       // as its source or reach its gateway through a VIP's subnet. Not awaited by the chain, so the
       // gratuitous ARPs queued behind this step leave at once; a removal waits for them (routeWork).
@@ -592,6 +607,7 @@ export class VrrpEngine {
   /** Rules, then routes, then the VIPs (keepalived's order when it leaves MASTER). */
   private async removeVips(inst: Inst, vips: readonly EngineVip[], routes: readonly EngineRoute[] = inst.cfg.routes ?? [], rules: readonly EngineRule[] = inst.cfg.rules ?? []): Promise<void> {
     const name = inst.cfg.name;
+    if (vips === inst.cfg.vips) inst.vipsUp = false;
     await inst.routeWork;
     await Promise.all(rules.map((r) => this.safe(() => this.net.delRule(r), `(${name}) remove rule`)));
     await Promise.all(routes.map((r) => this.safe(() => this.net.delRoute(r), `(${name}) remove route ${r.to}`)));

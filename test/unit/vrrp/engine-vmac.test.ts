@@ -199,3 +199,23 @@ test('vrrp_mcast_group6: an IPv6 instance joins that group and advertises to it'
   assert.equal(a.mcastGroup, 'ff02::12', 'the default');
   assert.notEqual(instanceIdentity(a), instanceIdentity(engineCfg('global_defs {\n vrrp_mcast_group6 ff02::112\n}\n' + instance(' native_ipv6\n virtual_ipaddress {\n  fe80::51/64 dev eth0\n }')).instances[0]!));
 });
+
+test('use_vmac: the first advert of a takeover leaves once the VIPs are on the VMAC (it moves the switches\' entry for the virtual MAC); plain: at once', async () => {
+  for (const vmac of [true, false]) {
+    const s = setup(engineCfg(instance(`${vmac ? ' use_vmac\n' : ''}${VIPS}`)));
+    const events: string[] = [];
+    const add = s.net.addVip.bind(s.net);
+    let release!: () => void;
+    const slow = new Promise<void>((r) => { release = r; });
+    s.net.addVip = async (v) => { await slow; events.push(`vip ${v.address}`); return add(v); };
+    const send = s.tx.send.bind(s.tx);
+    s.tx.send = async (dev, src, dst, payload) => { events.push('advert'); return send(dev, src, dst, payload); };
+    await s.engine.start(s.links);
+    await s.clock.advance(MDI);
+    assert.equal(s.state().state, 'MASTER');
+    assert.deepEqual(events, vmac ? [] : ['advert'], vmac ? 'held back while the VIP is being added' : 'plain: at once');
+    release();
+    await s.clock.advance(1);
+    assert.deepEqual(events.slice(0, 3), vmac ? ['vip 192.0.2.100', 'vip 198.51.100.100', 'advert'] : ['advert', 'vip 192.0.2.100', 'vip 198.51.100.100']);
+  }
+});
