@@ -2,12 +2,14 @@
 // server with TCP checks, MQTT to a real mosquitto and the serial console on a pty. Measured
 // `--after-s` seconds after start: RSS and anonymous memory of the whole process tree (the daemon
 // and every helper process it started), per process, and idle CPU over `--idle-s` seconds, at each
-// advert interval, on this host's Node.js and on the Node.js the image ships (`--image-node DIR`:
-// an unpacked image's bin/node, e.g. from firmware/build-image.sh generic-x64). Beside it, the
+// advert interval, on this host's Node.js and as the image runs (`--image DIR`: an unpacked
+// image, e.g. dist/firmware/tandem-VERSION-generic-x64 from firmware/build-image.sh generic-x64:
+// its bin/node runs its lib/tandem/tandem.js with the raw-socket it built for that Node.js). Beside it, the
 // same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
 //
-//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image-node DIR/bin/node]
+//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR]
 import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
 import { startKeepalived, keepalivedVersion } from '../test/lab/keepalived.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
@@ -21,7 +23,9 @@ const { values: flags } = parseArgs({
     intervals: { type: 'string', default: '1,0.1' },
     'after-s': { type: 'string', default: '60' },
     'idle-s': { type: 'string', default: '20' },
-    'image-node': { type: 'string' },
+    image: { type: 'string' },
+    /** Extra Node.js flags for the image's node (experiments: V8 compiler flags). */
+    'image-flags': { type: 'string' },
     only: { type: 'string' },
     /** Extra NODE_OPTIONS for the daemon (experiments: V8 heap flags). */
     'node-options': { type: 'string' },
@@ -59,14 +63,16 @@ function boardConfig(advertInt: number, extra: string): string {
   return pairConfig({ routerId: 'lb-a', priority: 150, version: advertInt >= 1 ? 2 : 3, advertInt, extra: vs + extra });
 }
 
-async function tandem(advertInt: number, command?: string[]): Promise<Figure> {
+async function tandem(advertInt: number, image?: string): Promise<Figure> {
+  const command = image ? [resolve(image, 'bin/node'), ...String(flags['image-flags'] ?? '').split(' ').filter(Boolean)] : undefined;
+  const bundle = image ? resolve(image, 'lib/tandem/tandem.js') : undefined;
   const lab: Lab = await createLab({ name: 'bench-footprint', realServers: 2 });
   try {
     const broker = await startLabBroker(lab);
     const serial = await startSocat(lab, 'a');
     for (const rs of ['rs1', 'rs2'] as const) await startTcpEcho(lab, rs, 8080);
     const h = await lab.startBoard('a', boardConfig(advertInt, mqttBlock(broker.url) + serialBlock(serial.ttyA)), {
-      logLevel: 'info', command, env: flags['node-options'] ? { NODE_OPTIONS: flags['node-options'] } : undefined, waitForLog: /Entering MASTER STATE/, timeoutMs: 60_000,
+      logLevel: 'info', command, bundle, env: flags['node-options'] ? { NODE_OPTIONS: flags['node-options'] } : undefined, waitForLog: /Entering MASTER STATE/, timeoutMs: 60_000,
     });
     return await measure(async () => [h.proc.pid]);
   } finally {
@@ -89,10 +95,7 @@ const lines: string[] = [];
 for (const i of INTERVALS) {
   const row: Record<string, Figure> = {};
   if (flags.only !== 'keepalived') row[`tandem_node${process.versions.node.split('.')[0]}`] = await tandem(i);
-  if (flags['image-node'] && flags.only !== 'keepalived') {
-    const node = flags['image-node'];
-    row['tandem_image_node'] = await tandem(i, [node]);
-  }
+  if (flags.image && flags.only !== 'keepalived') row.tandem_image = await tandem(i, flags.image);
   if (flags.only !== 'tandem') row.keepalived_vrrp_only = await keepalived(i);
   result[`advert_int_${i}`] = row;
   lines.push(`@${i}s ` + Object.entries(row).map(([k, f]) => `${k} ${f.treeRssMiB} MiB (${f.treeAnonMiB} anon) ${f.idleCpuPct}% CPU`).join(', '));

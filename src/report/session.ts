@@ -1,4 +1,4 @@
-// The MQTT session of one board: class Reporter (DESIGN.md "MQTT", issue 5).
+// The MQTT session of one board: class Reporter (DESIGN.md "MQTT").
 //
 // Connection handling. mqtt.js reconnects with a fixed `reconnectPeriod`; we need exponential
 // backoff with jitter, a protocol fallback and fresh TLS/password files on each attempt, so
@@ -30,7 +30,6 @@
 // packet's header as it arrives (src/report/packet-guard.ts), so a 32 MB message never sits
 // in our memory.
 
-import mqtt from 'mqtt';
 import type { IClientOptions, IClientPublishOptions, MqttClient } from 'mqtt';
 import { readFile } from 'node:fs/promises';
 import { uptime } from 'node:os';
@@ -58,6 +57,16 @@ import { LogThrottle, suppressedNote } from '../util/log-throttle.ts';
 import { systemClock } from '../util/clock.ts';
 import type { SharedConfigDigest } from './shared-config.ts';
 import { healthDiscovery, instanceDiscovery, realServerDiscovery, type DiscoveryContext, type DiscoveryMessage } from './homeassistant.ts';
+
+/**
+ * mqtt.js is loaded when the first connection is made, not with the daemon: a board without an
+ * `mqtt` block never evaluates it (about 5 MiB of heap and code; bundle chunk of its own).
+ */
+let mqttModule: Promise<typeof import('mqtt').default> | null = null;
+function loadMqtt(): Promise<typeof import('mqtt').default> {
+  mqttModule ??= import('mqtt').then((m) => m.default);
+  return mqttModule;
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string) => void;
@@ -418,6 +427,16 @@ export class Reporter {
       return;
     }
     if (this.stopping) return;
+    let mqtt: typeof import('mqtt').default;
+    try {
+      mqtt = await loadMqtt();
+    } catch (err) {
+      this.suspect = null;
+      this.fail(`cannot load the MQTT client: ${errText(err)}`);
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.stopping) return;
     const gen = ++this.generation;
     let client: MqttClient;
     try {
@@ -655,7 +674,7 @@ export class Reporter {
   }
 
   private healthExpiryS(): number {
-    // "message expiry about twice the interval" (issue 5): a subscriber never sees stale health.
+    // "message expiry about twice the interval": a subscriber never sees stale health.
     return Math.max(1, Math.ceil((2 * this.settings.healthIntervalMs) / 1000));
   }
 

@@ -1,5 +1,5 @@
 // The control socket against hostile local users and clients, on a real lab board
-// (issue 11, "Security" and "Under floods"):
+// (what an unprivileged local user could try, and floods):
 // - a socket directory prepared by an unprivileged user (owned by them, 0777) is refused by the
 //   daemon, which keeps running without the socket; that user's own socket there, answering
 //   with forged output, is refused by root's `tandem ctl`;

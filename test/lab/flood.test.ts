@@ -40,7 +40,9 @@ test('a flood of lower-priority adverts and of bad packets: no reflection, no tr
   const sent = (await sentOfPub(a)) - sent0;
   const heard = (await rcvdOfPub(a)) - rcvd0;
   t.diagnostic(`client sent ${flooded} adverts in ${seconds} s; a heard ${heard} and sent ${sent}`);
-  assert.ok(heard > 10_000, `the flood reached a (${heard})`);
+  // Thousands of adverts must reach a for the bound below to mean anything; how many of the
+  // sender's get through depends on the machine's load (the rest are the kernel's queue drops).
+  assert.ok(heard > 2_000, `the flood reached a (${heard} of ${flooded})`);
   // Its own adverts every 100 ms, plus at most one re-assertion per interval.
   const bound = 2 * (seconds * 10) + 40;
   assert.ok(sent <= bound, `a sent ${sent} adverts during the flood (bound ${bound}): it reflects the flood`);

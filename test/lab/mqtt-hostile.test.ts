@@ -1,4 +1,4 @@
-// MQTT against hostile clients of the same broker (issue 11, "Security" and "Under floods"),
+// MQTT against hostile clients of the same broker (a client with broker access trying to spoof, replace or flood a board),
 // with a real mosquitto inside a lab namespace (test/lab/mosquitto.ts; the test process talks
 // to it over its unix socket):
 // - the client id has a random part: ten connections as `tandem-NODE` do not disturb the

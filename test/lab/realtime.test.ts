@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { withLab, type BoardHandle } from './lab.ts';
 import { pairConfig } from './vrrp-configs.ts';
 import { runCommand } from './command.ts';
+import { processTree } from './proc-tree.ts';
+import { readFile } from 'node:fs/promises';
 
 const started = /Entering (BACKUP|MASTER) STATE/;
 
@@ -38,6 +40,16 @@ test('the VRRP thread runs SCHED_RR 1 by default, as configured otherwise, and m
   assert.match(d.chrt, /policy: SCHED_RR[\s\S]*priority: 1/);
   const main = await runCommand('chrt', ['-p', String(a.proc.pid)]);
   assert.match(main.stdout, /SCHED_OTHER/, 'only the VRRP thread, not the main thread');
+  // The thread given the policy is the VRRP thread itself (not a thread of libuv's pool that
+  // happened to answer for it): the `ip monitor` it starts after scheduling inherits SCHED_RR.
+  const kids = await processTree([a.proc.pid]);
+  const monitor = [];
+  for (const k of kids) {
+    const cmd = await readFile(`/proc/${k.pid}/cmdline`, 'utf8').catch(() => '');
+    if (/^ip\0.*monitor/.test(cmd)) monitor.push(k.pid);
+  }
+  assert.ok(monitor.length > 0, `the VRRP thread's ip monitor is running: ${kids.map((k) => k.comm).join(', ')}`);
+  for (const pid of monitor) assert.match((await runCommand('chrt', ['-p', String(pid)])).stdout, /policy: SCHED_RR[\s\S]*priority: 1/, `ip monitor ${pid} inherits the VRRP thread's SCHED_RR`);
 
   const cfg = (g: string) => pairConfig({ routerId: 'lb-b', priority: 100, ...base }).replace('global_defs {', `global_defs {\n    ${g}`);
   const b = await lab.startBoard('b', cfg('vrrp_rt_priority 0\n    vrrp_priority -5\n    max_auto_priority 40\n    min_auto_priority_delay 50000'), { waitForLog: started });

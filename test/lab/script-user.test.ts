@@ -1,5 +1,5 @@
 // Configured programs run as their user, and enable_script_security refuses what another user
-// could rewrite (issue 11, "Security"), on a real lab board:
+// could rewrite (keepalived's script security), on a real lab board:
 // - with `script_user nobody` and `enable_script_security`, vrrp_scripts (their own `user`, else
 //   script_user), instance and sync-group notify programs, real-server notify_up/notify_down and
 //   quorum_up/quorum_down all run as that user (keepalived notify.c), each notify once per

@@ -7,16 +7,21 @@
 // which act on one thread when given its id). Children the thread spawns afterwards (ip -batch,
 // arping, ip monitor) inherit the policy, as they would inside keepalived's realtime process.
 // Needs root or CAP_SYS_NICE; without it the thread stays as it was and the reason is reported.
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import { run } from '../../util/spawn.ts';
 import type { ThreadScheduling } from '../../status.ts';
 
 export type { ThreadScheduling } from '../../status.ts';
 
-/** This thread's kernel id: /proc/thread-self links to PID/task/TID. */
+/**
+ * This thread's kernel id: /proc/thread-self links to PID/task/TID. Read synchronously, once per
+ * scheduling change, on purpose: fs.promises runs the readlink on libuv's thread pool, where
+ * /proc/thread-self names the pool thread (measured: the realtime policy landed on a pool thread
+ * and the VRRP thread stayed SCHED_OTHER). A readlink in procfs touches no disk.
+ */
 export async function currentThreadId(): Promise<number | null> {
   try {
-    const m = /\/task\/(\d+)$/.exec(await readlink('/proc/thread-self'));
+    const m = /\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'));
     return m ? Number(m[1]) : null;
   } catch {
     return null;
