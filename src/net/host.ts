@@ -227,7 +227,7 @@ export class IprouteHostNet implements HostNet {
 
   private async silenceVmacs(): Promise<void> {
     const r = await run(['nft', '-f', '-'], { input: vmacTableText([...this.vmacs.keys()].sort()), timeoutMs: 5000 });
-    if (r.code !== 0) this.log('warn', `nftables: cannot keep IGMP/MLD reports off the VMAC interfaces: ${r.stderr.trim()}`);
+    if (r.code !== 0) this.log('warn', `nftables: cannot keep IGMP/MLD reports off the VMAC interfaces (the BACKUP sends them from the virtual MAC): ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   async addVip(v: Vip): Promise<void> {
