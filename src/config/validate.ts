@@ -157,6 +157,8 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     if (i.vmac && i.unicastPeers.length > 0 && !i.vmacXmitBase) {
       error(at(i, 'vmac'), `vrrp_instance ${shown(i.name)}: use_vmac with unicast_peer needs vmac_xmit_base (unicast adverts go out from ${shown(i.interface)} with its own MAC)`);
     }
+    // keepalived (vrrp.c vrrp_complete_instance): "xmit_base is incompatible with strict mode - resetting".
+    if (i.vmacXmitBase && i.vmac && config.global.vrrpStrict) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is incompatible with vrrp_strict: adverts go out from the VMAC, as keepalived then sends them`);
     if (i.vmacXmitBase && !i.vmac) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is only meaningful with use_vmac; vrrp_instance ${shown(i.name)} has none`);
     const vmacName = vmacs.get(i.name);
     if (vmacName !== undefined) {

@@ -241,7 +241,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       // vrrp_mcast_group4 / vrrp_mcast_group6 (RFC 5798 §5.1.1.2 and §5.1.2.2 by default).
       mcastGroup: i.family === 6 ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4,
       vmac: vmacs.has(i.name)
-        ? { name: vmacs.get(i.name)!, parent: i.interface, mac: vmacAddress(i.virtualRouterId, i.family), family: i.family, xmitBase: i.vmacXmitBase }
+        ? { name: vmacs.get(i.name)!, parent: i.interface, mac: vmacAddress(i.virtualRouterId, i.family), family: i.family, xmitBase: i.vmacXmitBase && !g.vrrpStrict }
         : null,
       routes: i.virtualRoutes.map(engineRoute),
       rules: i.virtualRules.map(rule),

@@ -70,6 +70,9 @@ test('configuration checks: use_vmac with unicast_peer needs vmac_xmit_base; a V
   assert.match(errs(instance(' virtual_rules {\n  from 192.0.2.0/24\n }')), /the rule needs an action/);
   assert.match(errs(instance(' virtual_rules {\n  from 192.0.2.0/24 table 1 blackhole\n }')), /one action per rule/);
   assert.match(errs(instance(' virtual_rules {\n  from 192.0.2.0/24 table rt_private\n }')), /tandem reads no rt_tables file/);
+  const strict = parseConfigText('global_defs {\n vrrp_strict\n}\n' + instance(` use_vmac\n vmac_xmit_base\n${VIPS}`), 't.conf');
+  assert.ok(strict.diagnostics.some((d) => d.severity === 'warning' && /vmac_xmit_base is incompatible with vrrp_strict/.test(d.message)));
+  assert.equal(engineConfigFrom(strict.config!).instances[0]!.vmac?.xmitBase, false, 'reset, as keepalived resets it');
   const warned = parseConfigText(instance(' virtual_rules {\n  from 192.0.2.0/24 table 1\n }'), 't.conf').diagnostics.filter((d) => d.severity === 'warning');
   assert.ok(warned.some((d) => /the rule has no preference/.test(d.message) && d.pos.line === 8), JSON.stringify(warned));
 });
