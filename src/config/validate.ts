@@ -3,12 +3,13 @@
 // built from text (else the enclosing block's position). A range that belongs to one keyword
 // is that keyword's check in its directive table; this file runs them per object, in place,
 // and does what spans keywords and objects.
-import type { Config, Diagnostic, Pos, VirtualServer, VrrpInstance } from './model.ts';
+import type { Config, Diagnostic, IpRoute, IpRule, Pos, VirtualServer, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
 import { addressBits, ipFamily, isLinkLocal, isMulticast, parseIp } from '../util/ip.ts';
 import { controlCharacter, shown } from './values.ts';
 import { ifnameProblem, labelProblem } from './ifname.ts';
+import { vmacNames } from '../vrrp/vmac.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { familyOf, INSTANCE, isLinkLocalText, validVrid } from './directives/instance.ts';
@@ -50,14 +51,33 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     const why = ifnameProblem(name);
     if (why !== null) error(pos, `${what}: '${shown(name)}' is not a valid interface name: ${why}`);
   };
+  // VMAC interfaces are tandem's own: not on the board's list, nor on the host before it runs.
+  const vmacs = vmacNames(config.instances);
+  const ownIfs = new Set(vmacs.values());
   const present = (name: string, pos: Pos, what: string): void => {
-    if (known === null || known.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
+    if (known === null || known.has(name) || ownIfs.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
     warn(pos, board ? `${what} ${shown(name)} is not a NIC of board ${board.name} (${board.nics.join(', ')})` : `${what} ${shown(name)} does not exist on this host`);
   };
   const tracked = (list: ReadonlyArray<{ name: string; pos: Pos }>): void => {
     for (const t of list) { ifname(t.name, t.pos, 'track_interface'); present(t.name, t.pos, 'track_interface'); }
   };
   const under = (parent: object): Scope => ({ config, parent });
+
+  // ---- routes and rules (keepalived vrrp_iproute.c, vrrp_iprule.c) ----
+  const route = (r: IpRoute, what: string): void => {
+    if (r.dev !== null) { ifname(r.dev, r.pos, `${what} dev`); present(r.dev, r.pos, `${what} dev`); }
+  };
+  const rule = (r: IpRule, what: string): void => {
+    for (const d of [r.iif, r.oif]) if (d !== null) { ifname(d, r.pos, `${what} iif/oif`); present(d, r.pos, `${what} iif/oif`); }
+    // keepalived gives such a rule a preference counting down from 16384 and says so.
+    if (r.priority === null) warn(r.pos, `${what}: the rule has no preference; tandem gives it one as keepalived does (counting down from 16384), which is probably not what you want: give a preference`);
+  };
+  for (const v of config.staticIps) {
+    if (v.dev === null) error(v.pos, `static_ipaddress ${v.address}: give its interface with dev (it belongs to no instance)`);
+    else { ifname(v.dev, v.pos, 'static_ipaddress dev'); present(v.dev, v.pos, 'static_ipaddress dev'); }
+  }
+  for (const r of config.staticRoutes) route(r, 'static_routes');
+  for (const r of config.staticRules) rule(r, 'static_rules');
 
   // ---- instances ----
   const instanceNames = new Map<string, VrrpInstance>();
@@ -133,6 +153,23 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
 
     present(i.interface, at(i, 'interface'), 'interface');
+    // keepalived.conf(5) use_vmac, NOTE 2: unicast adverts go from the parent interface.
+    if (i.vmac && i.unicastPeers.length > 0 && !i.vmacXmitBase) {
+      error(at(i, 'vmac'), `vrrp_instance ${shown(i.name)}: use_vmac with unicast_peer needs vmac_xmit_base (unicast adverts go out from ${shown(i.interface)} with its own MAC)`);
+    }
+    // keepalived (vrrp.c vrrp_complete_instance): "xmit_base is incompatible with strict mode - resetting".
+    if (i.vmacXmitBase && i.vmac && config.global.vrrpStrict) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is incompatible with vrrp_strict: adverts go out from the VMAC, as keepalived then sends them`);
+    if (i.vmacXmitBase && !i.vmac) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is only meaningful with use_vmac; vrrp_instance ${shown(i.name)} has none`);
+    const vmacName = vmacs.get(i.name);
+    if (vmacName !== undefined) {
+      if (vmacName === i.interface) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the instance's own interface: the VMAC is a new interface on top of it`);
+      // A board's NIC; on the host, one of that name may be the VMAC a crash left behind (it is replaced).
+      else if (board && board.nics.includes(vmacName)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the name of a NIC of board ${board.name}: tandem creates (and removes) its VMAC interfaces itself`);
+      const twice = config.instances.find((o) => o !== i && vmacs.get(o.name) === vmacName);
+      if (twice && config.instances.indexOf(twice) < config.instances.indexOf(i)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is vrrp_instance ${shown(twice.name)}'s VMAC too: one VMAC interface per instance`);
+    }
+    for (const r of i.virtualRoutes) route(r, 'virtual_routes');
+    for (const r of i.virtualRules) rule(r, 'virtual_rules');
     // The host's addresses: the board's are not known before it runs.
     if (opts.interfaces && !board) {
       const subnets = [...opts.interfaces.values()].flat();
