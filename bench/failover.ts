@@ -1,7 +1,7 @@
 // Figures for VRRP: client-seen outage on failover, tandem pair vs keepalived pair, in
 // the same lab (test/lab). Figures, not a test. Needs root. See bench/README.md.
 //
-//   node --import tsx bench/failover.ts [--runs 5 (0: only the per-interval figures)] [--intervals 1,0.1,0.02,0.01] [--spurious-s 60] [--idle-s 10] [--hogs 4] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived] [--family 4|6|both] [--floors on|off]
+//   node --import tsx bench/failover.ts [--runs 5 (0: only the per-interval figures)] [--intervals 1,0.1,0.02,0.01] [--spurious-s 60] [--idle-s 10] [--hogs 4] [--churn-mb 50] [--phase after-advert|random] [--only tandem|keepalived] [--family 4|6|both] [--floors on|off] [--vmac off|both] [--scenarios NAME,…]
 //
 // Outage: the client sends a UDP datagram every 2 ms to the public VIP, where both boards run a
 // UDP echo bound to 0.0.0.0; the outage is the longest gap between two replies. Scenarios: the
@@ -15,6 +15,10 @@
 // public IPv6 VIP announced with unsolicited neighbour advertisements), the probe and the echo
 // over UDP/IPv6 to the public IPv6 VIP; with both, the summary gives IPv6 against IPv4.
 // --floors off skips the spurious-transition and idle figures.
+// --vmac both: the IPv4 v3 / 0.1 s scenarios once more with use_vmac on both instances (the VIPs on
+// macvlans with the RFC 5798 virtual MAC, so the client's ARP entry never changes), in the same
+// lab setup and interval; the JSON's vmacVsPlain puts each beside the plain one.
+// --scenarios NAME,…: only these scenarios (e.g. power_v3_0.1s,power_v3_0.1s_vmac).
 // Prints one JSON object, then a one-line summary.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +45,8 @@ const { values: flags } = parseArgs({
     /** 4: the IPv4 scenarios (as before); 6: their IPv6 variant; both. */
     family: { type: 'string', default: '4' },
     floors: { type: 'string', default: 'on' },
+    vmac: { type: 'string', default: 'off' },
+    scenarios: { type: 'string' },
   },
 });
 const FAMILIES: Array<4 | 6> = flags.family === 'both' ? [4, 6] : flags.family === '6' ? [6] : [4];
@@ -56,7 +62,7 @@ const PHASE = flags.phase === 'random' ? 'random' : 'after-advert';
 const PORT = 9000;
 
 type Impl = 'tandem' | 'keepalived';
-interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful'; family: 4 | 6 }
+interface Scenario { name: string; version: 2 | 3; advertInt: number; how: 'power' | 'graceful'; family: 4 | 6; vmac?: boolean }
 /** VRRPv2 carries whole seconds only; anything shorter is v3 (RFC 5798 §5.2.7). */
 const versionFor = (advertInt: number): 2 | 3 => (Number.isInteger(advertInt) ? 2 : 3);
 const SCENARIOS4: Scenario[] = [
@@ -71,7 +77,15 @@ const SCENARIOS6: Scenario[] = [
   { name: 'power_v3_0.1s_ipv6', version: 3, advertInt: 0.1, how: 'power', family: 6 },
   { name: 'graceful_v3_0.1s_ipv6', version: 3, advertInt: 0.1, how: 'graceful', family: 6 },
 ];
-const SCENARIOS: Scenario[] = [...(FAMILIES.includes(4) ? SCENARIOS4 : []), ...(FAMILIES.includes(6) ? SCENARIOS6 : [])];
+const SCENARIOS_VMAC: Scenario[] = [
+  { name: 'power_v3_0.1s_vmac', version: 3, advertInt: 0.1, how: 'power', family: 4, vmac: true },
+  { name: 'graceful_v3_0.1s_vmac', version: 3, advertInt: 0.1, how: 'graceful', family: 4, vmac: true },
+];
+const ONLY_SCENARIOS = flags.scenarios ? new Set(String(flags.scenarios).split(',')) : null;
+const SCENARIOS: Scenario[] = [
+  ...(FAMILIES.includes(4) ? SCENARIOS4 : []), ...(FAMILIES.includes(6) ? SCENARIOS6 : []),
+  ...(flags.vmac === 'both' && FAMILIES.includes(4) ? SCENARIOS_VMAC : []),
+].filter((s) => ONLY_SCENARIOS === null || ONLY_SCENARIOS.has(s.name));
 
 /** Quiet UDP echo (the lab's own echo logs every datagram, too much at 500/s). argv: PORT FAMILY. */
 const ECHO_JS = `
@@ -118,11 +132,11 @@ const median = (xs: number[]): number => {
 /** A board's VRRP daemon, whichever implementation. */
 interface Daemon { pids(): Promise<number[]>; proc: LabProcess; graceful(): Promise<void>; }
 
-async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number, env?: Record<string, string>, family: 4 | 6 = 4): Promise<Daemon> {
+async function startDaemon(lab: Lab, impl: Impl, board: 'a' | 'b', version: 2 | 3, advertInt: number, env?: Record<string, string>, family: 4 | 6 = 4, vmac = false): Promise<Daemon> {
   const priority = board === 'a' ? 150 : 100;
   const cfg = family === 6
     ? pairConfig6({ routerId: `${impl}-${board}`, priority, advertInt })
-    : pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt });
+    : pairConfig({ routerId: `${impl}-${board}`, priority, version, advertInt, ...(vmac ? { instanceExtra: '    use_vmac\n' } : {}) });
   if (impl === 'tandem') {
     // info: the bench must not pay for debug logging of every advert.
     const h = await lab.startBoard(board, cfg, { logLevel: 'info', env, waitForLog: /Entering (BACKUP|MASTER) STATE/ });
@@ -145,17 +159,26 @@ async function crash(lab: Lab, impl: Impl, d: Daemon, board: 'a' | 'b'): Promise
   }
 }
 
+/** waitHolder for a VMAC pair: the VIPs live on vrrp.51 and vrrp.52. */
+async function waitVmacHolder(lab: Lab, board: 'a' | 'b', timeoutMs: number, alone: boolean): Promise<void> {
+  const holds = async (b: 'a' | 'b'): Promise<boolean> =>
+    (await lab.hasAddress(b, 'vrrp.51', LAB_ADDR.publicVip).catch(() => false)) && (await lab.hasAddress(b, 'vrrp.52', LAB_ADDR.privateVip).catch(() => false));
+  const other = board === 'a' ? 'b' : 'a';
+  await lab.waitFor(async () => (await holds(board)) && (!alone || !(await holds(other))), { timeoutMs, intervalMs: 50, what: `board ${board} holding the VIPs on its VMACs` });
+}
+
 async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
   const six = sc.family === 6;
   const lab = await createLab({ name: `bench-failover-${impl}-${sc.name}`, realServers: 0, ipv6: six });
-  const holder = (b: 'a' | 'b', timeoutMs: number, alone = true): Promise<void> => (six ? waitHolder6 : waitHolder)(lab, b, timeoutMs, alone);
+  const holder = (b: 'a' | 'b', timeoutMs: number, alone = true): Promise<void> =>
+    sc.vmac ? waitVmacHolder(lab, b, timeoutMs, alone) : (six ? waitHolder6 : waitHolder)(lab, b, timeoutMs, alone);
   try {
     for (const b of ['a', 'b'] as const) {
       const e = lab.spawn(b, [process.execPath, '-e', ECHO_JS, String(PORT), String(sc.family)], { label: `echo-${b}` });
       await e.waitForLog(/listening/);
     }
-    await startDaemon(lab, impl, 'b', sc.version, sc.advertInt, undefined, sc.family);
-    let a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family);
+    await startDaemon(lab, impl, 'b', sc.version, sc.advertInt, undefined, sc.family, sc.vmac);
+    let a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family, sc.vmac);
     // What tcpdump on b waits for before the power goes: one of a's adverts on the public segment.
     const advertFilter = six ? `ip6 proto 112 and src ${await lab.linkLocal('a', 'eth0')}` : `ip proto 112 and src ${LAB_ADDR.board.a.eth0}`;
     const gaps: number[] = [];
@@ -186,7 +209,7 @@ async function outageRuns(impl: Impl, sc: Scenario): Promise<number[]> {
       gaps.push(r.maxGapMs);
       process.stderr.write(`${impl} ${sc.name} run ${i + 1}: outage ${r.maxGapMs} ms (${r.received}/${r.sent} replies)\n`);
       if (sc.how === 'power') await lab.restoreLinks('a');
-      a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family);
+      a = await startDaemon(lab, impl, 'a', sc.version, sc.advertInt, undefined, sc.family, sc.vmac);
     }
     return gaps;
   } finally {
@@ -298,6 +321,19 @@ if (FAMILIES.length === 2 && !onlyFloor) {
   }
   result.ipv6VsIpv4 = cmp;
 }
+// VMAC against plain, same lab setup and interval: the outage should be at most equal.
+if (SCENARIOS.some((s) => s.vmac) && !onlyFloor) {
+  const cmp: Record<string, unknown> = {};
+  for (const impl of impls) {
+    for (const how of ['power', 'graceful']) {
+      const plain = medianOf(impl, `${how}_v3_0.1s`);
+      const vmac = medianOf(impl, `${how}_v3_0.1s_vmac`);
+      if (plain === null || vmac === null) continue;
+      cmp[`${impl}_${how}`] = { plainMs: plain, vmacMs: vmac, diffMs: Math.round((vmac - plain) * 10) / 10, atMostEqual: vmac <= plain };
+    }
+  }
+  result.vmacVsPlain = cmp;
+}
 console.log(JSON.stringify(result));
 const med = (impl: Impl, sc: string): string => `${medianOf(impl, sc) ?? '-'}`;
 const sum = impls.map((impl) => {
@@ -305,6 +341,7 @@ const sum = impls.map((impl) => {
   const floors = Object.entries(f).map(([i, x]) => `@${i}s ${x.spurious} spurious/${x.spuriousSeconds}s, ${x.idleCpuPct}% CPU, tree ${x.treeRssMiB} MiB (${x.treeAnonMiB} anon)`).join(', ');
   const v4 = FAMILIES.includes(4) ? `power ${med(impl, 'power_v2_1s')}/${med(impl, 'power_v3_0.1s')} ms, graceful ${med(impl, 'graceful_v2_1s')}/${med(impl, 'graceful_v3_0.1s')} ms` : '';
   const v6 = FAMILIES.includes(6) ? `IPv6 power ${med(impl, 'power_v3_0.1s_ipv6')} ms, graceful ${med(impl, 'graceful_v3_0.1s_ipv6')} ms` : '';
-  return `${impl}: ${[v4, v6].filter(Boolean).join('; ')}${floors ? `; ${floors}` : ''}`;
+  const vm = SCENARIOS.some((x) => x.vmac) ? `VMAC power ${med(impl, 'power_v3_0.1s_vmac')} ms, graceful ${med(impl, 'graceful_v3_0.1s_vmac')} ms` : '';
+  return `${impl}: ${[v4, v6, vm].filter(Boolean).join('; ')}${floors ? `; ${floors}` : ''}`;
 });
 console.log(`failover outage (median of ${RUNS}; advert_int 1 v2 / 0.1 v3) — ${sum.join('; ')}`);

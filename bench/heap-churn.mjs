@@ -13,9 +13,10 @@ if (isMainThread && mb > 0) {
   setInterval(() => {
     const chunk = [];
     for (let i = 0; i < perTick; i++) chunk.push({ i, s: `churn-${i}-${Math.random()}`, a: [i, i + 1, i + 2] });
-    // A second's worth stays reachable, so objects survive into the old generation and major
-    // collections happen, not only scavenges.
+    // A quarter of a second's worth stays reachable, so objects survive into the old generation
+    // and major collections happen, not only scavenges; more would not fit the old generation
+    // the daemon runs with (firmware/runtime.env --max-old-space-size=64) at 50 MB/s.
     window.push(chunk);
-    if (window.length > 50) window.shift();
+    if (window.length > 12) window.shift();
   }, 20).unref();
 }

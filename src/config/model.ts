@@ -32,6 +32,10 @@ export interface Config {
   metrics: MetricsSettings | null;
   /** notify_programs { } (tandem's own): how long notify programs may run. */
   notifyPrograms: NotifyProgramSettings | null;
+  /** static_ipaddress, static_routes, static_rules: set at start on either board, removed at stop. */
+  staticIps: VirtualIp[];
+  staticRoutes: IpRoute[];
+  staticRules: IpRule[];
 }
 
 export interface GlobalDefs {
@@ -94,6 +98,8 @@ export interface GlobalDefs {
   higherPrioSendAdvert: boolean;
   /** vrrp_mcast_group4: where multicast adverts go and are heard. */
   vrrpMcastGroup4: string;
+  /** vrrp_mcast_group6: the same for IPv6 instances (default ff02::12, RFC 5798 §5.1.2.2). */
+  vrrpMcastGroup6: string;
   /** vrrp_gna_interval (ms between unsolicited neighbour advertisements of one burst). */
   gnaIntervalMs: number;
   /** vrrp_min_garp: one gratuitous ARP on becoming MASTER and no more, where not set otherwise. */
@@ -152,6 +158,75 @@ export interface VirtualIp {
   label: string | null;
   brd: string | null;
   scope: string | null;
+  pos: Pos;
+}
+
+/** A route type of `ip route` other than a plain unicast route (keepalived find_rttables_rtntype). */
+export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+
+/**
+ * One line of virtual_routes or static_routes (keepalived vrrp_iproute.c): the options of
+ * `ip route` that tandem passes on. Addresses in canonical text; `to` as ADDRESS/PREFIX.
+ */
+export interface IpRoute {
+  family: 4 | 6;
+  type: RouteType;
+  to: string;
+  /** src: the preferred source address (ip route's `src`). */
+  src: string | null;
+  /** via / gw. */
+  via: string | null;
+  /** via A or B: a second next hop (the route is multipath). */
+  or: string | null;
+  /** dev / oif. */
+  dev: string | null;
+  scope: 'global' | 'site' | 'link' | 'host' | 'nowhere' | null;
+  /** A table number, or main / local / default (tandem reads no rt_tables file). */
+  table: string | null;
+  /** metric / priority / preference. */
+  metric: number | null;
+  /** tos / dsfield. */
+  tos: number | null;
+  mtu: number | null;
+  onlink: boolean;
+  /** ip route add (fails if a matching route exists), prepend (keepalived's default) or append. */
+  how: 'prepend' | 'add' | 'append';
+  /** keepalived: a deleted route does not take the instance out of MASTER (tandem watches none). */
+  noTrack: boolean;
+  pos: Pos;
+}
+
+/** What a rule does: look up a table, or blackhole / unreachable / prohibit, or nop. */
+export type RuleAction = 'table' | 'blackhole' | 'unreachable' | 'prohibit' | 'nop' | 'goto';
+
+/** One line of virtual_rules or static_rules (keepalived vrrp_iprule.c), as `ip rule` takes it. */
+export interface IpRule {
+  family: 4 | 6;
+  /** Prefixes as ADDRESS/PREFIX. */
+  from: string | null;
+  to: string | null;
+  action: RuleAction;
+  /** With action 'table': a number, or main / local / default. */
+  table: string | null;
+  /** With action 'goto': the preference jumped to. */
+  gotoTarget: number | null;
+  /** preference / priority / order; null: one counting down from 16384, as keepalived gives (engine-config.ts). */
+  priority: number | null;
+  tos: number | null;
+  /** fwmark N[/MASK], as written (numbers). */
+  fwmark: string | null;
+  /** iif / dev. */
+  iif: string | null;
+  oif: string | null;
+  suppressPrefixLength: number | null;
+  noTrack: boolean;
+  pos: Pos;
+}
+
+/** use_vmac [NAME]: the instance's VRRP virtual MAC interface (a private-mode macvlan, RFC 5798 §7.3). */
+export interface Vmac {
+  /** The name given, or null: keepalived's (vrrp.VRID, the next free vrrpN.VRID). */
+  name: string | null;
   pos: Pos;
 }
 
@@ -238,6 +313,13 @@ export interface VrrpInstance {
   smtpAlert: boolean;
   /** accept / no_accept (v3: whether the master accepts packets to the VIP). */
   accept: boolean;
+  /** use_vmac: adverts, VIPs and routes on a macvlan with the virtual MAC; null without it. */
+  vmac: Vmac | null;
+  /** vmac_xmit_base: adverts go out (and are heard) on the parent interface with its own MAC. */
+  vmacXmitBase: boolean;
+  /** virtual_routes / virtual_rules: added with the VIPs on becoming MASTER, removed with them. */
+  virtualRoutes: IpRoute[];
+  virtualRules: IpRule[];
   /** native_ipv6: the instance is IPv6 whatever its addresses say (keepalived). */
   nativeIpv6: boolean;
   /**

@@ -1,5 +1,5 @@
 // Address checks for the configuration, on the one parser of src/util/ip.ts. Where a keyword
-// takes IPv4 only (virtual servers until NAT66 lands, brd, netmasks), an IPv6 literal is refused
+// takes IPv4 only (brd, netmasks), an IPv6 literal is refused
 // by name rather than reported as garbage (looksIpv6 only chooses that message; it is not a
 // parser).
 import { inPrefix, ipv4MaskLength, parseIp, parseIpv4 } from '../util/ip.ts';

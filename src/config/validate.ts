@@ -3,12 +3,13 @@
 // built from text (else the enclosing block's position). A range that belongs to one keyword
 // is that keyword's check in its directive table; this file runs them per object, in place,
 // and does what spans keywords and objects.
-import type { Config, Diagnostic, Pos, VirtualServer, VrrpInstance } from './model.ts';
+import type { Config, Diagnostic, IpRoute, IpRule, Pos, VirtualServer, VrrpInstance } from './model.ts';
 import { fieldPos } from './positions.ts';
 import { inSubnet, isIpv4 } from './net.ts';
-import { ipFamily } from '../util/ip.ts';
+import { addressBits, ipFamily, isLinkLocal, isMulticast, parseIp } from '../util/ip.ts';
 import { controlCharacter, shown } from './values.ts';
 import { ifnameProblem, labelProblem } from './ifname.ts';
+import { vmacNames } from '../vrrp/vmac.ts';
 import { fieldChecks, type Scope } from './directives/engine.ts';
 import { checkerBlock, URL_BLOCK } from './directives/checkers.ts';
 import { familyOf, INSTANCE, isLinkLocalText, validVrid } from './directives/instance.ts';
@@ -52,14 +53,33 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     const why = ifnameProblem(name);
     if (why !== null) error(pos, `${what}: '${shown(name)}' is not a valid interface name: ${why}`);
   };
+  // VMAC interfaces are tandem's own: not on the board's list, nor on the host before it runs.
+  const vmacs = vmacNames(config.instances);
+  const ownIfs = new Set(vmacs.values());
   const present = (name: string, pos: Pos, what: string): void => {
-    if (known === null || known.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
+    if (known === null || known.has(name) || ownIfs.has(name) || ifnameProblem(name) !== null || controlCharacter(name) !== null) return;
     warn(pos, board ? `${what} ${shown(name)} is not a NIC of board ${board.name} (${board.nics.join(', ')})` : `${what} ${shown(name)} does not exist on this host`);
   };
   const tracked = (list: ReadonlyArray<{ name: string; pos: Pos }>): void => {
     for (const t of list) { ifname(t.name, t.pos, 'track_interface'); present(t.name, t.pos, 'track_interface'); }
   };
   const under = (parent: object): Scope => ({ config, parent });
+
+  // ---- routes and rules (keepalived vrrp_iproute.c, vrrp_iprule.c) ----
+  const route = (r: IpRoute, what: string): void => {
+    if (r.dev !== null) { ifname(r.dev, r.pos, `${what} dev`); present(r.dev, r.pos, `${what} dev`); }
+  };
+  const rule = (r: IpRule, what: string): void => {
+    for (const d of [r.iif, r.oif]) if (d !== null) { ifname(d, r.pos, `${what} iif/oif`); present(d, r.pos, `${what} iif/oif`); }
+    // keepalived gives such a rule a preference counting down from 16384 and says so.
+    if (r.priority === null) warn(r.pos, `${what}: the rule has no preference; tandem gives it one as keepalived does (counting down from 16384), which is probably not what you want: give a preference`);
+  };
+  for (const v of config.staticIps) {
+    if (v.dev === null) error(v.pos, `static_ipaddress ${v.address}: give its interface with dev (it belongs to no instance)`);
+    else { ifname(v.dev, v.pos, 'static_ipaddress dev'); present(v.dev, v.pos, 'static_ipaddress dev'); }
+  }
+  for (const r of config.staticRoutes) route(r, 'static_routes');
+  for (const r of config.staticRules) rule(r, 'static_rules');
 
   // ---- instances ----
   const instanceNames = new Map<string, VrrpInstance>();
@@ -135,6 +155,23 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
 
     present(i.interface, at(i, 'interface'), 'interface');
+    // keepalived.conf(5) use_vmac, NOTE 2: unicast adverts go from the parent interface.
+    if (i.vmac && i.unicastPeers.length > 0 && !i.vmacXmitBase) {
+      error(at(i, 'vmac'), `vrrp_instance ${shown(i.name)}: use_vmac with unicast_peer needs vmac_xmit_base (unicast adverts go out from ${shown(i.interface)} with its own MAC)`);
+    }
+    // keepalived (vrrp.c vrrp_complete_instance): "xmit_base is incompatible with strict mode - resetting".
+    if (i.vmacXmitBase && i.vmac && config.global.vrrpStrict) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is incompatible with vrrp_strict: adverts go out from the VMAC, as keepalived then sends them`);
+    if (i.vmacXmitBase && !i.vmac) warn(at(i, 'vmacXmitBase'), `vmac_xmit_base is only meaningful with use_vmac; vrrp_instance ${shown(i.name)} has none`);
+    const vmacName = vmacs.get(i.name);
+    if (vmacName !== undefined) {
+      if (vmacName === i.interface) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the instance's own interface: the VMAC is a new interface on top of it`);
+      // A board's NIC; on the host, one of that name may be the VMAC a crash left behind (it is replaced).
+      else if (board && board.nics.includes(vmacName)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is the name of a NIC of board ${board.name}: tandem creates (and removes) its VMAC interfaces itself`);
+      const twice = config.instances.find((o) => o !== i && vmacs.get(o.name) === vmacName);
+      if (twice && config.instances.indexOf(twice) < config.instances.indexOf(i)) error(at(i, 'vmac'), `use_vmac ${shown(vmacName)} is vrrp_instance ${shown(twice.name)}'s VMAC too: one VMAC interface per instance`);
+    }
+    for (const r of i.virtualRoutes) route(r, 'virtual_routes');
+    for (const r of i.virtualRules) rule(r, 'virtual_rules');
     // The host's addresses: the board's are not known before it runs.
     if (opts.interfaces && !board) {
       const subnets = [...opts.interfaces.values()].flat();
@@ -211,7 +248,7 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   // ---- virtual servers ----
   const vsKeys = new Map<string, Pos>();
   for (const v of config.virtualServers) {
-    addr(v.address, v.pos, 'virtual_server');
+    const vf = vsAddress(v);
     port(v.port, at(v, 'port'), 'virtual_server');
     const key = `${v.address}:${v.port}/${v.protocol}`;
     const prev = vsKeys.get(key);
@@ -220,13 +257,13 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     // lb_algo against the forwarder, persistence_granularity.
     out.push(...fieldChecks(VIRTUAL_SERVER, v, top));
     if (v.sorryServer) {
-      addr(v.sorryServer.address, v.sorryServer.pos, 'sorry_server');
+      sameFamily(v, vf, v.sorryServer.address, v.sorryServer.pos, 'sorry_server');
       port(v.sorryServer.port, v.sorryServer.pos, 'sorry_server');
     }
     const rsKeys = new Map<string, Pos>();
     let weightSum = 0;
     for (const rs of v.realServers) {
-      addr(rs.address, rs.pos, 'real_server');
+      sameFamily(v, vf, rs.address, rs.pos, 'real_server');
       port(rs.port, at(rs, 'port'), 'real_server');
       const prevRs = rsKeys.get(rs.name);
       if (prevRs) error(rs.pos, `real_server ${rs.name} appears twice in virtual_server ${v.name} (also at line ${prevRs.line})`);
@@ -256,6 +293,29 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
   }
 
+  /** A virtual server's address: either family, but a unicast address a board can own (not link-local, not multicast). */
+  function vsAddress(v: VirtualServer): 0 | 4 | 6 {
+    if (!anyAddr(v.address, v.pos, 'virtual_server')) return 0;
+    const a = parseIp(v.address)!;
+    if (isMulticast(a)) error(v.pos, `virtual_server ${v.address} is a multicast address: a virtual server's address is a unicast VIP`);
+    else if (isLinkLocal(a)) error(v.pos, `virtual_server ${v.address} is link-local: clients beyond the segment cannot reach it, and it is no address of one interface; use a global IPv6 VIP (RFC 4291 section 2.5.6)`);
+    return a.family;
+  }
+
+  /**
+   * A real or sorry server is of its virtual server's family: NAT and DR keep the packet's family
+   * (IPVS does no NAT46/NAT64 for NAT or DR; keepalived refuses mixed families there too).
+   */
+  function sameFamily(v: VirtualServer, vf: 0 | 4 | 6, address: string, pos: Pos, what: string): void {
+    if (!anyAddr(address, pos, what)) return;
+    const f = ipFamily(address);
+    if (vf !== 0 && f !== vf) {
+      error(pos, `${what} ${address} is IPv${f} but virtual_server ${v.name} is IPv${vf}: NAT and DR keep the packet's family (no NAT46 or NAT64); give the IPv${f} servers a virtual_server of their own`);
+    } else if (isLinkLocal(parseIp(address)!)) {
+      error(pos, `${what} ${address} is link-local: give the server's global address (a link-local one means nothing without an interface, RFC 4291 section 2.5.6)`);
+    }
+  }
+
   // ---- lb_kind DR: what the packet path needs (docs/dr.md) ----
   function drChecks(v: VirtualServer): void {
     // The board's segments as the configuration tells them: every VIP with its prefix, on its
@@ -267,20 +327,21 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     for (const [dev, cidrs] of opts.interfaces ?? []) {
       for (const c of cidrs) {
         const [net, pre] = c.split('/');
-        if (net !== undefined && isIpv4(net)) segments.push({ dev, net, prefix: pre === undefined ? 32 : Number(pre) });
+        if (net !== undefined && ipFamily(net) !== 0) segments.push({ dev, net, prefix: pre === undefined ? addressBits(ipFamily(net) as 4 | 6) : Number(pre) });
       }
     }
     const holders = config.instances.filter((i) => [...i.virtualIps, ...i.virtualIpsExcluded].some((x) => x.address === v.address));
     if (holders.length === 0) {
       error(v.pos, `virtual_server ${v.name}: lb_kind DR needs ${v.address} in a vrrp_instance's virtual_ipaddress: the MASTER must own the VIP (answer ARP for it) while the real servers hold it on lo without answering; add it to the instance on the clients' interface`);
     }
-    const reached = (a: string): boolean => segments.some((g) => g.dev !== 'lo' && g.prefix < 32 && inSubnet(a, g.net, g.prefix));
+    // A host route (/32, /128) is no segment; inSubnet is false across families.
+    const reached = (a: string): boolean => segments.some((g) => g.dev !== 'lo' && g.prefix < addressBits(ipFamily(g.net) === 6 ? 6 : 4) && inSubnet(a, g.net, g.prefix));
     const servers: Array<{ what: string; address: string; port: number; pos: Pos; portPos: Pos }> = v.realServers.map((rs) => ({
       what: `real_server ${rs.address}`, address: rs.address, port: rs.port, pos: rs.pos, portPos: at(rs, 'port'),
     }));
     if (v.sorryServer) servers.push({ what: `sorry_server ${v.sorryServer.address}`, ...v.sorryServer, portPos: v.sorryServer.pos });
     for (const s of servers) {
-      if (!isIpv4(s.address)) continue;
+      if (ipFamily(s.address) === 0) continue;
       if (s.port !== v.port) {
         error(s.portPos, `${s.what} port ${s.port}: lb_kind DR cannot rewrite the port (the client's packet reaches the real server unchanged, to port ${v.port}); make the server listen on ${v.port} and write ${s.what} ${v.port}, or use lb_kind NAT`);
       }

@@ -6,7 +6,7 @@
 // Arguments:
 //   word      one word
 //   number    an integer within [min, max]
-//   endpoint  "ADDRESS PORT" as two words, or one word ADDRESS:PORT
+//   endpoint  "ADDRESS PORT" as two words, or one word ADDRESS:PORT ([IPV6-ADDRESS]:PORT)
 //   choice    one of a fixed list (abbreviations allowed)
 //   rest      every remaining word (at least one), quotes kept
 
@@ -150,7 +150,7 @@ function parseArgs<C>(elems: Elem<C>[], words: Word[], from: number): ArgParse {
         break;
       }
       case 'endpoint': {
-        const m = /^([^:\s]+):(\d+)$/.exec(w.text);
+        const m = /^([^:\s]+):(\d+)$/.exec(w.text) ?? /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(w.text);
         if (m) {
           args.push({ text: `${m[1]} ${m[2]}`, words: [w] });
           i++;

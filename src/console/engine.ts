@@ -21,6 +21,7 @@
 //   rollback                          discard the candidate's changes; when a confirmed commit is
 //                                     pending, also roll that back now
 //   exit                              back to operational mode (the candidate is kept for the session)
+import { serverEndpoint } from '../util/ip.ts';
 import type { Node } from '../config/ast.ts';
 import type { Diagnostic } from '../config/model.ts';
 import type { SourceInfo } from '../config/parser.ts';
@@ -102,12 +103,12 @@ const fail = (output: string): CmdResult => ({ output: output.startsWith('%') ? 
 const lines = (xs: string[]): string => (xs.length ? xs.join('\n') + '\n' : '');
 
 function vsNames(ctx: Ctx): string[] {
-  return ctx.deps.host.virtualServers().map((v) => v.name.replace(' ', ':'));
+  return ctx.deps.host.virtualServers().map((v) => serverEndpoint(v.name));
 }
 
 function rsNames(ctx: Ctx, prior: ArgValue[]): string[] {
   const vs = ctx.deps.host.virtualServers().find((v) => v.name === prior[0]?.text);
-  return vs ? vs.realServers.map((r) => r.name.replace(' ', ':')) : [];
+  return vs ? vs.realServers.map((r) => serverEndpoint(r.name)) : [];
 }
 
 /** A show command's data form, for `tandem ctl --json` (src/console/show.ts). */

@@ -2,6 +2,7 @@
 // command shows (plain JSON-able values from the ConsoleHost, the one status model), `text`
 // renders exactly that for the terminal. `tandem ctl --json show …` prints the data form, so
 // the JSON cannot drift from what the console shows. Pure apart from the host.
+import { serverEndpoint } from '../util/ip.ts';
 import type { VrrpStatus } from '../status.ts';
 import { formatVrrpStatistics } from '../vrrp/counters.ts';
 import { formatFifoStats, type FifoStats } from '../util/event-fifo.ts';
@@ -29,7 +30,8 @@ const CONFIG_ID_SOURCE: Record<'option' | 'state' | 'hostname', string> = {
 };
 
 const lines = (xs: string[]): string => (xs.length ? xs.join('\n') + '\n' : '');
-const endpoint = (name: string): string => name.replace(' ', ':');
+/** "ADDRESS PORT" as ADDRESS:PORT, an IPv6 address in brackets ([2001:db8::1]:80). */
+const endpoint = (name: string): string => serverEndpoint(name);
 
 /** Erases a form's data type so forms of different types sit in one table. */
 function form<D>(f: ShowForm<D>): ShowForm<unknown> {

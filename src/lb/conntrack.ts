@@ -3,7 +3,7 @@
 // expire_nodest_conn; with nftables NAT we ask conntrack). Entries are matched on the reply
 // tuple's source: for DNATed flows that is the real server's own address and port.
 import { run } from '../util/spawn.ts';
-import { isIpv4 } from '../util/ip.ts';
+import { ipFamily } from '../util/ip.ts';
 
 export interface ConntrackOptions {
   timeoutMs?: number;
@@ -16,11 +16,21 @@ export class ConntrackError extends Error {
   }
 }
 
+/**
+ * `-f ipv6` for an IPv6 address (conntrack lists and deletes IPv4 entries unless told the
+ * family), nothing for IPv4 (the command stays what it was); throws on anything but an address.
+ */
+function familyArgs(address: string): string[] {
+  const f = ipFamily(address);
+  if (f === 0) throw new Error(`bad IP address ${address}`);
+  return f === 6 ? ['-f', 'ipv6'] : [];
+}
+
 /** The argument vectors we run: one per protocol. Exported for tests. */
 export function conntrackDeleteArgv(address: string, port: number, protocol: 'tcp' | 'udp'): string[] {
-  if (!isIpv4(address)) throw new Error(`bad IPv4 address ${address}`);
+  const fam = familyArgs(address);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`bad port ${port}`);
-  return ['conntrack', '-D', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
+  return ['conntrack', '-D', ...fam, '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
 }
 
 /**
@@ -56,8 +66,7 @@ export async function deleteRealServerFlows(
  * hash sends them to the same real server.
  */
 export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
-  if (!isIpv4(vip)) throw new Error(`bad IPv4 address ${vip}`);
-  const cmd = ['conntrack', '-D', '-p', protocol, '--orig-dst', vip, '--orig-port-dst', String(port)];
+  const cmd = ['conntrack', '-D', ...familyArgs(vip), '-p', protocol, '--orig-dst', vip, '--orig-port-dst', String(port)];
   const r = await run(cmd, { timeoutMs: opts.timeoutMs ?? 5000 });
   const m = /(\d+) flow entries have been deleted/.exec(r.stderr + r.stdout);
   if (r.code === 0 || (r.code === 1 && m)) return m ? Number(m[1]) : 0;
@@ -70,8 +79,7 @@ export async function deleteVipFlows(vip: string, port: number, protocol: 'tcp' 
  * ADDRESS:PORT.
  */
 export async function countRealServerFlows(address: string, port: number, protocol: 'tcp' | 'udp', opts: ConntrackOptions = {}): Promise<number> {
-  if (!isIpv4(address)) throw new Error(`bad IPv4 address ${address}`);
-  const cmd = ['conntrack', '-L', '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
+  const cmd = ['conntrack', '-L', ...familyArgs(address), '-p', protocol, '--reply-src', address, '--reply-port-src', String(port)];
   if (protocol === 'tcp') cmd.push('--state', 'ESTABLISHED');
   const r = await run(cmd, { timeoutMs: opts.timeoutMs ?? 5000, maxOutput: 4096 });
   const m = /(\d+) flow entries have been shown/.exec(r.stderr);

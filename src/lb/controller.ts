@@ -5,11 +5,11 @@
 import type { VirtualServer, RealServer, Command } from '../config/model.ts';
 import { HealthChecker } from '../check/scheduler.ts';
 import type { RsStateEvent } from '../check/types.ts';
-import { drKeptMode, renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, usesNetdev, type RsLive } from './plan.ts';
+import { drKeptMode, renderFullTable, renderReload, renderRsChange, renderStop, rsKey, vsKey, vsAliveWeight, schedulableBackends, usesIp6, usesNetdev, type RsLive } from './plan.ts';
 import { EMPTY_TOPOLOGY, type DrTopology } from './plan-dr.ts';
 import { drEgressDevices, drTopology, type ConfiguredVip } from './dr-topology.ts';
 import { TABLE, type NftBackend, type NftTransaction } from './nft.ts';
-import { SysctlKeeper, drSysctls } from '../net/sysctl.ts';
+import { IPV6_FORWARDING_SYSCTLS, SysctlKeeper, drSysctls } from '../net/sysctl.ts';
 import { hostInterfaceAddresses } from '../net/interfaces.ts';
 import { QuorumTracker } from './quorum.ts';
 import { runNotify } from '../util/notify.ts';
@@ -85,6 +85,8 @@ export class LbController {
   private topo: DrTopology = EMPTY_TOPOLOGY;
   /** `table netdev tandem` was created by this process (so a full apply and the stop remove it). */
   private netdevUsed = false;
+  /** `table ip6 tandem` (IPv6 virtual servers) was created by this process, or left by an earlier one. */
+  private ip6Used = false;
   /** DR virtual servers (vsKey) in kept mode in the kernel (plan-dr.ts): an edit enters or leaves it. */
   private drKept = new Set<string>();
   private readonly sysctls: NonNullable<LbDeps['sysctls']>;
@@ -102,7 +104,8 @@ export class LbController {
 
   /**
    * Recomputes where DR packets come in and go out, says what cannot work, and holds the
-   * sysctls the interfaces facing DR real servers need (none without DR: what was held goes back).
+   * sysctls the interfaces facing DR real servers need (none without DR: what was held goes back),
+   * and IPv6 forwarding while an IPv6 virtual server exists.
    */
   private async refreshTopology(): Promise<void> {
     const dr = this.served().filter((vs) => vs.method === 'DR');
@@ -113,7 +116,8 @@ export class LbController {
       for (const p of r.problems) this.hooks.log('error', p);
       this.topo = r.topo;
     }
-    await this.sysctls.hold(drSysctls(drEgressDevices(this.topo)));
+    const v6 = usesIp6(this.served()) ? IPV6_FORWARDING_SYSCTLS : [];
+    await this.sysctls.hold([...drSysctls(drEgressDevices(this.topo)), ...v6]);
   }
 
   private plane(vs: VirtualServer): DataPlane {
@@ -180,6 +184,7 @@ export class LbController {
       // apply removes it even if this configuration has none (a kernel without the netdev
       // family never has one, so the NAT table's apply never depends on it).
       this.netdevUsed = p.tables.includes(`netdev ${TABLE}`);
+      this.ip6Used = p.tables.includes(`ip6 ${TABLE}`);
     }
     if (!this.nftWorks) this.hooks.log('warn', 'nftables is not usable here (`nft list tables` failed): virtual servers with `forwarder auto` use the userspace forwarder');
     const dr = this.vss.filter((vs) => vs.method === 'DR').length;
@@ -224,13 +229,15 @@ export class LbController {
     const netdev = usesNetdev(served);
     const state = this.planState();
     const q = this.quorumMap();
-    const tx = renderFullTable(served, state, { quorumUp: q, dr: this.topo, resetNetdev: this.netdevUsed });
+    const tx = renderFullTable(served, state, { quorumUp: q, dr: this.topo, resetNetdev: this.netdevUsed, resetIp6: this.ip6Used });
     if (netdev) this.netdevUsed = true;
+    if (usesIp6(served)) this.ip6Used = true;
     await this.deps.nft.apply(tx);
     this.drKept.clear();
     this.keptNow(served, state, q);
     this.tableKnown = true;
-    this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)`);
+    const v6 = served.filter((vs) => usesIp6([vs])).length;
+    this.hooks.log('info', `nftables: table ip tandem applied (${this.served().length} virtual servers)${v6 > 0 ? `, table ip6 tandem with ${v6} IPv6 ones` : ''}`);
   }
 
   /**
@@ -245,6 +252,7 @@ export class LbController {
       prevQuorumUp: prevQuorum, quorumUp: this.quorumMap(), prevDr: prevTopo, dr: this.topo,
     });
     if (usesNetdev(this.served())) this.netdevUsed = true;
+    if (usesIp6(this.served())) this.ip6Used = true;
     const what = `added ${plan.added.length}, removed ${plan.removed.length}, replaced ${plan.replaced.length}, refilled ${plan.refilled.length}, unchanged ${plan.unchanged.length}`;
     if (plan.tx.isEmpty) {
       this.hooks.log('debug', `nftables: reload changes no virtual server (${what})`);
@@ -526,7 +534,7 @@ export class LbController {
     await this.applying.catch(() => undefined);
     await this.forwarder.stop().catch((err: Error) => this.hooks.log('warn', `forwarder: stopping: ${err.message}`));
     if (this.usesNft()) {
-      await this.deps.nft.apply(renderStop({ netdev: this.netdevUsed })).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
+      await this.deps.nft.apply(renderStop({ netdev: this.netdevUsed, ip6: this.ip6Used })).catch((err: Error) => this.hooks.log('warn', `nftables: removing table: ${err.message}`));
       this.deps.nft.close?.();
     }
     await this.sysctls.restore();

@@ -3,12 +3,13 @@
 // - In: the clients' packets for a VIP arrive on the interface of the vrrp_instance that holds
 //   it (the MASTER answers ARP for it there; a BACKUP hears the clients whose ARP entry is
 //   stale on the same segment).
-// - Out: a real server is reached on the interface whose subnet holds it: the host's own
+// - Out: a real server is reached on the interface whose subnet holds it (of its family: an
+//   IPv6 one through the IPv6 VIPs' prefixes, or the host's IPv6 addresses where given): the host's own
 //   addresses first (a BACKUP has its static address there, not the VIP), then the
 //   configuration's VIP subnets. Longest prefix wins; lo never.
 // Both boards are wired alike (same interface names), so both compute the same topology.
 import type { VirtualServer, VrrpInstance } from '../config/model.ts';
-import { inPrefix, parseIp } from '../util/ip.ts';
+import { addressBits, inPrefix, parseIp } from '../util/ip.ts';
 import type { DrTopology } from './plan-dr.ts';
 
 /** A VIP of the configuration with its device (virtual_ipaddress and _excluded). */
@@ -41,16 +42,18 @@ export function drTopology(vss: readonly VirtualServer[], vips: readonly Configu
   for (const [dev, cidrs] of interfaces) {
     for (const c of cidrs) {
       const [net, pre] = c.split('/');
-      if (net !== undefined) segments.push({ dev, net, prefix: pre === undefined ? 32 : Number(pre), own: true });
+      const fam = net === undefined ? undefined : parseIp(net)?.family;
+      if (net !== undefined && fam !== undefined) segments.push({ dev, net, prefix: pre === undefined ? addressBits(fam) : Number(pre), own: true });
     }
   }
   for (const v of vips) segments.push({ dev: v.dev, net: v.address, prefix: v.prefix, own: false });
   const reach = (address: string): string | undefined => {
     const a = parseIp(address);
-    if (a?.family !== 4) return undefined;
+    if (!a) return undefined;
+    // A host route (/32, /128) is no segment; inPrefix is false across families.
     const hits = segments.filter((g) => {
       const n = parseIp(g.net);
-      return g.dev !== 'lo' && g.prefix < 32 && n?.family === 4 && inPrefix(a, n, g.prefix);
+      return g.dev !== 'lo' && g.prefix < addressBits(a.family) && n !== null && inPrefix(a, n, g.prefix);
     });
     hits.sort((x, y) => Number(y.own) - Number(x.own) || y.prefix - x.prefix || (x.dev < y.dev ? -1 : x.dev > y.dev ? 1 : 0));
     return hits[0]?.dev;

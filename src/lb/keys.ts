@@ -32,9 +32,12 @@ export function checkPort(p: number): void {
   if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`bad port ${p}`);
 }
 
-/** The address's hex for object names and raw payload matches; throws on anything but IPv4 (the tables are `ip` and netdev IPv4). */
-export function ipHex(addr: string): string {
+/**
+ * The address's hex for object names and raw payload matches (8 digits for IPv4, 32 for IPv6);
+ * throws on anything else, or on the other family when `family` is given.
+ */
+export function ipHex(addr: string, family?: 4 | 6): string {
   const a = parseIp(addr);
-  if (a?.family !== 4) throw new Error(`bad IPv4 address ${addr}`);
+  if (!a || (family !== undefined && a.family !== family)) throw new Error(`bad ${family === 6 ? 'IPv6' : family === 4 ? 'IPv4' : 'IP'} address ${addr}`);
   return addressHex(a);
 }

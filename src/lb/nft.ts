@@ -1,13 +1,14 @@
 // The nftables edge: a transaction builder (in the spirit of Kubernetes' knftables) that
 // renders `nft -f -` input, and the one function that runs nft. Everything tandem does to the
 // kernel's packet path goes through applyNft, as one atomic transaction (nft applies a whole
-// -f input or nothing), inside tandem's own tables only: `table ip tandem` (NAT, and the DR
-// reply path's notrack) and `table netdev tandem` (DR's ingress forwarding, plan-dr.ts).
+// -f input or nothing), inside tandem's own tables only: `table ip tandem` and `table ip6
+// tandem` (NAT and NAT66, and the DR reply path's notrack; src/lb/family.ts) and `table netdev
+// tandem` (DR's ingress forwarding of both families, plan-dr.ts).
 import { run } from '../util/spawn.ts';
 import { CoprocessSession, type CoprocessParser } from '../util/coprocess.ts';
 
 export const TABLE = 'tandem';
-export type NftFamily = 'ip' | 'netdev';
+export type NftFamily = 'ip' | 'ip6' | 'netdev';
 
 /** Names we generate are [a-z0-9_]; nothing from the configuration is pasted unchecked. */
 function checkName(name: string): string {
@@ -158,7 +159,7 @@ export async function applyNft(tx: NftTransaction | string, opts: NftApplyOption
   }
 }
 
-/** `nft -j list table ip tandem` (or the netdev one), parsed; null when the table does not exist. */
+/** `nft -j list table ip tandem` (or the ip6 or netdev one), parsed; null when the table does not exist. */
 export async function listTableJson(opts: Pick<NftApplyOptions, 'timeoutMs'> & { family?: NftFamily } = {}): Promise<unknown> {
   const r = await run(['nft', '-j', 'list', 'table', opts.family ?? 'ip', TABLE], { timeoutMs: opts.timeoutMs ?? 10_000, maxOutput: 64 << 20 });
   if (r.code !== 0) {

@@ -2,9 +2,10 @@
 // NftTransactions, never runs anything. The client's packet is forwarded at netdev ingress,
 // before the IP stack and conntrack, unchanged, to the chosen real server's MAC:
 //
-// table netdev tandem
+// table netdev tandem (both families: an IPv6 virtual server's objects have IPv6 keys and values)
 //   map services    VIP . proto . port : goto <vs>          one lookup for every DR virtual server
 //   map icmp_err    VIP . inner proto . inner source . inner sport : goto <vs>_i
+//   maps services6, icmp6_err   the same for IPv6 virtual servers, only while one exists
 //   chain in_<hex>  ingress hook on each device a DR VIP arrives on (hex of the device name):
 //                     ip daddr . meta l4proto . th dport vmap @services
 //                     ICMP errors about our flows: vmap @icmp_err
@@ -20,7 +21,7 @@
 // map element against its cache of every chain, which made one real server's edit of 1,000
 // such virtual servers 5 times slower (bench/nft-apply.ts).
 //
-// table ip tandem (beside NAT's objects, only while a DR virtual server exists)
+// table ip tandem, or ip6 for IPv6 (beside NAT's objects, only while a DR virtual server of the family exists)
 //   set dr_services + chain raw (prerouting, priority raw): the replies from VIP:port that
 //   come back through the board (real servers whose gateway is the board) and any client
 //   packet of a DR service that reaches the IP layer are `notrack`: conntrack never saw their
@@ -28,8 +29,9 @@
 import type { VirtualServer } from '../config/model.ts';
 import { NftTransaction, checkDevice } from './nft.ts';
 import { drSlotTables, type Backend, type Member, type SlotKey } from './sched/index.ts';
-import { formatIpv4 } from '../util/ip.ts';
 import { checkPort, ipHex, rsLive, vsKey, vsObjectName, type RsStateMap } from './keys.ts';
+import { AF4, AF6, lbFamily, maskedAddr, rawAddr, rawMask, type LbFamily } from './family.ts';
+import { ipv4MaskLength } from '../util/ip.ts';
 
 /** Where DR packets come in and go out, from the configuration and this host's interfaces (dr-topology.ts). */
 export interface DrTopology {
@@ -41,14 +43,46 @@ export interface DrTopology {
 
 export const EMPTY_TOPOLOGY: DrTopology = { ingress: new Map(), egress: new Map() };
 
-const SERVICES = 'services';
-const ICMP = 'icmp_err';
-/** Outer destination, then the embedded IP header's protocol and source and its L4 source port (RFC 792: the error carries the IP header + 8 bytes). */
-const ICMP_KEY = 'ip daddr . @th,136,8 . @th,160,32 . @th,224,16';
-/** The embedded header is a plain 20-byte IPv4 one (version 4, IHL 5), so the offsets above hold. */
-const ICMP_MATCH = 'icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45';
-/** The embedded packet's destination address: our flow's client (bit 192 = ICMP header 8 + IP daddr offset 16, in bytes). */
-const ICMP_CLIENT = '@th,192,32';
+/** What differs between the families in the netdev table: the dispatch maps and the ICMP error matches. */
+interface DrFamily {
+  services: string;
+  icmp: string;
+  /** Outer destination, then the embedded IP header's protocol and source and its L4 source port. */
+  icmpKey: string;
+  /** ICMP errors whose embedded header has the fixed layout the offsets assume. */
+  icmpMatch: string;
+  /** The embedded packet's destination address: our flow's client. */
+  icmpClient: string;
+}
+
+const DR4: DrFamily = {
+  services: 'services',
+  icmp: 'icmp_err',
+  // RFC 792: the error carries the IP header + 8 bytes.
+  icmpKey: 'ip daddr . @th,136,8 . @th,160,32 . @th,224,16',
+  // The embedded header is a plain 20-byte IPv4 one (version 4, IHL 5), so the offsets above hold.
+  icmpMatch: 'icmp type { destination-unreachable, time-exceeded, parameter-problem } @th,64,8 0x45',
+  // Bit 192 = ICMP header 8 + IP daddr offset 16, in bytes.
+  icmpClient: '@th,192,32',
+};
+
+const DR6: DrFamily = {
+  services: 'services6',
+  icmp: 'icmp6_err',
+  // RFC 4443 §3: an error carries as much of the invoking packet as fits; the embedded IPv6
+  // header starts after the 8-byte ICMPv6 header: next header at its byte 6 (bit 112 of th),
+  // source at byte 8 (bit 128), destination at byte 24 (bit 256), the L4 header at byte 40
+  // (bit 384). Packet Too Big (§3.2) is what path-MTU discovery (RFC 8201) needs.
+  icmpKey: 'ip6 daddr . @th,112,8 . @th,128,128 . @th,384,16',
+  // The embedded header is IPv6 (version 6); one with extension headers has no TCP/UDP next
+  // header at byte 6, so it matches no key.
+  icmpMatch: 'icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem } @th,64,4 6',
+  icmpClient: '@th,256,128',
+};
+
+function drFamily(af: LbFamily): DrFamily {
+  return af === AF6 ? DR6 : DR4;
+}
 const NOTRACK_SET = 'dr_services';
 const NOTRACK_CHAIN = 'raw';
 const SYN = 'tcp flags & (syn|ack) == syn';
@@ -65,8 +99,9 @@ export function drByName(vss: readonly VirtualServer[]): Map<string, VirtualServ
     const name = vsObjectName(vs);
     if (out.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
     checkPort(vs.port);
+    const family = lbFamily(vs).family;
     for (const s of servers(vs)) {
-      ipHex(s.address);
+      ipHex(s.address, family);
       checkPort(s.port);
     }
     out.set(name, vs);
@@ -99,25 +134,33 @@ function serviceKey(vs: VirtualServer): string {
   return `${vs.address} . ${l4(vs)} . ${vs.port}`;
 }
 function icmpKey(vs: VirtualServer): string {
-  return `${vs.address} . ${vs.protocol === 'TCP' ? 6 : 17} . 0x${ipHex(vs.address)} . ${vs.port}`;
+  return `${vs.address} . ${vs.protocol === 'TCP' ? 6 : 17} . ${rawAddr(vs.address)} . ${vs.port}`;
 }
 
-/** The netdev table's shared objects: the two dispatch maps and an ingress chain per device. */
-export function drTableHead(tx: NftTransaction, devices: readonly string[]): void {
+/**
+ * The netdev table's shared objects: the two dispatch maps and an ingress chain per device;
+ * with `v6` (an IPv6 DR virtual server exists) IPv6's two maps and rules too.
+ */
+export function drTableHead(tx: NftTransaction, devices: readonly string[], v6 = false): void {
   tx.addTable();
-  tx.addMap(SERVICES, 'type ipv4_addr . inet_proto . inet_service : verdict;');
-  tx.addMap(ICMP, `typeof ${ICMP_KEY} : verdict;`);
-  for (const d of devices) addIngress(tx, d);
+  for (const f of v6 ? [DR4, DR6] : [DR4]) {
+    tx.addMap(f.services, `type ${f === DR6 ? AF6.addrType : AF4.addrType} . inet_proto . inet_service : verdict;`);
+    tx.addMap(f.icmp, `typeof ${f.icmpKey} : verdict;`);
+  }
+  for (const d of devices) addIngress(tx, d, v6);
 }
 
-export function addIngress(tx: NftTransaction, device: string): void {
+export function addIngress(tx: NftTransaction, device: string, v6 = false): void {
   const chain = ingressChain(device);
   tx.addChain(chain, { type: 'filter', hook: 'ingress', device, priority: 'filter' });
   // Only frames addressed to this board's MAC: ingress sees what the IP stack would drop as
   // another host's (a switch flooding a frame for the peer board's MAC, or for a client's
   // stale entry of it), and forwarding those too would send the real servers each packet twice.
-  tx.addRule(chain, `meta pkttype host ip daddr . meta l4proto . th dport vmap @${SERVICES}`);
-  tx.addRule(chain, `meta pkttype host ${ICMP_MATCH} ${ICMP_KEY} vmap @${ICMP}`);
+  // Neighbour solicitations for an IPv6 VIP are ICMPv6 to a multicast address: they pass.
+  for (const [f, af] of v6 ? [[DR4, AF4], [DR6, AF6]] as const : [[DR4, AF4]] as const) {
+    tx.addRule(chain, `meta pkttype host ${af.l3} daddr . meta l4proto . th dport vmap @${f.services}`);
+    tx.addRule(chain, `meta pkttype host ${f.icmpMatch} ${f.icmpKey} vmap @${f.icmp}`);
+  }
 }
 
 export function dropIngress(tx: NftTransaction, device: string): void {
@@ -127,16 +170,24 @@ export function dropIngress(tx: NftTransaction, device: string): void {
 
 /** The dispatch elements of some DR virtual servers (added after their chains exist). */
 export function addDispatch(tx: NftTransaction, vss: readonly VirtualServer[]): void {
-  if (vss.length === 0) return;
-  tx.addElements(SERVICES, vss.map((vs) => `${serviceKey(vs)} : goto ${vsObjectName(vs)}`));
-  tx.addElements(ICMP, vss.map((vs) => `${icmpKey(vs)} : goto ${vsObjectName(vs)}_i`));
+  for (const af of [AF4, AF6]) {
+    const f = drFamily(af);
+    const mine = vss.filter((vs) => lbFamily(vs) === af);
+    if (mine.length === 0) continue;
+    tx.addElements(f.services, mine.map((vs) => `${serviceKey(vs)} : goto ${vsObjectName(vs)}`));
+    tx.addElements(f.icmp, mine.map((vs) => `${icmpKey(vs)} : goto ${vsObjectName(vs)}_i`));
+  }
 }
 
 /** Removes their dispatch elements (before their chains go). */
 export function dropDispatch(tx: NftTransaction, vss: readonly VirtualServer[]): void {
-  if (vss.length === 0) return;
-  tx.deleteElements(SERVICES, vss.map(serviceKey));
-  tx.deleteElements(ICMP, vss.map(icmpKey));
+  for (const af of [AF4, AF6]) {
+    const f = drFamily(af);
+    const mine = vss.filter((vs) => lbFamily(vs) === af);
+    if (mine.length === 0) continue;
+    tx.deleteElements(f.services, mine.map(serviceKey));
+    tx.deleteElements(f.icmp, mine.map(icmpKey));
+  }
 }
 
 /**
@@ -199,7 +250,8 @@ export function declareDr(tx: NftTransaction, vs: VirtualServer, topo: DrTopolog
   // The key type only: jhash and numgen both give a 32-bit host-order integer, and nft 1.0.6
   // cannot list a map declared `typeof jhash …` (it crashes), while `typeof numgen …` lists.
   // A device map's value is an interface index, resolved from the name when filled.
-  for (const m of slotMaps(vs, topo)) tx.addMap(m, `typeof numgen inc mod 2 : ${m.endsWith('d') ? 'meta oif' : 'ip daddr'};`);
+  const daddr = `${lbFamily(vs).l3} daddr`;
+  for (const m of slotMaps(vs, topo)) tx.addMap(m, `typeof numgen inc mod 2 : ${m.endsWith('d') ? 'meta oif' : daddr};`);
 }
 
 /** `fwd` through the slot map, at offset 0 (h) or M (M + h), keyed on `field`; null when no server is reachable. */
@@ -208,15 +260,16 @@ function fwdRule(vs: VirtualServer, topo: DrTopology, field: string, offsetM: bo
   if (egress === undefined) return null;
   const name = vsObjectName(vs);
   const { key, size } = keyOf(vs);
-  const h = hashExpr(key, size, field, offsetM ? size : 0);
-  return `fwd ip to ${h} map @${name}_s device ${egress === null ? `${h} map @${name}_sd` : `"${egress}"`}`;
+  const h = hashExpr(vs, key, size, field, offsetM ? size : 0);
+  return `fwd ${lbFamily(vs).l3} to ${h} map @${name}_s device ${egress === null ? `${h} map @${name}_sd` : `"${egress}"`}`;
 }
 
 /** The rules of the VS chain and the ICMP chain out of kept mode (they exist and are empty). */
 function normalRules(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
   const name = vsObjectName(vs);
-  const main = fwdRule(vs, topo, 'ip saddr', false);
-  const icmp = fwdRule(vs, topo, ICMP_CLIENT, false);
+  const af = lbFamily(vs);
+  const main = fwdRule(vs, topo, `${af.l3} saddr`, false);
+  const icmp = fwdRule(vs, topo, drFamily(af).icmpClient, false);
   if (main && icmp) tx.addRule(name, main).addRule(`${name}_i`, icmp);
   // No backend (or no slot): drop rather than let the packet reach the board's own stack (the
   // MASTER owns the VIP and would answer with a reset).
@@ -227,13 +280,16 @@ function normalRules(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): v
 function keptObjects(tx: NftTransaction, vs: VirtualServer, topo: DrTopology): void {
   const name = vsObjectName(vs);
   const [k, ki, n] = [`${name}_k`, `${name}_ki`, `${name}_n`];
-  tx.addSet(n, `typeof ip saddr . tcp sport; flags dynamic,timeout; timeout ${KEPT_FLOW_TIMEOUT_S}s; size ${KEPT_FLOWS};`);
+  const af = lbFamily(vs);
+  const saddr = `${af.l3} saddr`;
+  const client = drFamily(af).icmpClient;
+  const flow = `${saddr} . tcp sport`;
+  tx.addSet(n, `typeof ${flow}; flags dynamic,timeout; timeout ${KEPT_FLOW_TIMEOUT_S}s; size ${KEPT_FLOWS};`);
   tx.addChain(k).addChain(ki);
-  const flow = 'ip saddr . tcp sport';
-  const h = fwdRule(vs, topo, 'ip saddr', false);
-  const hm = fwdRule(vs, topo, 'ip saddr', true);
-  const ih = fwdRule(vs, topo, ICMP_CLIENT, false);
-  const ihm = fwdRule(vs, topo, ICMP_CLIENT, true);
+  const h = fwdRule(vs, topo, saddr, false);
+  const hm = fwdRule(vs, topo, saddr, true);
+  const ih = fwdRule(vs, topo, client, false);
+  const ihm = fwdRule(vs, topo, client, true);
   if (h && hm && ih && ihm) {
     // A full set refuses the update: that SYN still goes on (the next rule), only unremembered.
     tx.addRule(k, `${SYN} update @${n} { ${flow} }`);
@@ -348,11 +404,12 @@ export function refillDr(tx: NftTransaction, vs: VirtualServer, state: RsStateMa
   addSlots(tx, vs, e);
 }
 
-function hashExpr(key: SlotKey, size: number, field: string, offset = 0): string {
+function hashExpr(vs: VirtualServer, key: SlotKey, size: number, field: string, offset = 0): string {
   if (key.kind !== 'jhash') throw new Error('lb_kind DR hashes the client address');
-  const masked = key.mask === 0xffffffff
-    ? field
-    : `${field} & ${field === 'ip saddr' ? formatIpv4(key.mask) : `0x${(key.mask >>> 0).toString(16).padStart(8, '0')}`}`;
+  const af = lbFamily(vs);
+  const prefix = key.prefix6 ?? ipv4MaskLength(key.mask) ?? 32;
+  // The packet's address field takes the address mask; the ICMP error's raw bits a raw one.
+  const masked = prefix >= af.bits ? field : field.startsWith('@') ? `${field} & ${rawMask(af, prefix)}` : maskedAddr(af, 'saddr', prefix);
   return `jhash ${masked} mod ${size} seed 0x${key.seed.toString(16).padStart(8, '0')}${offset ? ` offset ${offset}` : ''}`;
 }
 
@@ -362,15 +419,16 @@ function notrackElement(vs: VirtualServer): string {
   return serviceKey(vs);
 }
 
-/** The notrack set and chain in `table ip tandem`, with the given DR services. */
+/** The notrack set and chain in `table ip tandem` (or ip6: `tx`'s family, that of `vss`), with the given DR services. */
 export function addNotrack(tx: NftTransaction, vss: readonly VirtualServer[]): void {
-  tx.addSet(NOTRACK_SET, 'type ipv4_addr . inet_proto . inet_service;');
+  const af = vss[0] ? lbFamily(vss[0]) : AF4;
+  tx.addSet(NOTRACK_SET, `type ${af.addrType} . inet_proto . inet_service;`);
   tx.addChain(NOTRACK_CHAIN, { type: 'filter', hook: 'prerouting', priority: 'raw' });
   // Replies of real servers whose gateway is the board (source VIP:port), and client packets
   // that reach the IP layer instead of the ingress hook. Counted: the first counter tells the
   // two reply topologies apart (docs/dr.md).
-  tx.addRule(NOTRACK_CHAIN, `ip saddr . meta l4proto . th sport @${NOTRACK_SET} counter notrack`);
-  tx.addRule(NOTRACK_CHAIN, `ip daddr . meta l4proto . th dport @${NOTRACK_SET} counter notrack`);
+  tx.addRule(NOTRACK_CHAIN, `${af.l3} saddr . meta l4proto . th sport @${NOTRACK_SET} counter notrack`);
+  tx.addRule(NOTRACK_CHAIN, `${af.l3} daddr . meta l4proto . th dport @${NOTRACK_SET} counter notrack`);
   if (vss.length) tx.addElements(NOTRACK_SET, vss.map(notrackElement));
 }
 

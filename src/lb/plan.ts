@@ -8,12 +8,15 @@
 //   chain <vs>_r<j>   persistence only: remember the client, dnat to real server j
 //   set <vs>_p<j>     persistence only: masked client addresses stuck to real server j
 //   sets rs_tcp/rs_udp + chain forward   the mid-stream guard
-// lb_kind DR virtual servers live in `table netdev tandem` (plan-dr.ts), plus a notrack chain
-// here; each render below covers both tables, as one transaction.
+// IPv6 virtual servers (NAT66) have the same objects in `table ip6 tandem` (src/lb/family.ts
+// says why two tables), which exists only while an IPv6 virtual server does. lb_kind DR
+// virtual servers live in `table netdev tandem` (plan-dr.ts), plus a notrack chain in their
+// family's table; each render below covers every table it changes, as one transaction.
 import type { VirtualServer } from '../config/model.ts';
 import { NftTransaction } from './nft.ts';
 import { slotTable, isNftScheduler } from './sched/index.ts';
-import { formatIpv4, ipv4PrefixMask } from '../util/ip.ts';
+import { ipv4MaskLength } from '../util/ip.ts';
+import { AF4, AF6, granularityOf, lbFamily, maskedAddr, natTarget, ofFamily, type LbFamily } from './family.ts';
 import type { Backend, SlotTable } from './sched/index.ts';
 import { aliveWeight } from './quorum.ts';
 import { checkPort, ipHex, rsLive, vsKey, vsObjectName, type RsStateMap } from './keys.ts';
@@ -33,6 +36,8 @@ export interface PlanOptions {
   dr?: DrTopology;
   /** Remove a `table netdev tandem` even when no DR virtual server needs one (left from before). */
   resetNetdev?: boolean;
+  /** Remove a `table ip6 tandem` even when no IPv6 virtual server needs one (left from before). */
+  resetIp6?: boolean;
   /** The DR virtual servers (vsKey) in kept mode in the kernel now (plan-dr.ts declareDr): a small edit enters or leaves it. */
   drKept?: ReadonlySet<string>;
 }
@@ -62,6 +67,11 @@ export function usesNetdev(vss: readonly VirtualServer[]): boolean {
   return drByName(vss).size > 0;
 }
 
+/** Whether `table ip6 tandem` is needed for these (nftables-served) virtual servers: an IPv6 one, NAT or DR. */
+export function usesIp6(vss: readonly VirtualServer[]): boolean {
+  return vss.some((vs) => nftServed(vs) && lbFamily(vs) === AF6);
+}
+
 /** rr/wrr with persistence_timeout use the dynamic-set stickiness; hash schedulers are sticky by hash. */
 function usesPersistSets(vs: VirtualServer): boolean {
   return vs.persistenceTimeoutMs > 0 && (vs.scheduler === 'rr' || vs.scheduler === 'wrr');
@@ -70,42 +80,18 @@ function usesPersistSets(vs: VirtualServer): boolean {
 const GUARD_TCP = 'rs_tcp';
 const GUARD_UDP = 'rs_udp';
 
-/** The whole table, replacing whatever was there, in one transaction. */
+/** The whole table, replacing whatever was there, in one transaction (with the ip6 and netdev tables when used). */
 export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap, opts: PlanOptions = {}): NftTransaction {
-  const tx = new NftTransaction().resetTable();
-  tx.addTable();
-  tx.addMap('services', 'type ipv4_addr . inet_proto . inet_service : verdict;');
-  tx.addSet(GUARD_TCP, 'type ipv4_addr . inet_service;');
-  tx.addSet(GUARD_UDP, 'type ipv4_addr . inet_service;');
-  tx.addChain('prerouting', { type: 'nat', hook: 'prerouting', priority: 'dstnat' });
-  tx.addRule('prerouting', 'ip daddr . meta l4proto . th dport vmap @services');
-  // The mid-stream guard (README "The mid-stream guard"): a packet from a real server's service
-  // port that would start a new conntrack entry is never a new connection of ours: it is a
-  // reply for a flow this board does not carry (yet). Dropping it keeps conntrack from creating
-  // an un-NATed entry whose tuple then clashes with the client's next packet, which is DNATed
-  // by the shared hash to this same real server. TCP SYNs from those ports (real server's own
-  // outgoing connections) still pass.
-  tx.addChain('forward', { type: 'filter', hook: 'forward', priority: 'filter' });
-  tx.addRule('forward', `ct state new ip saddr . tcp sport @${GUARD_TCP} tcp flags & (fin|syn|rst|ack) != syn counter drop`);
-  tx.addRule('forward', `ct state new ip saddr . udp sport @${GUARD_UDP} counter drop`);
-
-  const served = servedByName(vss);
-  for (const vs of served.values()) {
-    declareVs(tx, vs);
-    fillVs(tx, vs, state, opts);
-  }
-  tx.addElements('services', [...served.values()].map(serviceElement));
-  const guard = guardEntries(served.values());
-  tx.addElements(GUARD_TCP, [...guard.tcp]);
-  tx.addElements(GUARD_UDP, [...guard.udp]);
+  const tx = familyTable(AF4, vss, state, opts);
+  if (usesIp6(vss)) tx.append(familyTable(AF6, vss, state, opts));
+  else if (opts.resetIp6) tx.append(new NftTransaction('ip6').deleteTable());
 
   const dr = [...drByName(vss).values()];
   const topo = opts.dr ?? EMPTY_TOPOLOGY;
-  if (dr.length > 0) addNotrack(tx, dr);
   if (dr.length > 0 || opts.resetNetdev) {
     const n = new NftTransaction('netdev').resetTable();
     if (dr.length > 0) {
-      drTableHead(n, ingressDevices(dr, topo));
+      drTableHead(n, ingressDevices(dr, topo), dr.some((vs) => lbFamily(vs) === AF6));
       for (const vs of dr) {
         declareDr(n, vs, topo);
         fillDr(n, vs, state, topo, opts.quorumUp?.get(vsKey(vs)) ?? true);
@@ -117,16 +103,49 @@ export function renderFullTable(vss: readonly VirtualServer[], state: RsStateMap
   return tx;
 }
 
-/** The NAT virtual servers nftables serves, by object name, checked (nft input is built from them). */
-function servedByName(vss: readonly VirtualServer[]): Map<string, VirtualServer> {
+/** `table ip tandem` or `table ip6 tandem` as a whole: the family's NAT virtual servers and its DR services' notrack. */
+function familyTable(af: LbFamily, vss: readonly VirtualServer[], state: RsStateMap, opts: PlanOptions): NftTransaction {
+  const tx = new NftTransaction(af.table).resetTable();
+  tx.addTable();
+  tx.addMap('services', `type ${af.addrType} . inet_proto . inet_service : verdict;`);
+  tx.addSet(GUARD_TCP, `type ${af.addrType} . inet_service;`);
+  tx.addSet(GUARD_UDP, `type ${af.addrType} . inet_service;`);
+  tx.addChain('prerouting', { type: 'nat', hook: 'prerouting', priority: 'dstnat' });
+  tx.addRule('prerouting', `${af.l3} daddr . meta l4proto . th dport vmap @services`);
+  // The mid-stream guard (README "The mid-stream guard"): a packet from a real server's service
+  // port that would start a new conntrack entry is never a new connection of ours: it is a
+  // reply for a flow this board does not carry (yet). Dropping it keeps conntrack from creating
+  // an un-NATed entry whose tuple then clashes with the client's next packet, which is DNATed
+  // by the shared hash to this same real server. TCP SYNs from those ports (real server's own
+  // outgoing connections) still pass.
+  tx.addChain('forward', { type: 'filter', hook: 'forward', priority: 'filter' });
+  tx.addRule('forward', `ct state new ${af.l3} saddr . tcp sport @${GUARD_TCP} tcp flags & (fin|syn|rst|ack) != syn counter drop`);
+  tx.addRule('forward', `ct state new ${af.l3} saddr . udp sport @${GUARD_UDP} counter drop`);
+
+  const served = servedByName(vss, af);
+  for (const vs of served.values()) {
+    declareVs(tx, vs);
+    fillVs(tx, vs, state, opts);
+  }
+  tx.addElements('services', [...served.values()].map(serviceElement));
+  const guard = guardEntries(served.values());
+  tx.addElements(GUARD_TCP, [...guard.tcp]);
+  tx.addElements(GUARD_UDP, [...guard.udp]);
+  const dr = ofFamily(drByName(vss).values(), af);
+  if (dr.length > 0) addNotrack(tx, dr);
+  return tx;
+}
+
+/** The NAT virtual servers of one family nftables serves, by object name, checked (nft input is built from them). */
+function servedByName(vss: Iterable<VirtualServer>, af: LbFamily): Map<string, VirtualServer> {
   const out = new Map<string, VirtualServer>();
   for (const vs of vss) {
-    if (!nftServed(vs) || vs.method !== 'NAT') continue;
+    if (!nftServed(vs) || vs.method !== 'NAT' || lbFamily(vs) !== af) continue;
     const name = vsObjectName(vs);
     if (out.has(name)) throw new Error(`duplicate virtual server ${vsKey(vs)}`);
     for (const rs of [...vs.realServers, ...(vs.sorryServer ? [vs.sorryServer] : [])]) {
       // Addresses and ports end up in nft input: checked here even though the parser did.
-      ipHex(rs.address);
+      ipHex(rs.address, af.family);
       checkPort(rs.port);
     }
     checkPort(vs.port);
@@ -187,26 +206,55 @@ export interface ReloadPlan {
  * transaction. `state` must cover the real servers of both lists.
  */
 export function renderReload(prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions = {}): ReloadPlan {
-  const before = servedByName(prev);
-  const after = servedByName(next);
   const plan: ReloadPlan = { tx: new NftTransaction(), added: [], removed: [], replaced: [], refilled: [], unchanged: [] };
+  reloadNat(plan, plan.tx, AF4, prev, next, state, opts);
+  // table ip6 tandem exists while an IPv6 virtual server does: the first one creates it whole,
+  // the last one's removal deletes it, and between them it is edited as the IPv4 table is.
+  const had6 = usesIp6(prev);
+  const has6 = usesIp6(next);
+  const tx6 = new NftTransaction('ip6');
+  const whole6 = had6 !== has6;
+  if (!had6 && has6) {
+    tx6.append(familyTable(AF6, next, state, { quorumUp: opts.quorumUp }));
+    plan.added.push(...servedByName(next, AF6).keys());
+  } else if (had6 && !has6) {
+    tx6.deleteTable();
+    plan.removed.push(...servedByName(prev, AF6).keys());
+  } else if (had6) {
+    reloadNat(plan, tx6, AF6, prev, next, state, opts);
+  }
+  const n = reloadDr(plan, prev, next, state, opts, whole6 ? [AF4] : [AF4, AF6], tx6);
+  plan.tx.append(tx6).append(n);
+  return plan;
+}
+
+/** renderReload's NAT part for one family's table, edited in `tx`. */
+function reloadNat(plan: ReloadPlan, tx: NftTransaction, af: LbFamily, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions): void {
+  const before = servedByName(prev, af);
+  const after = servedByName(next, af);
   const render = (f: (tx: NftTransaction) => void): string => {
-    const tx = new NftTransaction();
-    f(tx);
-    return tx.render();
+    const t = new NftTransaction(af.table);
+    f(t);
+    return t.render();
   };
+  const added: string[] = [];
+  const replaced: string[] = [];
+  const refilled: string[] = [];
   for (const [name, vs] of after) {
     const old = before.get(name);
-    if (!old) plan.added.push(name);
-    else if (render((tx) => declareVs(tx, old)) !== render((tx) => declareVs(tx, vs))) plan.replaced.push(name);
-    else if (render((tx) => fillVs(tx, old, state, { quorumUp: opts.prevQuorumUp })) !== render((tx) => fillVs(tx, vs, state, { quorumUp: opts.quorumUp }))) plan.refilled.push(name);
+    if (!old) added.push(name);
+    else if (render((t) => declareVs(t, old)) !== render((t) => declareVs(t, vs))) replaced.push(name);
+    else if (render((t) => fillVs(t, old, state, { quorumUp: opts.prevQuorumUp })) !== render((t) => fillVs(t, vs, state, { quorumUp: opts.quorumUp }))) refilled.push(name);
     else plan.unchanged.push(name);
   }
-  for (const name of before.keys()) if (!after.has(name)) plan.removed.push(name);
+  const removed = [...before.keys()].filter((name) => !after.has(name));
+  plan.added.push(...added);
+  plan.removed.push(...removed);
+  plan.replaced.push(...replaced);
+  plan.refilled.push(...refilled);
 
-  const tx = plan.tx;
-  const gone = [...plan.removed, ...plan.replaced].map((n) => before.get(n)!);
-  const fresh = [...plan.added, ...plan.replaced].map((n) => after.get(n)!);
+  const gone = [...removed, ...replaced].map((x) => before.get(x)!);
+  const fresh = [...added, ...replaced].map((x) => after.get(x)!);
   // References first: the service element jumps to the VS chain, whose rules use the sets and
   // the slot map, whose elements jump to the persistence chains.
   if (gone.length) tx.deleteElements('services', gone.map(serviceKey));
@@ -216,7 +264,7 @@ export function renderReload(prev: readonly VirtualServer[], next: readonly Virt
     fillVs(tx, vs, state, { quorumUp: opts.quorumUp });
   }
   if (fresh.length) tx.addElements('services', fresh.map(serviceElement));
-  for (const name of plan.refilled) refillVs(tx, after.get(name)!, state, { quorumUp: opts.quorumUp });
+  for (const name of refilled) refillVs(tx, after.get(name)!, state, { quorumUp: opts.quorumUp });
   const g0 = guardEntries(before.values());
   const g1 = guardEntries(after.values());
   for (const [set, a, b] of [[GUARD_TCP, g0.tcp, g1.tcp], [GUARD_UDP, g0.udp, g1.udp]] as const) {
@@ -225,37 +273,50 @@ export function renderReload(prev: readonly VirtualServer[], next: readonly Virt
     if (del.length) tx.deleteElements(set, del);
     if (add.length) tx.addElements(set, add);
   }
-  reloadDr(plan, prev, next, state, opts);
-  return plan;
 }
 
-/** renderReload's lb_kind DR part: the netdev table and the notrack set, edited the same way. */
-function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions): void {
+/** The notrack objects of one family's table from one set of DR virtual servers to another. */
+function reloadNotrack(tx: NftTransaction, before: readonly VirtualServer[], after: readonly VirtualServer[]): void {
+  if (before.length === 0 && after.length === 0) return;
+  if (before.length === 0) addNotrack(tx, after);
+  else if (after.length === 0) dropNotrack(tx);
+  else editNotrack(tx, before, after);
+}
+
+/**
+ * renderReload's lb_kind DR part: the netdev table (returned) and the notrack sets of the
+ * families in `notrack` (IPv4's in plan.tx, IPv6's in tx6; a family whose table is re-created
+ * or deleted whole has its notrack with it), edited the same way.
+ */
+function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions,
+  notrack: readonly LbFamily[], tx6: NftTransaction): NftTransaction {
   const before = drByName(prev);
   const after = drByName(next);
   const t0 = opts.prevDr ?? EMPTY_TOPOLOGY;
   const t1 = opts.dr ?? EMPTY_TOPOLOGY;
   const q0 = (vs: VirtualServer): boolean => opts.prevQuorumUp?.get(vsKey(vs)) ?? true;
   const q1 = (vs: VirtualServer): boolean => opts.quorumUp?.get(vsKey(vs)) ?? true;
-  if (before.size === 0 && after.size === 0) return;
   const n = new NftTransaction('netdev');
-  if (before.size === 0 || after.size === 0) {
-    // The first DR virtual server creates the netdev table and the notrack chain, the last removes them.
+  if (before.size === 0 && after.size === 0) return n;
+  for (const af of notrack) reloadNotrack(af === AF4 ? plan.tx : tx6, ofFamily(before.values(), af), ofFamily(after.values(), af));
+  const v6 = (m: Map<string, VirtualServer>): boolean => [...m.values()].some((vs) => lbFamily(vs) === AF6);
+  if (before.size === 0 || after.size === 0 || v6(before) !== v6(after)) {
+    // The first DR virtual server creates the netdev table, the last removes it; the first or
+    // last IPv6 one changes its head (the IPv6 dispatch maps and ingress rules): the table is
+    // then built afresh (kept mode's remembered connections start over, docs/dr.md).
     if (after.size === 0) {
       n.deleteTable();
-      dropNotrack(plan.tx);
       plan.removed.push(...before.keys());
     } else {
       const vss = [...after.values()];
       n.resetTable();
-      drTableHead(n, ingressDevices(vss, t1));
+      drTableHead(n, ingressDevices(vss, t1), v6(after));
       for (const vs of vss) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }
       addDispatch(n, vss);
-      addNotrack(plan.tx, vss);
-      plan.added.push(...after.keys());
+      for (const name of after.keys()) (before.has(name) ? plan.replaced : plan.added).push(name);
+      plan.removed.push(...[...before.keys()].filter((name) => !after.has(name)));
     }
-    plan.tx.append(n);
-    return;
+    return n;
   }
   const render = (f: (tx: NftTransaction) => void): string => {
     const tx = new NftTransaction('netdev');
@@ -279,20 +340,20 @@ function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readon
   plan.removed.push(...removed);
   const gone = [...removed, ...replaced].map((x) => before.get(x)!);
   const fresh = [...added, ...replaced].map((x) => after.get(x)!);
+  const has6 = v6(after);
   const d0 = new Set(ingressDevices(before.values(), t0));
   const d1 = new Set(ingressDevices(after.values(), t1));
   dropDispatch(n, gone);
   for (const vs of gone) dropDr(n, vs, t0, drKeptMode(vs, state, t0, q0(vs)));
   for (const d of d0) if (!d1.has(d)) dropIngress(n, d);
-  for (const d of d1) if (!d0.has(d)) addIngress(n, d);
+  for (const d of d1) if (!d0.has(d)) addIngress(n, d, has6);
   for (const vs of fresh) { declareDr(n, vs, t1); fillDr(n, vs, state, t1, q1(vs)); }
   addDispatch(n, fresh);
   for (const name of refilled) {
     const [old, vs] = [before.get(name)!, after.get(name)!];
     refillDr(n, vs, state, t1, q1(vs), drKeptMode(old, state, t0, q0(old)));
   }
-  editNotrack(plan.tx, before.values(), after.values());
-  plan.tx.append(n);
+  return n;
 }
 
 /**
@@ -306,7 +367,7 @@ export function renderRsChange(vs: VirtualServer, state: RsStateMap, opts: PlanO
     if (nftServed(vs)) refillDr(tx, vs, state, opts.dr ?? EMPTY_TOPOLOGY, opts.quorumUp?.get(vsKey(vs)) ?? true, opts.drKept?.has(vsKey(vs)) ?? false);
     return tx;
   }
-  const tx = new NftTransaction();
+  const tx = new NftTransaction(lbFamily(vs).table);
   if (nftServed(vs)) refillVs(tx, vs, state, opts);
   return tx;
 }
@@ -332,9 +393,10 @@ function dropVs(tx: NftTransaction, vs: VirtualServer): void {
   if (persist) vs.realServers.forEach((_rs, j) => tx.deleteChain(`${name}_r${j}`).deleteSet(`${name}_p${j}`));
 }
 
-/** Removes the table (on stop), and the netdev one when lb_kind DR used it. */
-export function renderStop(opts: { netdev?: boolean } = {}): NftTransaction {
+/** Removes the table (on stop), the ip6 one when IPv6 virtual servers used it, the netdev one when lb_kind DR did. */
+export function renderStop(opts: { netdev?: boolean; ip6?: boolean } = {}): NftTransaction {
   const tx = new NftTransaction().deleteTable();
+  if (opts.ip6) tx.append(new NftTransaction('ip6').deleteTable());
   if (opts.netdev) tx.append(new NftTransaction('netdev').deleteTable());
   return tx;
 }
@@ -346,23 +408,24 @@ function l4(vs: VirtualServer): string {
 /** Objects of one VS whose shape does not depend on health (created by the full apply only). */
 function declareVs(tx: NftTransaction, vs: VirtualServer): void {
   const name = vsObjectName(vs);
+  const af = lbFamily(vs);
   tx.addChain(name);
   if (usesPersistSets(vs)) {
     tx.addMap(`${name}_s`, 'typeof numgen inc mod 2 : verdict;');
-    const mask = formatIpv4(ipv4PrefixMask(vs.persistenceGranularity));
+    const client = maskedAddr(af, 'saddr', granularityOf(vs));
     const timeout = Math.max(1, Math.ceil(vs.persistenceTimeoutMs / 1000));
     vs.realServers.forEach((rs, j) => {
-      tx.addSet(`${name}_p${j}`, `type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; size 65535;`);
+      tx.addSet(`${name}_p${j}`, `type ${af.addrType}; flags dynamic,timeout; timeout ${timeout}s; size 65535;`);
       tx.addChain(`${name}_r${j}`);
-      tx.addRule(`${name}_r${j}`, `update @${name}_p${j} { ${maskedSaddr(mask)} }`);
-      tx.addRule(`${name}_r${j}`, `meta l4proto ${l4(vs)} dnat ip to ${rs.address}:${rs.port}`);
+      tx.addRule(`${name}_r${j}`, `update @${name}_p${j} { ${client} }`);
+      tx.addRule(`${name}_r${j}`, `meta l4proto ${l4(vs)} dnat ${af.l3} to ${natTarget(rs.address, rs.port)}`);
     });
   } else {
-    const keyExpr = vs.scheduler === 'rr' || vs.scheduler === 'wrr' ? 'numgen inc mod 2' : 'jhash ip saddr mod 2 seed 0x0';
+    const keyExpr = vs.scheduler === 'rr' || vs.scheduler === 'wrr' ? 'numgen inc mod 2' : `jhash ${af.l3} saddr mod 2 seed 0x0`;
     // One shared port: the map holds addresses only and the rule adds the port. nft parses a
     // plain address element about a third faster than an `addr . port` concatenation, which
     // matters for mh's 1,000 × M elements (bench/nft-apply.ts).
-    const value = sharedPort(vs) === null ? `ip daddr . ${l4(vs)} dport` : 'ip daddr';
+    const value = sharedPort(vs) === null ? `${af.l3} daddr . ${l4(vs)} dport` : `${af.l3} daddr`;
     tx.addMap(`${name}_s`, `typeof ${keyExpr} : ${value};`);
   }
 }
@@ -370,11 +433,12 @@ function declareVs(tx: NftTransaction, vs: VirtualServer): void {
 /** The VS chain's rules and slot map elements for the current state (chain and map are empty). */
 function fillVs(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, opts: PlanOptions): void {
   const name = vsObjectName(vs);
+  const af = lbFamily(vs);
   const proto = `meta l4proto ${l4(vs)}`;
   const quorumUp = opts.quorumUp?.get(vsKey(vs)) ?? true;
   // keepalived: quorum lost with a sorry server → the sorry server alone serves the VS.
   if (!quorumUp && vs.sorryServer) {
-    tx.addRule(name, `${proto} dnat ip to ${vs.sorryServer.address}:${vs.sorryServer.port}`);
+    tx.addRule(name, `${proto} dnat ${af.l3} to ${natTarget(vs.sorryServer.address, vs.sorryServer.port)}`);
     return;
   }
   const table = slotTable(vs, schedulableBackends(vs, state));
@@ -385,21 +449,21 @@ function fillVs(tx: NftTransaction, vs: VirtualServer, state: RsStateMap, opts: 
   }
   const expr = slotExpr(table);
   if (usesPersistSets(vs)) {
-    const mask = formatIpv4(ipv4PrefixMask(vs.persistenceGranularity));
+    const client = maskedAddr(af, 'saddr', granularityOf(vs));
     const index = new Map(vs.realServers.map((rs, j) => [`${rs.address}:${rs.port}`, j]));
     // Clients already stuck to a real server that is up go back to it (and refresh the timeout).
     vs.realServers.forEach((rs, j) => {
-      if (rsLive(vs, rs, state).up) tx.addRule(name, `${maskedSaddr(mask)} @${name}_p${j} goto ${name}_r${j}`);
+      if (rsLive(vs, rs, state).up) tx.addRule(name, `${client} @${name}_p${j} goto ${name}_r${j}`);
     });
     tx.addRule(name, `${expr} vmap @${name}_s`);
     tx.addElements(`${name}_s`, table.slots.map((b, i) => `${i} : goto ${name}_r${index.get(b.key)}`));
   } else {
     const port = sharedPort(vs);
     if (port === null) {
-      tx.addRule(name, `${proto} dnat ip to ${expr} map @${name}_s`);
+      tx.addRule(name, `${proto} dnat ${af.l3} to ${expr} map @${name}_s`);
       tx.addElements(`${name}_s`, table.slots.map((b, i) => `${i} : ${b.address} . ${b.port}`));
     } else {
-      tx.addRule(name, `${proto} dnat ip to ${expr} map @${name}_s : ${port}`);
+      tx.addRule(name, `${proto} dnat ${af.l3} to ${expr} map @${name}_s : ${port}`);
       tx.addElements(`${name}_s`, table.slots.map((b, i) => `${i} : ${b.address}`));
     }
   }
@@ -419,11 +483,8 @@ function sharedPort(vs: VirtualServer): number | null {
 export function slotExpr(t: SlotTable): string {
   const n = t.slots.length;
   if (t.key.kind === 'numgen') return `numgen inc mod ${n}`;
-  const field = `ip ${t.key.field}`;
-  const keyed = t.key.mask === 0xffffffff ? field : `${field} & ${formatIpv4(t.key.mask)}`;
+  const keyed = t.key.prefix6 !== undefined
+    ? maskedAddr(AF6, t.key.field, t.key.prefix6)
+    : maskedAddr(AF4, t.key.field, ipv4MaskLength(t.key.mask) ?? 32);
   return `jhash ${keyed} mod ${n} seed 0x${t.key.seed.toString(16).padStart(8, '0')}`;
-}
-
-function maskedSaddr(mask: string): string {
-  return mask === '255.255.255.255' ? 'ip saddr' : `ip saddr & ${mask}`;
 }

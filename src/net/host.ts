@@ -10,11 +10,14 @@
 // socket rather than ndisc6 or a helper program: an announcement is on the takeover path, and a
 // fork per packet costs milliseconds there (measured for arping, below); keepalived too sends
 // them from a socket of its own.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { run } from '../util/spawn.ts';
 import { IpBatch } from './ip-batch.ts';
 import { canonicalIp, ipFamily, isLinkLocal, parseIp } from '../util/ip.ts';
 import { parseMac, unsolicitedNeighbourAdvert } from './ndisc.ts';
+import { routeAddWords, routeDelWords, ruleAddWords, ruleDelWords, vmacAddWords } from './ip-route.ts';
+import { SysctlKeeper } from './sysctl.ts';
+import type { EngineRoute, EngineRule, EngineVmac } from '../vrrp/engine-config.ts';
 
 export interface Vip {
   address: string;
@@ -57,8 +60,16 @@ export interface HostNet {
   /** Unsolicited neighbour advertisements for an IPv6 VIP on dev, `count` packets (RFC 4861 §7.2.6). */
   unsolicitedNa(dev: string, ip: string, count: number): Promise<void>;
   linkUp(dev: string): Promise<boolean>;
-  /** Releases what the implementation holds open (the ip batch process). */
-  close?(): void;
+  /** A route or rule of virtual_routes / static_routes, virtual_rules / static_rules. */
+  addRoute(r: EngineRoute): Promise<void>;
+  delRoute(r: EngineRoute): Promise<void>;
+  addRule(r: EngineRule): Promise<void>;
+  delRule(r: EngineRule): Promise<void>;
+  /** use_vmac: creates (or re-creates) the macvlan, silent until it is MASTER (see below), and up. */
+  createVmac(v: EngineVmac): Promise<void>;
+  removeVmac(name: string): Promise<void>;
+  /** Releases what the implementation holds open (the ip batch process) and puts back the settings it changed. */
+  close?(): void | Promise<void>;
 }
 
 async function ip(args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
@@ -78,14 +89,145 @@ interface IpJsonAddr {
 export interface HostNetOptions {
   /** How neighbour advertisements leave (the worker's raw IPv6 socket); without it they are not sent. */
   ipv6?: Ipv6Sender;
+  /** Where settings it could not make are told. */
+  log?: (level: 'warn', msg: string) => void;
+}
+
+/** The nftables table that keeps IGMP and MLD reports off the VMAC interfaces (see createVmac). */
+export const VMAC_TABLE = 'tandem_vmac';
+
+/**
+ * The table's text: locally sent IGMP and MLD reports leaving a VMAC interface are dropped.
+ * keepalived does the same (vrrp_if.c if_join_vrrp_group, vrrp_nftables.c): the socket must
+ * join the VRRP group on the VMAC to hear adverts sent from the peer's VMAC, and the join's
+ * reports would go out from the virtual MAC on the BACKUP too, so a switch would learn the
+ * virtual MAC on two ports.
+ */
+export function vmacTableText(names: readonly string[]): string {
+  const head = `table inet ${VMAC_TABLE}\ndelete table inet ${VMAC_TABLE}\n`;
+  if (names.length === 0) return head;
+  const set = `{ ${names.map((n) => JSON.stringify(n)).join(', ')} }`;
+  return head + `table inet ${VMAC_TABLE} {\n chain out {\n  type filter hook output priority 0; policy accept;\n`
+    + `  oifname ${set} ip protocol igmp drop\n`
+    + `  oifname ${set} icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } drop\n }\n}\n`;
 }
 
 export class IprouteHostNet implements HostNet {
   private batch = new IpBatch();
   private readonly ipv6: Ipv6Sender | undefined;
+  private readonly log: (level: 'warn', msg: string) => void;
+  /** The parents' ARP settings (and rp_filter) changed for VMACs, put back at close. */
+  private readonly sysctls: SysctlKeeper;
+  /** VMAC interfaces this process created, by name → parent. */
+  private readonly vmacs = new Map<string, string>();
 
   constructor(opts: HostNetOptions = {}) {
     this.ipv6 = opts.ipv6;
+    this.log = opts.log ?? (() => undefined);
+    this.sysctls = new SysctlKeeper(this.log);
+  }
+
+  async addRoute(r: EngineRoute): Promise<void> {
+    await this.ipRun(routeAddWords(r), /File exists/i);
+  }
+
+  async delRoute(r: EngineRoute): Promise<void> {
+    // Gone already: a route through a VIP goes with the VIP.
+    await this.ipRun(routeDelWords(r), /No such process|not found/i);
+  }
+
+  async addRule(r: EngineRule): Promise<void> {
+    await this.ipRun(ruleAddWords(r), /File exists/i);
+  }
+
+  async delRule(r: EngineRule): Promise<void> {
+    await this.ipRun(ruleDelWords(r), /No such file|not found/i);
+  }
+
+  /** One ip command through the batch; an error matching `fine` is the state we want. */
+  private async ipRun(words: string[], fine: RegExp): Promise<void> {
+    try {
+      await this.batch.run(words);
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (!fine.test(msg)) throw new Error(`ip ${words.join(' ')}: ${msg}`);
+    }
+  }
+
+  /**
+   * The VMAC as keepalived makes it (vrrp_vmac.c netlink_link_add_vmac, vrrp_if_config.c): a
+   * private-mode macvlan on the instance's interface with the virtual MAC; no IPv6 link-local
+   * address of its own (addrgenmode none, RFC 5798 §7.4), and for an IPv4 instance no IPv6 at
+   * all; arp_ignore 1 (it answers ARP only for its own addresses, the VIPs while MASTER),
+   * accept_local 1 and rp_filter 0 (it hears adverts while it has no address); the parent gets
+   * arp_ignore 1 and arp_filter 1 (it must not answer for the VIPs on the VMAC) and arp_announce
+   * 2 (holdParents), and, as in
+   * keepalived, a non-zero all.rp_filter is moved onto each interface and set to 0, since the
+   * kernel uses the larger of `all` and the interface's. tandem's VMAC never holds an address
+   * while BACKUP (keepalived puts the parent's link-local address on an IPv6 one; tandem builds
+   * the IPv6 header itself and sends from the parent's link-local address with none there), and
+   * its IGMP/MLD reports are dropped (vmacTableText), so a BACKUP sends nothing from the
+   * virtual MAC. A left-over interface of that name that is a macvlan is replaced; any other
+   * kind is an error.
+   */
+  async createVmac(v: EngineVmac): Promise<void> {
+    const dev = safeDev(v.name);
+    safeDev(v.parent);
+    const kind = await linkKind(dev);
+    if (kind !== null && kind !== 'macvlan') throw new Error(`use_vmac ${dev}: an interface of that name exists and is not a macvlan (${kind || 'a physical interface'})`);
+    if (kind === 'macvlan') await this.ipRun(['link', 'del', 'dev', dev], /Cannot find device/i);
+    await this.batch.run(vmacAddWords(v));
+    this.vmacs.set(dev, v.parent);
+    await this.batch.run(['link', 'set', 'dev', dev, 'addrgenmode', 'none']);
+    const conf = (d: string, key: string, value: string): readonly [string, string] => [`/proc/sys/net/ipv4/conf/${d}/${key}`, value];
+    const own: Array<readonly [string, string]> = [conf(dev, 'arp_ignore', '1')];
+    if (v.family === 4) {
+      own.push(conf(dev, 'accept_local', '1'), conf(dev, 'rp_filter', '0'), conf(dev, 'promote_secondaries', '1'), [`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, '1']);
+    }
+    for (const [path, value] of own) await writeFile(path, value).catch((err: Error) => this.log('warn', `cannot set ${path} to ${value}: ${err.message}`));
+    await this.holdParents();
+    await this.silenceVmacs();
+    await this.batch.run(['link', 'set', 'dev', dev, 'up']);
+  }
+
+  async removeVmac(name: string): Promise<void> {
+    const dev = safeDev(name);
+    if (!this.vmacs.delete(dev)) return;
+    await this.ipRun(['link', 'del', 'dev', dev], /Cannot find device/i);
+    await this.silenceVmacs();
+    await this.holdParents();
+  }
+
+  /** The parents' settings while they have VMACs (keepalived's set_interface_parameters). */
+  private async holdParents(): Promise<void> {
+    const want: Array<readonly [string, string]> = [];
+    if (this.vmacs.size > 0) {
+      for (const p of new Set(this.vmacs.values())) {
+        want.push([`/proc/sys/net/ipv4/conf/${p}/arp_ignore`, '1'], [`/proc/sys/net/ipv4/conf/${p}/arp_filter`, '1']);
+        // Not keepalived's: the MASTER's replies from a VIP leave by the parent (its connected
+        // route is the older one), and its ARP requests for the client would carry the VIP as
+        // sender with the parent's MAC, which the client takes into its entry for the VIP (seen
+        // in the lab). arp_announce 2 makes them carry the parent's own address.
+        want.push([`/proc/sys/net/ipv4/conf/${p}/arp_announce`, '2']);
+      }
+      const all = (await readFile('/proc/sys/net/ipv4/conf/all/rp_filter', 'utf8').catch(() => '0')).trim();
+      const held = this.sysctls.held().get('/proc/sys/net/ipv4/conf/all/rp_filter') ?? all;
+      if (held !== '0') {
+        for (const d of await readdir('/proc/sys/net/ipv4/conf').catch(() => [] as string[])) {
+          if (d === 'all' || this.vmacs.has(d)) continue;
+          const path = `/proc/sys/net/ipv4/conf/${d}/rp_filter`;
+          const mine = this.sysctls.held().get(path) ?? (await readFile(path, 'utf8').catch(() => '0')).trim();
+          want.push([path, String(Math.max(Number(mine) || 0, Number(held) || 0))]);
+        }
+        want.push(['/proc/sys/net/ipv4/conf/all/rp_filter', '0']);
+      }
+    }
+    await this.sysctls.hold(want);
+  }
+
+  private async silenceVmacs(): Promise<void> {
+    const r = await run(['nft', '-f', '-'], { input: vmacTableText([...this.vmacs.keys()].sort()), timeoutMs: 5000 });
+    if (r.code !== 0) this.log('warn', `nftables: cannot keep IGMP/MLD reports off the VMAC interfaces (the BACKUP sends them from the virtual MAC): ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   async addVip(v: Vip): Promise<void> {
@@ -117,7 +259,9 @@ export class IprouteHostNet implements HostNet {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    for (const name of [...this.vmacs.keys()]) await this.removeVmac(name).catch((err: Error) => this.log('warn', err.message));
+    await this.sysctls.restore();
     this.batch.close();
     this.ipv6?.close();
   }
@@ -201,4 +345,22 @@ export function primaryOf(addrs: readonly IfAddr[], family: 4 | 6, notThese: Rea
   if (family === 4) return own.find((a) => !a.secondary)?.address ?? own[0]?.address ?? null;
   const ll = own.filter((a) => { const p = parseIp(a.address); return p !== null && isLinkLocal(p); });
   return ll.find((a) => !a.tentative)?.address ?? ll[0]?.address ?? null;
+}
+
+/** An interface name as the kernel takes it, never a path (it goes into /proc/sys paths). */
+function safeDev(dev: string): string {
+  if (!/^[\w.@-]{1,15}$/.test(dev) || dev === '.' || dev === '..') throw new Error(`bad interface name ${JSON.stringify(dev)}`);
+  return dev;
+}
+
+/** The link's kind ('' for a device without one, e.g. a physical NIC), or null when it does not exist. */
+async function linkKind(dev: string): Promise<string | null> {
+  const r = await ip(['-d', '-j', 'link', 'show', 'dev', dev]);
+  if (!r.ok) return null;
+  try {
+    const links = JSON.parse(r.out) as Array<{ linkinfo?: { info_kind?: string } }>;
+    return links[0]?.linkinfo?.info_kind ?? '';
+  } catch {
+    return '';
+  }
 }

@@ -62,7 +62,7 @@ export class LinkMonitor {
   private readonly source: () => LinkEvents;
 
   constructor(
-    private readonly net: HostNet,
+    private readonly net: Pick<HostNet, 'linkUp'>,
     private devs: string[],
     private readonly listener: LinkListener,
     opts: LinkMonitorOptions = {},

@@ -25,8 +25,19 @@ export const FORWARDING_SYSCTLS: ReadonlyArray<readonly [string, string]> = [
   ['/proc/sys/net/netfilter/nf_conntrack_tcp_loose', '1'],
 ];
 
+/**
+ * NAT66 and DR over IPv6 forward IPv6 (the kernel's IPv6 forwarding is off by default and is a
+ * separate switch from ip_forward). Held by the load balancer only while an IPv6 virtual server
+ * exists, and put back on stop: turning it on makes the kernel ignore router advertisements on
+ * interfaces with accept_ra 1 (RFC 4861 §6.3.4 is for hosts), which a board's management
+ * interface may rely on when it has no IPv6 service to forward.
+ */
+export const IPV6_FORWARDING_SYSCTLS: ReadonlyArray<readonly [string, string]> = [['/proc/sys/net/ipv6/conf/all/forwarding', '1']];
+
 /** The userspace forwarder binds VIPs this board does not hold yet (src/lb/forwarder/system.ts). */
 export const NONLOCAL_BIND_SYSCTLS: ReadonlyArray<readonly [string, string]> = [['/proc/sys/net/ipv4/ip_nonlocal_bind', '1']];
+/** The same for IPv6 VIPs (a separate setting, net.ipv6.ip_nonlocal_bind, per network namespace). */
+export const NONLOCAL_BIND6_SYSCTLS: ReadonlyArray<readonly [string, string]> = [['/proc/sys/net/ipv6/ip_nonlocal_bind', '1']];
 
 /** The interface-name part of a /proc/sys path: as the kernel names devices, never `..` or a `/`. */
 function devicePath(device: string): string {

@@ -239,6 +239,12 @@ export function hostPort(address: string, port: number): string {
   return ipFamily(address) === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** A server's configuration name "ADDRESS PORT" as hostPort writes it; any other text as it is. */
+export function serverEndpoint(name: string): string {
+  const m = /^(\S+) (\d+)$/.exec(name);
+  return m ? hostPort(m[1]!, Number(m[2])) : name;
+}
+
 /** Lower-case hex of the address bytes (8 digits for IPv4, 32 for IPv6): for object names. */
 export function ipHex(a: IpAddress): string {
   return Buffer.from(a.bytes).toString('hex');

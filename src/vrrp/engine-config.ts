@@ -1,9 +1,9 @@
 // What the VRRP worker needs from the configuration, as plain data that crosses postMessage.
 // Built on the main thread from the one configuration model (DESIGN.md: nothing else reads
 // configuration text).
-import type { Config, TrackRef, VrrpInstance, VirtualIp } from '../config/model.ts';
+import type { Config, IpRoute, IpRule, TrackRef, VrrpInstance, VirtualIp } from '../config/model.ts';
+import { vmacAddress, vmacNames } from './vmac.ts';
 import type { GarpSettings, MachineParams, RivalSettings } from './machine.ts';
-import { vrrpGroup } from './codec.ts';
 
 export interface EngineVip {
   address: string;
@@ -12,6 +12,29 @@ export interface EngineVip {
   label: string | null;
   brd: string | null;
   scope: string | null;
+}
+
+/** A route as `ip route` takes it (net/ip-route.ts); no_track changes nothing here (tandem watches no routes). */
+export type EngineRoute = Omit<IpRoute, 'pos' | 'noTrack'>;
+/** A rule as `ip rule` takes it, its preference always set (keepalived gives one when the file does not). */
+export type EngineRule = Omit<IpRule, 'pos' | 'noTrack' | 'priority'> & { priority: number };
+
+/** use_vmac: the macvlan an instance's VIPs live on (RFC 5798 §7.3 virtual MAC). */
+export interface EngineVmac {
+  name: string;
+  /** The instance's own interface, the macvlan's lower device. */
+  parent: string;
+  mac: string;
+  family: 4 | 6;
+  /** vmac_xmit_base: adverts go out (and are heard) on the parent, with its MAC. */
+  xmitBase: boolean;
+}
+
+/** What is set on either board at start and removed at stop (static_ipaddress, static_routes, static_rules). */
+export interface EngineStatic {
+  ips: EngineVip[];
+  routes: EngineRoute[];
+  rules: EngineRule[];
 }
 
 /**
@@ -59,8 +82,18 @@ export interface EngineInstance extends Omit<MachineParams, 'primaryIp' | 'sync'
   garp: GarpSettings;
   /** What it does on hearing another MASTER (machine.ts RivalSettings). */
   rival: RivalSettings;
-  /** Where multicast adverts go and are heard (global_defs vrrp_mcast_group4). */
+  /** Where multicast adverts go and are heard (global_defs vrrp_mcast_group4 / vrrp_mcast_group6). */
   mcastGroup: string;
+  /** use_vmac; null or absent without. */
+  vmac?: EngineVmac | null;
+  /** virtual_routes and virtual_rules (absent: none): added after the VIPs, removed before them. */
+  routes?: EngineRoute[];
+  rules?: EngineRule[];
+}
+
+/** The interface an instance's adverts leave and arrive on: its VMAC unless vmac_xmit_base, else its own. */
+export function advertDev(c: Pick<EngineInstance, 'dev' | 'vmac'>): string {
+  return c.vmac && !c.vmac.xmitBase ? c.vmac.name : c.dev;
 }
 
 export interface EngineSyncGroup {
@@ -100,6 +133,7 @@ export interface EngineConfig {
   startup?: EngineStartup;
   /** dynamic_interfaces: an instance whose interface is missing waits for it in FAULT. */
   dynamicInterfaces?: boolean;
+  static?: EngineStatic;
 }
 
 /** How long instances wait at start, given the system's uptime (keepalived uses the longer delay). */
@@ -109,8 +143,36 @@ export function startupDelayMs(s: EngineStartup | undefined, uptimeMs: number | 
   return Math.max(s.delayMs, afterBoot);
 }
 
-function vip(v: VirtualIp, inst: VrrpInstance): EngineVip {
-  return { address: v.address, prefix: v.prefix, dev: v.dev ?? inst.interface, label: v.label, brd: v.brd, scope: v.scope };
+/**
+ * keepalived.conf(5) use_vmac: the VIPs and eVIPs of the instance's family that name no other
+ * interface (none, or the instance's own) live on the VMAC. An eVIP of the other family stays
+ * on the instance's interface (keepalived would put it on the VMAC, whose MAC is the other
+ * family's).
+ */
+function vip(v: VirtualIp, inst: VrrpInstance, vmac: string | undefined): EngineVip {
+  const onVmac = vmac !== undefined && (v.address.includes(':') ? 6 : 4) === inst.family && (v.dev === null || v.dev === inst.interface);
+  return { address: v.address, prefix: v.prefix, dev: onVmac ? vmac : v.dev ?? inst.interface, label: v.label, brd: v.brd, scope: v.scope };
+}
+
+function staticVip(v: VirtualIp): EngineVip {
+  return { address: v.address, prefix: v.prefix, dev: v.dev ?? '', label: v.label, brd: v.brd, scope: v.scope };
+}
+
+function engineRoute(r: IpRoute): EngineRoute {
+  const { pos: _pos, noTrack: _noTrack, ...rest } = r;
+  return rest;
+}
+
+/**
+ * Rules without a preference get one as keepalived gives it (vrrp_iprule.c): counting down from
+ * 16384 per family, in the order read (here: static_rules, then each instance's virtual_rules).
+ */
+function ruleNumbering(): (r: IpRule) => EngineRule {
+  const next = { 4: 16384, 6: 16384 };
+  return (r) => {
+    const { pos: _pos, noTrack: _noTrack, priority, ...rest } = r;
+    return { ...rest, priority: priority ?? next[r.family]-- };
+  };
 }
 
 export function engineConfigFrom(cfg: Config): EngineConfig {
@@ -136,7 +198,11 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
   const merged = <T extends { name: string; kind?: string }>(own: T[], group: T[]): T[] => [
     ...own, ...group.filter((x) => !own.some((o) => o.name === x.name && o.kind === x.kind)),
   ];
+  const vmacs = vmacNames(cfg.instances);
+  const rule = ruleNumbering();
+  const statics: EngineStatic = { ips: cfg.staticIps.map(staticVip), routes: cfg.staticRoutes.map(engineRoute), rules: cfg.staticRules.map(rule) };
   return {
+    static: statics,
     instances: cfg.instances.map((i) => ({
       name: i.name,
       dev: i.interface,
@@ -150,7 +216,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
       initialState: i.initialState,
       authType: i.authentication?.type ?? null,
       authPass: i.authentication?.pass ?? null,
-      vips: [...i.virtualIps, ...i.virtualIpsExcluded].map((v) => vip(v, i)),
+      vips: [...i.virtualIps, ...i.virtualIpsExcluded].map((v) => vip(v, i, vmacs.get(i.name))),
       advertAddresses: i.virtualIps.map((v) => v.address),
       unicastSrcIp: i.unicastSrcIp,
       unicastPeers: [...i.unicastPeers],
@@ -172,8 +238,13 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
         noAdvert: i.lowerPrioNoAdvert ?? g.lowerPrioNoAdvert,
         advertBeforeYielding: i.higherPrioSendAdvert ?? g.higherPrioSendAdvert,
       },
-      // vrrp_mcast_group4 for IPv4; IPv6 adverts go to ff02::12 (RFC 5798 §5.1.2.2).
-      mcastGroup: i.family === 6 ? vrrpGroup(6) : g.vrrpMcastGroup4,
+      // vrrp_mcast_group4 / vrrp_mcast_group6 (RFC 5798 §5.1.1.2 and §5.1.2.2 by default).
+      mcastGroup: i.family === 6 ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4,
+      vmac: vmacs.has(i.name)
+        ? { name: vmacs.get(i.name)!, parent: i.interface, mac: vmacAddress(i.virtualRouterId, i.family), family: i.family, xmitBase: i.vmacXmitBase && !g.vrrpStrict }
+        : null,
+      routes: i.virtualRoutes.map(engineRoute),
+      rules: i.virtualRules.map(rule),
     })),
     syncGroups: cfg.syncGroups.map((s) => ({ name: s.name, members: [...s.group] })),
     scheduling: {
@@ -192,8 +263,9 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
  * handover first); everything else a reload changes is applied in place (VrrpEngine.reconfigure).
  */
 export function instanceIdentity(i: EngineInstance): string {
-  // The multicast group too: the socket joins it when the instance is created.
-  return JSON.stringify([i.dev, i.vrid, i.family, i.version, i.unicastSrcIp, i.mcastGroup]);
+  // The multicast group too: the socket joins it when the instance is created; and the VMAC,
+  // which is created with the instance and carries its sockets and VIPs.
+  return JSON.stringify([i.dev, i.vrid, i.family, i.version, i.unicastSrcIp, i.mcastGroup, i.vmac ?? null]);
 }
 
 /** Interfaces whose link state the engine needs: the instances', tracked ones and the VIPs'. */

@@ -13,7 +13,7 @@ import type { Lab, LabProcess, Host, Board } from './lab.ts';
 export const UDP_ECHO_BOUND_JS = `
 const dgram = require('dgram');
 const [name, addr, port] = [process.argv[1], process.argv[2], Number(process.argv[3])];
-const s = dgram.createSocket('udp4');
+const s = dgram.createSocket(addr.includes(':') ? 'udp6' : 'udp4');
 s.on('message', (msg, rinfo) => {
   console.log('datagram ' + rinfo.address + ':' + rinfo.port + ' ' + msg.length);
   s.send(Buffer.concat([Buffer.from(name + ':'), msg]), rinfo.port, rinfo.address);
@@ -159,10 +159,10 @@ export async function netdevTable(lab: Lab, board: Board): Promise<Array<Record<
   return (JSON.parse(r.stdout) as { nftables: Array<Record<string, unknown>> }).nftables;
 }
 
-/** Packets counted by the `counter` of the rules of one chain of `table ip tandem` (in rule order). */
-export async function ipChainCounters(lab: Lab, board: Board, chain: string): Promise<number[]> {
-  const r = await lab.exec(board, ['nft', '-j', 'list', 'chain', 'ip', 'tandem', chain]);
-  if (r.code !== 0) throw new Error(`nft list chain ip tandem ${chain} on ${board}: ${r.stderr.trim()}`);
+/** Packets counted by the `counter` of the rules of one chain of `table ip tandem` (or ip6) (in rule order). */
+export async function ipChainCounters(lab: Lab, board: Board, chain: string, family: 'ip' | 'ip6' = 'ip'): Promise<number[]> {
+  const r = await lab.exec(board, ['nft', '-j', 'list', 'chain', family, 'tandem', chain]);
+  if (r.code !== 0) throw new Error(`nft list chain ${family} tandem ${chain} on ${board}: ${r.stderr.trim()}`);
   const out: number[] = [];
   for (const o of (JSON.parse(r.stdout) as { nftables: Array<{ rule?: { expr: Array<Record<string, { packets?: number }>> } }> }).nftables) {
     const c = o.rule?.expr.find((e) => 'counter' in e);

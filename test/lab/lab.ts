@@ -67,6 +67,7 @@ export interface LabOptions {
   /**
    * lb_kind DR real servers: these VIPs on each real server's lo, with arp_ignore 1 and
    * arp_announce 2 (they accept packets for the VIPs and never answer ARP for them: docs/dr.md).
+   * An IPv6 VIP goes on lo as a /128; IPv6 needs no sysctl for it (docs/dr.md "IPv6").
    */
   drVips?: string[];
 }
@@ -660,7 +661,7 @@ export class Lab {
    * interface) and arp_announce 2 (never use the VIP as an ARP source), so it never claims them.
    */
   private async prepareDrRealServer(ns: string, vips: readonly string[]): Promise<void> {
-    for (const v of vips) await ip(['-n', ns, 'addr', 'add', `${v}/32`, 'dev', 'lo']);
+    for (const v of vips) await ip(['-n', ns, 'addr', 'add', v.includes(':') ? `${v}/128` : `${v}/32`, 'dev', 'lo']);
     await runCommand('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w',
       'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'], { check: true });
   }

@@ -118,11 +118,12 @@ function next() {
 for (let i = 0; i < Math.min(conc, count); i++) one();
 `;
 
-/** argv: NAME PORT. TCP server answering every line with "NAME line\\n"; logs "listening PORT". */
+/** argv: NAME PORT [HOST]. TCP server answering every line with "NAME line\\n" (on HOST, default 0.0.0.0; '::' for IPv6); logs "listening PORT". */
 export const TCP_ECHO_JS = `
 const net = require('net');
-const [name, port] = [process.argv[1], Number(process.argv[2])];
+const [name, port, host] = [process.argv[1], Number(process.argv[2]), process.argv[3] || '0.0.0.0'];
 const srv = net.createServer((s) => {
+  console.log('conn ' + s.remoteAddress);
   let buf = '';
   s.setEncoding('utf8');
   s.on('data', (d) => {
@@ -134,7 +135,7 @@ const srv = net.createServer((s) => {
   s.on('error', () => {});
 });
 srv.on('error', (e) => { console.error('error ' + e.message); process.exit(1); });
-srv.listen(port, '0.0.0.0', () => console.log('listening ' + port));
+srv.listen(port, host, () => console.log('listening ' + port));
 process.on('SIGTERM', () => process.exit(0));
 `;
 
@@ -201,7 +202,7 @@ process.on('SIGTERM', () => { clearInterval(tick); process.exit(0); });
 export const UDP_SESSION_JS = `
 const dgram = require('dgram');
 const [addr, port, interval] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-const s = dgram.createSocket('udp4');
+const s = dgram.createSocket(addr.includes(':') ? 'udp6' : 'udp4');
 const byServer = {};
 let seq = 0, lastAnswered = 0, replies = 0;
 s.on('message', (msg) => {
@@ -241,9 +242,9 @@ export async function manyHttp(lab: Lab, addr: string, port: number, count: numb
   return JSON.parse(r.stdout) as ManyResult;
 }
 
-/** Starts the line-echo TCP server on a host; resolves once it listens. */
-export async function startTcpEcho(lab: Lab, host: Host, port: number): Promise<LabProcess> {
-  const p = lab.spawn(host, [process.execPath, '-e', TCP_ECHO_JS, host, String(port)], { label: `${host}:echo${port}` });
+/** Starts the line-echo TCP server on a host (on `bind`, default every IPv4 address); resolves once it listens. */
+export async function startTcpEcho(lab: Lab, host: Host, port: number, bind?: string): Promise<LabProcess> {
+  const p = lab.spawn(host, [process.execPath, '-e', TCP_ECHO_JS, host, String(port), ...(bind ? [bind] : [])], { label: `${host}:echo${port}` });
   await p.waitForLog(/^listening /, 10_000);
   return p;
 }
@@ -278,9 +279,16 @@ export function clientSources(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `203.0.113.${101 + i}`);
 }
 
+/** Extra IPv6 client source addresses (2001:db8:0:1::101…) for a lab built with ipv6: true. */
+export function clientSources6(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `2001:db8:0:1::${101 + i}`);
+}
+
 export async function addClientSources(lab: Lab, addrs: readonly string[]): Promise<void> {
   for (const a of addrs) {
-    const r = await lab.exec('client', ['ip', 'addr', 'add', `${a}/24`, 'dev', 'eth0']);
+    // IPv6: without duplicate address detection, so the address is usable at once.
+    const argv = a.includes(':') ? ['ip', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad'] : ['ip', 'addr', 'add', `${a}/24`, 'dev', 'eth0'];
+    const r = await lab.exec('client', argv);
     if (r.code !== 0) throw new Error(`ip addr add ${a} in client: ${r.stderr.trim()}`);
   }
 }

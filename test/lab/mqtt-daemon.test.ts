@@ -104,8 +104,11 @@ test('retained online, birth and VRRP state for both boards; events; power loss 
   // The broker counts 1.5 × keepalive from a's last packet, which was before the cut, but
   // mosquitto 2.0 keeps last_msg_in and its clock in whole seconds (src/keepalive.c files a
   // client under second `last_msg_in + keepalive*3/2` and expires it once that second has
-  // passed): up to one more second, plus a wake-up of its loop. Measured here: 4.1-4.2 s.
-  const bound = 1.5 * KEEPALIVE_S * 1000 + 1000 + 500;
+  // passed): up to one more second, plus a wake-up of its loop. Measured here: 2.8-4.2 s, and
+  // in some runs 6-8 s, where mosquitto's own log shows it expiring the client that late (its
+  // check, not the board: the board's keepalive is the configured 2 s, and with the default 30 s
+  // the will would come after 45 s). The bound tells the configured keepalive from the default.
+  const bound = 1.5 * KEEPALIVE_S * 1000 + 6000;
   assert.ok(lost.at - cutAt <= bound, `lost ${lost.at - cutAt} ms after the cut (keepalive ${KEEPALIVE_S} s, bound ${bound} ms)`);
   // The will is retained: a subscriber arriving now sees lost (a live subscriber's copy has the
   // retain flag cleared, MQTT 5 §3.3.1.3), and a's last VRRP state as history.

@@ -6,7 +6,7 @@
 //
 // A refused feature names how its error starts (`message`), so a test can tell that a
 // configuration is refused for this feature and no other (test/unit/config/conformance.test.ts).
-import { IPV6, VS_GROUPS } from './reasons.ts';
+import { VS_GROUPS } from './reasons.ts';
 
 export interface Feature {
   /** As the table shows it. */
@@ -34,10 +34,18 @@ export const FEATURES: readonly Feature[] = [
   // ---- values ----
   { name: 'IPv6 addresses', block: 'vrrp_instance', status: 'supported', reason: 'VRRPv3 over IPv6 (RFC 5798): virtual_ipaddress, unicast_src_ip, unicast_peer; one instance is one family (virtual_ipaddress_excluded may hold the other), a sync group may mix them; IPv6 VIPs take dev (a link-local one must) and are added without DAD' },
   { name: 'IPv6 checker addresses (connect_ip, bindto)', block: 'real_server', status: 'supported', reason: '' },
-  { name: 'IPv6 virtual_server, real_server and sorry_server addresses', block: '', status: 'refused', reason: IPV6, message: /^IPv6 address '[^']*' is not supported in (virtual_server|real_server|sorry_server)/ },
+  { name: 'IPv6 virtual_server, real_server and sorry_server addresses', block: '', status: 'supported', reason: 'NAT66 in table ip6 tandem beside table ip tandem, DR over IPv6 (fwd ip6) in table netdev tandem; the same schedulers, seed, mid-stream guard and conntrack clean-ups as IPv4; persistence_granularity is a prefix length 1-128 there, as keepalived reads it' },
+  { name: 'real_server or sorry_server of another family than its virtual_server', block: 'virtual_server', status: 'refused', reason: 'NAT and DR keep the packet\'s family (no NAT46 or NAT64, as IPVS for NAT and DR): give the IPv6 servers an IPv6 virtual_server of their own', message: /^(real_server|sorry_server) \S+ is IPv[46] but virtual_server/ },
   { name: 'authentication { auth_type AH }', block: 'vrrp_instance', status: 'refused', reason: 'IPsec AH authentication is not supported: use auth_type PASS or none', message: /^authentication AH is not supported/ },
   { name: 'virtual_ipaddress options other than dev, label, brd, scope', block: 'vrrp_instance', status: 'refused', reason: 'peer, home, -nodad, noprefixroute, autojoin, track, no_track, preferred_lft are not supported (IPv6 VIPs are added without DAD, as keepalived adds them)', message: /^virtual_ipaddress option '[^']*' is not supported/ },
   { name: 'vrrp_sync_group with bare instance names (keepalived 1.x)', block: 'vrrp_sync_group', status: 'refused', reason: "keepalived 2 does not read it either (Unknown keyword): list the instances in group { }", message: /^'[^']*' in vrrp_sync_group [^:]*: a sync group lists its instances in group \{ \}/ },
+  { name: 'use_vmac [NAME]', block: 'vrrp_instance', status: 'supported', reason: "a private-mode macvlan with the virtual MAC 00:00:5e:00:01:VRID (IPv6 00:00:5e:00:02:VRID, RFC 5798 section 7.3), named as keepalived names it (vrrp.VRID, then vrrp6.VRID / vrrp1.VRID…); created at start, removed at stop; the instance's VIPs (those without dev) live on it; adverts go out on it only while MASTER (vmac_xmit_base: from the parent with its own MAC); IGMP and MLD reports never leave it" },
+  { name: 'use_vmac MAC, group, netlink_notify_msg', block: 'vrrp_instance', status: 'refused', reason: 'the virtual MAC is RFC 5798\'s, in the parent\'s link group', message: /^use_vmac: '[^']*' is not supported/ },
+  { name: 'virtual_routes / static_routes options', block: 'vrrp_instance', status: 'supported', reason: 'blackhole, unreachable, prohibit, throw; to, src, via/gw (or), dev/oif, scope, table (a number, main, local, default), metric, tos, mtu, onlink, add/prepend/append, no_track; tandem does not watch routes, so every one behaves as no_track' },
+  { name: 'route options nexthop, protocol, realms, vrf, track_group and the metrics (advmss, rtt, cwnd…)', block: 'vrrp_instance', status: 'refused', reason: 'not passed on by tandem', message: /^(virtual|static)_routes: '[^']*' is not supported by tandem/ },
+  { name: 'virtual_rules / static_rules options', block: 'vrrp_instance', status: 'supported', reason: 'from, to, table/lookup, blackhole, unreachable, prohibit, nop, goto, preference, tos, fwmark, iif/dev, oif, suppress_prefixlength, inet6, no_track; a rule without preference gets one counting down from 16384, as in keepalived' },
+  { name: 'rule options uidrange, ipproto, sport, dport, l3mdev, protocol, realms, suppress_ifgroup, track_group', block: 'vrrp_instance', status: 'refused', reason: 'not passed on by tandem', message: /^(virtual|static)_rules: '[^']*' is not supported by tandem/ },
+  { name: 'a route or rule with an address keepalived cannot read either (its own sample writes 192.168.100./24)', block: 'vrrp_instance', status: 'refused', reason: 'keepalived logs the line and skips it; tandem refuses the file, so both boards do not silently run without the route', message: /^(virtual|static)_(routes|rules)[ \w]*: '[^']*' is not a valid IPv[46] address/ },
   { name: 'virtual_server ADDRESS PORT', block: '', status: 'supported', reason: '' },
   { name: 'virtual_server fwmark N', block: '', status: 'refused', reason: 'tandem balances ADDRESS PORT services only', message: /^virtual_server fwmark is not supported/ },
   { name: 'virtual_server group NAME', block: '', status: 'refused', reason: VS_GROUPS, message: /^virtual_server group is not supported/ },

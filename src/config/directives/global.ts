@@ -4,7 +4,8 @@ import { DEFAULT_GARP } from '../../vrrp/machine.ts';
 import type { Node, Token } from '../ast.ts';
 import type { EventFifo, GlobalDefs } from '../model.ts';
 import { mark } from '../positions.ts';
-import { ConfError, ipv4, shown } from '../values.ts';
+import { ConfError, ipAddress, ipv4, shown } from '../values.ts';
+import { ipFamily } from '../../util/ip.ts';
 import { quote } from '../words.ts';
 import type { Block } from './engine.ts';
 import { directivesOf, ignored, refused, warned } from './entries.ts';
@@ -15,6 +16,8 @@ const E = directivesOf<GlobalDefs>();
 
 /** keepalived's default multicast group for IPv4 adverts (RFC 5798 section 5.1.1.2). */
 export const VRRP_MCAST_GROUP4 = '224.0.0.18';
+/** …and for IPv6 adverts (section 5.1.2.2). */
+export const VRRP_MCAST_GROUP6 = 'ff02::12';
 
 type FifoField = 'notifyFifo' | 'vrrpNotifyFifo' | 'lvsNotifyFifo';
 
@@ -68,6 +71,16 @@ const MCAST4: Value<string> = {
     const a = ipv4(t, what);
     const first = Number(a.split('.')[0]);
     if (first < 224 || first > 239) throw new ConfError(t.pos, `${what}: ${a} is not a multicast address (224.0.0.0/4)`);
+    return a;
+  },
+  write: (s) => s,
+};
+
+/** An IPv6 multicast group (ff00::/8); VRRP's own is link-scoped ff02::12 (RFC 5798 section 5.1.2.2). */
+const MCAST6: Value<string> = {
+  read: (t, what) => {
+    const a = ipAddress(t, what);
+    if (ipFamily(a) !== 6 || !a.startsWith('ff')) throw new ConfError(t.pos, `${what}: ${a} is not an IPv6 multicast address (ff00::/8)`);
     return a;
   },
   write: (s) => s,
@@ -169,6 +182,7 @@ export const GLOBAL: Block<GlobalDefs> = {
       bare: true, example: 'vrrp_higher_prio_send_advert false', inherit: (g) => !g.vrrpStrict,
     }),
     E.scalar('vrrp_mcast_group4', 'vrrpMcastGroup4', MCAST4, VRRP_MCAST_GROUP4, { example: 'vrrp_mcast_group4 224.0.0.19' }),
+    E.scalar('vrrp_mcast_group6', 'vrrpMcastGroup6', MCAST6, VRRP_MCAST_GROUP6, { example: 'vrrp_mcast_group6 ff02::112' }),
     // The spacing of IPv6 unsolicited neighbour advertisements: kept for when tandem sends them.
     warned(E.scalar('vrrp_gna_interval', 'gnaIntervalMs', SECONDS, 0, { example: 'vrrp_gna_interval 0.001' }), R.GNA),
     E.scalar('vrrp_startup_delay', 'vrrpStartupDelayMs', SECONDS, 0, { example: 'vrrp_startup_delay 5.5' }),
@@ -204,7 +218,6 @@ export const GLOBAL: Block<GlobalDefs> = {
     refused('disable_local_igmp', R.NOT_SUPPORTED),
     refused('v3_checksum_as_v2', R.CHECKSUM),
     refused(['lvs_timeouts', 'lvs_flush', 'lvs_flush_on_stop', 'lvs_flush_onstop'], R.IPVS),
-    refused('vrrp_mcast_group6', R.IPV6),
     refused('vrrp_down_timer_adverts', R.MASTER_DOWN),
     refused(['vrrp_garp_extra_if', 'vrrp_vmac_garp_intvl'], R.GARP_TUNING),
     refused(['vrrp_iptables', 'vrrp_ipsets', 'nftables', 'nftables_priority', 'nftables_ifindex', 'nftables_counters',

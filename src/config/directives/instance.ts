@@ -1,7 +1,7 @@
 // vrrp_instance NAME { … } (keepalived.conf(5) "VRRP instance(s)"; keepalived/vrrp/vrrp_parser.c).
 // Defaults are keepalived 2.2's; version and accept follow global_defs when not given.
 import type { Node } from '../ast.ts';
-import type { Authentication, VirtualIp, VrrpInstance } from '../model.ts';
+import type { Authentication, VirtualIp, Vmac, VrrpInstance } from '../model.ts';
 import { fieldPos, mark } from '../positions.ts';
 import { ifnameProblem } from '../ifname.ts';
 import { ConfError, controlCharacter, ipAddress, ipv4, oneOf, shown } from '../values.ts';
@@ -12,6 +12,7 @@ import { directivesOf, refused, warned, type Finding } from './entries.ts';
 import * as R from './reasons.ts';
 import { BOOL, IP, IPV4, integer, oneOfWords, SECONDS, WORD } from './kinds.ts';
 import { VRRP_VERSION } from './global.ts';
+import { routeLine, ruleLine, writeRoute, writeRule } from './routes.ts';
 import { REFUSED_TRACKING, trackFile, trackInterface, trackProcess, trackScript } from './tracking.ts';
 
 // ---- authentication { auth_type PASS; auth_pass … } ----
@@ -56,7 +57,7 @@ const IPV4_ONLY_VIP_OPTION: Readonly<Record<string, string>> = {
   scope: 'the scope of an IPv6 address follows from the address (fe80::/10 is link scope)',
 };
 
-function virtualIp(c: Node, block: Node): VirtualIp {
+export function virtualIp(c: Node, block: Node): VirtualIp {
   if (c.children !== null) throw new ConfError(c.pos, `${block.keyword.text}: no { } block expected`);
   const [addrText, prefixText] = c.keyword.text.split('/', 2) as [string, string | undefined];
   const address = ipAddress({ ...c.keyword, text: addrText }, 'virtual_ipaddress');
@@ -112,7 +113,7 @@ export function isLinkLocalText(address: string): boolean {
   return a !== null && isLinkLocal(a);
 }
 
-function writeVirtualIp(v: VirtualIp): string[] {
+export function writeVirtualIp(v: VirtualIp): string[] {
   const w = [`${v.address}/${v.prefix}`];
   if (v.dev !== null) w.push('dev', quote(v.dev));
   if (v.label !== null) w.push('label', quote(v.label));
@@ -142,6 +143,32 @@ function advertIntProblems(adv: number, i: VrrpInstance): Finding[] {
 }
 
 const E = directivesOf<VrrpInstance>();
+
+/**
+ * use_vmac [[name] NAME] (keepalived vrrp_parser.c vrrp_vmac_handler): the name only; a MAC of
+ * one's own, `group` and `netlink_notify_msg` are refused (the virtual MAC is RFC 5798 §7.3's).
+ */
+const USE_VMAC = E.custom({
+  names: ['use_vmac'], args: [0, 2], shape: 'none', defaults: { vmac: null },
+  example: 'use_vmac vrrp.52',
+  read(i, n) {
+    const named = n.args[0]?.text === 'name';
+    const first = named ? n.args[1] : n.args[0];
+    const second = named ? undefined : n.args[1];
+    if (second !== undefined) throw new ConfError(second.pos, `use_vmac: one interface name expected, got '${shown(second.text)}' too`);
+    if (first !== undefined && (/^([0-9a-f]{2}:){4,5}[0-9a-f]{2}$/i.test(first.text) || first.text === 'group' || first.text === 'netlink_notify_msg')) {
+      throw new ConfError(first.pos, `use_vmac: '${shown(first.text)}' is not supported: the virtual MAC is 00:00:5e:00:01:VRID (IPv6 00:00:5e:00:02:VRID, RFC 5798 section 7.3) in the parent's link group; give an interface name or nothing`);
+    }
+    const v: Vmac = { name: first?.text ?? null, pos: n.pos };
+    if (v.name !== null) {
+      const why = controlCharacter(v.name) === null ? ifnameProblem(v.name) : null;
+      if (why !== null) throw new ConfError(first!.pos, `use_vmac: '${shown(v.name)}' is not a valid interface name: ${why}`);
+    }
+    i.vmac = v;
+    mark(i, 'vmac', n.pos);
+  },
+  write(i, out) { if (i.vmac) out.line('use_vmac', ...(i.vmac.name !== null ? [quote(i.vmac.name)] : [])); },
+});
 
 export const INSTANCE: Block<VrrpInstance> = {
   name: 'vrrp_instance',
@@ -244,9 +271,18 @@ export const INSTANCE: Block<VrrpInstance> = {
     E.scalar('lower_prio_no_advert', 'lowerPrioNoAdvert', BOOL, null, { bare: true, example: 'lower_prio_no_advert' }),
     E.scalar('higher_prio_send_advert', 'higherPrioSendAdvert', BOOL, null, { bare: true, example: 'higher_prio_send_advert false' }),
     ...REFUSED_TRACKING,
-    refused(['virtual_routes', 'virtual_rules'], R.ROUTES, { block: 0 }),
+    USE_VMAC,
+    E.flag('vmac_xmit_base', 'vmacXmitBase', { example: 'vmac_xmit_base' }),
+    E.list('virtual_routes', 'virtualRoutes', {
+      example: 'virtual_routes {\n src 192.0.2.100 to 198.51.100.0/24 via 192.0.2.254 dev eth0 table 100\n blackhole 203.0.113.0/24\n}',
+      atomic: true, item: routeLine, write: writeRoute,
+    }),
+    E.list('virtual_rules', 'virtualRules', {
+      example: 'virtual_rules {\n from 192.0.2.0/24 table 100 preference 100\n}',
+      atomic: true, item: ruleLine, write: writeRule,
+    }),
     refused('lvs_sync_daemon_interface', R.IPVS_SYNC),
-    refused(['use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan'], R.VMAC),
+    refused(['use_vmac_addr', 'use_ipvlan'], R.VMAC),
     refused('mcast_src_ip', 'use unicast_src_ip, or let tandem use the interface\'s primary address (IPv6: its link-local address, RFC 5798 section 5.1.2.1)'),
     refused('mcast_dst_ip', R.MCAST_GROUP),
     refused('vrf', R.VRF),

@@ -8,10 +8,9 @@
 export const EMAIL = 'tandem sends no mail; it reports events (transitions, real servers up and down) over MQTT instead (the mqtt { } block)';
 export const SNMP = 'tandem has no SNMP agent; it reports state, counters and health over MQTT instead (the mqtt { } block)';
 
-export const IPV6 = 'IPv6 virtual servers (NAT66, DR over IPv6) are not supported yet: VRRP instances, their VIPs and the checkers take IPv6 addresses';
+export const IP_FAMILY = "ip_family gives the family of a fwmark virtual server or a virtual_server_group, which tandem does not take: an ADDRESS PORT virtual server's family is its address's";
 export const GNA = 'read and kept, not acted on yet: unsolicited neighbour advertisements go out with the gratuitous ARP bursts';
-export const VMAC = 'VRRP virtual MAC interfaces (use_vmac) are not supported yet: the VIPs move with gratuitous ARP';
-export const ROUTES = 'routes and rules that move with mastership are not supported yet: tandem moves VIPs only';
+export const VMAC = 'one VMAC per instance, on its own interface (use_vmac [NAME]); VMACs for other interfaces (use_vmac_addr), ipvlan interfaces and a prefix for VMAC names are not supported';
 export const BFD = 'BFD is not supported yet (tandem has no BFD sessions): track the peer with track_interface, track_script or track_process';
 export const GARP_TUNING = 'not supported yet: gratuitous ARPs go out on the VIPs\' own interfaces only (vrrp_garp_master_refresh repeats them)';
 export const MCAST_GROUP = 'per-instance multicast groups are not supported: adverts go to global_defs vrrp_mcast_group4 (224.0.0.18 by default, RFC 5798 section 5.1.1.2) or, over IPv6, ff02::12 (section 5.1.2.2), or to unicast_peer';

@@ -12,7 +12,8 @@ import { blockIndex, create, refusalIndex, type Block } from './engine.ts';
 import { directivesOf, refused } from './entries.ts';
 import * as R from './reasons.ts';
 import { GLOBAL } from './global.ts';
-import { INSTANCE } from './instance.ts';
+import { INSTANCE, virtualIp, writeVirtualIp } from './instance.ts';
+import { routeLine, ruleLine, writeRoute, writeRule } from './routes.ts';
 import { SCRIPT } from './script.ts';
 import { SYNC_GROUP } from './sync-group.ts';
 import { METRICS, MQTT, NOTIFY_PROGRAMS, SERIAL_CONSOLE } from './tandem.ts';
@@ -188,7 +189,16 @@ export const TOP: Block<Config> = {
       head: () => ['notify_programs'],
     }),
     refused('virtual_server_group', R.VS_GROUPS, { block: 1 }),
-    refused(['static_ipaddress', 'static_routes', 'static_rules'], R.ROUTES, { block: 0 }),
+    // Set at start on either board whatever its state, removed at stop (keepalived vrrp_daemon.c).
+    E.list('static_ipaddress', 'staticIps', {
+      example: 'static_ipaddress {\n 192.0.2.10/24 dev eth0\n}', atomic: true, item: virtualIp, write: writeVirtualIp,
+    }),
+    E.list('static_routes', 'staticRoutes', {
+      example: 'static_routes {\n 198.51.100.0/24 via 192.0.2.254 dev eth0\n}', atomic: true, item: routeLine, write: writeRoute,
+    }),
+    E.list('static_rules', 'staticRules', {
+      example: 'static_rules {\n from 192.0.2.0/24 table 100 preference 100\n}', atomic: true, item: ruleLine, write: writeRule,
+    }),
     refused('bfd_instance', R.BFD, { block: 1 }),
     refused('track_group', R.TRACK_GROUP, { block: 1 }),
     refused('garp_group', R.GARP_GROUP, { block: 0 }),

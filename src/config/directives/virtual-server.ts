@@ -5,7 +5,8 @@ import type { Node } from '../ast.ts';
 import type { ForwardingMethod, Protocol, RealServer, Scheduler, VirtualServer } from '../model.ts';
 import { maskToPrefix } from '../net.ts';
 import { fieldPos, mark } from '../positions.ts';
-import { ConfError, arg, int, ipv4, oneOf, shown } from '../values.ts';
+import { ConfError, arg, int, ipAddress, oneOf, shown } from '../values.ts';
+import { addressBits, ipFamily } from '../../util/ip.ts';
 import { prefixToMask } from '../words.ts';
 import { create, type Block, type Directive } from './engine.ts';
 import { directivesOf, ignored, refused } from './entries.ts';
@@ -67,18 +68,28 @@ const PROTOCOL: Value<Protocol> = {
   write: (p) => p,
 };
 
-/** A prefix length, or a netmask (keepalived writes persistence_granularity as a mask). */
+/**
+ * A prefix length, or a netmask (keepalived writes persistence_granularity as a mask for IPv4;
+ * for an IPv6 virtual server it reads a prefix length 1-128, check_parser.c pgr_handler). The
+ * range against the virtual server's family is the entry's check.
+ */
 const GRANULARITY: Value<number> = {
   read: (t, what) => {
-    const p = /^\d{1,2}$/.test(t.text) ? Number(t.text) : maskToPrefix(t.text);
-    if (p === null || p > 32) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a netmask or prefix length`);
+    const p = /^\d{1,3}$/.test(t.text) ? Number(t.text) : maskToPrefix(t.text);
+    if (p === null || p > 128) throw new ConfError(t.pos, `${what}: '${shown(t.text)}' is not a netmask or prefix length`);
     return p;
   },
   write: prefixToMask,
 };
 
+/** Address bits of a virtual server's family: persistence_granularity's default (the whole client address). */
+function vsBits(v: Pick<VirtualServer, 'address'>): number {
+  return addressBits(ipFamily(v.address) === 6 ? 6 : 4);
+}
+
+/** ADDRESS [PORT] of either family (the families of a virtual server and its servers must agree: validate.ts). */
 export function addressPort(n: Node, what: string, defaultPort: number | null): { address: string; port: number } {
-  const address = ipv4(arg(n, 0), what, R.IPV6);
+  const address = ipAddress(arg(n, 0), what);
   const p = n.args[1];
   if (p === undefined) {
     if (defaultPort === null) throw new ConfError(n.pos, `${what} needs ADDRESS PORT`);
@@ -125,6 +136,26 @@ export const REAL_SERVER: Block<RealServer> = {
 // ---- virtual_server ----
 const V = directivesOf<VirtualServer>();
 
+const granularity: Directive<VirtualServer> = V.scalar('persistence_granularity', 'persistenceGranularity', GRANULARITY, 32, {
+  example: 'persistence_granularity 255.255.255.0',
+  inherit: (v) => vsBits(v),
+  check: (p, v) => {
+    const bits = vsBits(v);
+    return p < 0 || p > bits ? [{ severity: 'error', message: `persistence_granularity is out of range 0-${bits}${bits === 128 ? ' (a prefix length for an IPv6 virtual server)' : ''}`, field: null }] : [];
+  },
+});
+
+/** keepalived writes an IPv6 virtual server's granularity as a prefix length, an IPv4 one's as a mask. */
+const PERSISTENCE_GRANULARITY: Directive<VirtualServer> = {
+  ...granularity,
+  write(v, out) {
+    const p = v.persistenceGranularity;
+    if (p === vsBits(v)) return;
+    out.line('persistence_granularity', ipFamily(v.address) === 6 || p > 32 ? String(p) : prefixToMask(p));
+  },
+};
+
+
 const realServer: Directive<VirtualServer> = V.sub<RealServer>({
   names: ['real_server'], args: [1, 2], arity: 2, block: REAL_SERVER,
   example: 'real_server 198.51.100.10 8080 {\n weight 2\n}',
@@ -158,10 +189,7 @@ export const VIRTUAL_SERVER: Block<VirtualServer> = {
     V.scalar('delay_loop', 'delayLoopMs', SECONDS, 60000, { example: 'delay_loop 6' }),
     // keepalived: persistence_timeout without a value means 360 s.
     V.scalar('persistence_timeout', 'persistenceTimeoutMs', SECONDS, 0, { example: 'persistence_timeout 300', bare: 360000 }),
-    V.scalar('persistence_granularity', 'persistenceGranularity', GRANULARITY, 32, {
-      example: 'persistence_granularity 255.255.255.0',
-      check: (p) => (p < 0 || p > 32 ? [{ severity: 'error', message: 'persistence_granularity is out of range 0-32', field: null }] : []),
-    }),
+    PERSISTENCE_GRANULARITY,
     V.scalar('quorum', 'quorum', integer(0), 1, { example: 'quorum 2' }),
     V.scalar('hysteresis', 'hysteresis', integer(0), 0, { example: 'hysteresis 1' }),
     V.command('quorum_up', 'quorumUp', 'quorum_up "/bin/logger quorum up"'),
@@ -182,7 +210,7 @@ export const VIRTUAL_SERVER: Block<VirtualServer> = {
     realServer,
     ignored('smtp_alert', R.EMAIL),
     ignored('snmp_name', R.SNMP),
-    refused('ip_family', R.IPV6),
+    refused('ip_family', R.IP_FAMILY),
     refused(['retry', 'delay_before_retry', 'warmup', 'connect_timeout'], R.CHECKER_TIMING),
     refused(['hashed', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'], R.IPVS_SCHED_FLAGS),
     refused('persistence_engine', R.PERSISTENCE_ENGINE),

@@ -8,6 +8,7 @@
 // receiving the moment VRRP adds the VIP, and UDP replies leave from the VIP. Without the
 // sysctl (no permission) a VIP that is absent cannot be bound; the listener then retries every
 // bindRetryMs and binds once the VIP arrives.
+import { ipFamily } from '../../util/ip.ts';
 import type { VirtualServer, RealServer } from '../../config/model.ts';
 import { vsSeed } from '../sched/index.ts';
 import type { Backend } from '../sched/index.ts';
@@ -44,8 +45,8 @@ export interface UserspaceForwarderOptions {
   limits?: Partial<ForwarderLimits>;
   /** Timers and time for idle timeouts, persistence and sessions (the one Clock); default the system clock. */
   clock?: Clock;
-  /** Sets ip_nonlocal_bind; tests swap it. Returns null or why it failed. */
-  nonlocalBind?: () => Promise<string | null>;
+  /** Sets ip_nonlocal_bind (of IPv6 with 6); tests swap it. Returns null or why it failed. */
+  nonlocalBind?: (family: 4 | 6) => Promise<string | null>;
 }
 
 export interface RealServerStats {
@@ -89,6 +90,7 @@ export class UserspaceForwarder {
   private readonly ctx: ForwarderContext;
   private readonly served = new Map<string, Served>();
   private nonlocalChecked = false;
+  private nonlocal6Checked = false;
 
   constructor(private readonly opts: UserspaceForwarderOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -126,8 +128,14 @@ export class UserspaceForwarder {
   async serve(vss: readonly VirtualServer[]): Promise<void> {
     if (vss.length > 0 && !this.nonlocalChecked) {
       this.nonlocalChecked = true;
-      const why = await (this.opts.nonlocalBind ?? enableNonlocalBind)();
+      const why = await (this.opts.nonlocalBind ?? enableNonlocalBind)(4);
       if (why) this.opts.log('warn', `forwarder: cannot set net.ipv4.ip_nonlocal_bind=1 (${why}); a VIP can be bound only while this board holds it`);
+    }
+    // IPv6 VIPs have their own setting; asked for only when an IPv6 virtual server is served here.
+    if (vss.some((vs) => ipFamily(vs.address) === 6) && !this.nonlocal6Checked) {
+      this.nonlocal6Checked = true;
+      const why = await (this.opts.nonlocalBind ?? enableNonlocalBind)(6);
+      if (why) this.opts.log('warn', `forwarder: cannot set net.ipv6.ip_nonlocal_bind=1 (${why}); an IPv6 VIP can be bound only while this board holds it`);
     }
     const want = new Map(vss.map((vs) => [keyOf(vs), vs]));
     for (const [k, s] of this.served) {

@@ -17,7 +17,7 @@
 //   last, for the timeout after its last new connection (hash schedulers are sticky by hash).
 import type { Scheduler } from '../../config/model.ts';
 import { rrSequence, smoothWrrSequence, bucketTable, maglevTable, maglevSize, slotIndex } from '../sched/index.ts';
-import { ipv4OfSocketAddress, ipv4PrefixMask } from '../../util/ip.ts';
+import { ipv4OfSocketAddress, ipv4PrefixMask, networkOf, parseIp } from '../../util/ip.ts';
 import type { Backend } from '../sched/index.ts';
 import { ExpiringMap } from './expiring-map.ts';
 
@@ -46,9 +46,13 @@ export class ForwarderScheduler {
   private readonly active = new Map<string, number>();
   private readonly persist: ExpiringMap<string> | null;
   private readonly mask: number;
+  private readonly prefix6: number;
 
   constructor(private readonly opts: SchedulerOptions) {
-    this.mask = ipv4PrefixMask(opts.persistenceGranularity);
+    // The granularity is a prefix length of the virtual server's family: an IPv4 mask bounds it
+    // at 32; IPv6 clients are masked to it directly (clientKey6).
+    this.mask = ipv4PrefixMask(Math.min(32, opts.persistenceGranularity));
+    this.prefix6 = Math.min(128, opts.persistenceGranularity);
     const hashed = opts.scheduler === 'sh' || opts.scheduler === 'dh' || opts.scheduler === 'mh';
     this.persist = opts.persistenceTimeoutMs > 0 && !hashed
       ? new ExpiringMap<string>({ idleMs: opts.persistenceTimeoutMs, max: opts.maxPersistence ?? 65_536, whenFull: 'evict' })
@@ -80,7 +84,7 @@ export class ForwarderScheduler {
   /** The server for a new connection from `client` (dotted quad), or null when none can take it. */
   pick(client: string, now: number): Backend | null {
     if (this.backends.length === 0) return null;
-    const pkey = this.persist ? maskedKey(client, this.mask) : null;
+    const pkey = this.persist ? maskedKey(client, this.mask) ?? clientKey6(client, this.prefix6) : null;
     if (this.persist && pkey !== null) {
       const stuck = this.persist.touch(pkey, now);
       const b = stuck !== undefined ? this.backends.find((x) => x.key === stuck) : undefined;
@@ -104,16 +108,31 @@ export class ForwarderScheduler {
       case 'wlc':
         return this.leastLoaded(this.opts.scheduler === 'wlc');
       case 'sh':
-      case 'mh':
-        return this.hashed(addrNumber(client) & this.mask);
-      case 'dh':
-        return this.hashed(addrNumber(this.opts.vip));
+      case 'mh': {
+        // IPv6 clients hash their masked address; anything unparsable still gets a server (slot of 0).
+        const k6 = clientKey6(client, this.prefix6);
+        return k6 === null ? this.hashed(addrNumber(client) & this.mask) : this.hashedText(k6);
+      }
+      case 'dh': {
+        const n = addrNumber(this.opts.vip);
+        return Number.isNaN(n) ? this.hashedText(this.opts.vip) : this.hashed(n);
+      }
     }
   }
 
   private hashed(key: number): Backend | null {
     if (this.table.length === 0) return null;
     return this.table[slotIndex(fnv1a32(key >>> 0, this.opts.seed), this.table.length)];
+  }
+
+  /** The same over an IPv6 address's text (its 16 bytes folded 4 at a time): any stable spread does, both boards agree. */
+  private hashedText(key: string): Backend | null {
+    if (this.table.length === 0) return null;
+    const a = parseIp(key);
+    if (!a) return null;
+    let h = this.opts.seed >>> 0;
+    for (let i = 0; i < a.bytes.length; i += 4) h = fnv1a32(((a.bytes[i]! << 24) | (a.bytes[i + 1]! << 16) | (a.bytes[i + 2]! << 8) | a.bytes[i + 3]!) >>> 0, h);
+    return this.table[slotIndex(h, this.table.length)];
   }
 
   private leastLoaded(weighted: boolean): Backend | null {
@@ -168,6 +187,13 @@ export class ForwarderScheduler {
 function maskedKey(client: string, mask: number): string | null {
   const n = addrNumber(client);
   return Number.isNaN(n) ? null : String((n & mask) >>> 0);
+}
+
+/** An IPv6 client's address masked to `prefix`, as text (the persistence and hash key); null for anything else. */
+function clientKey6(client: string, prefix: number): string | null {
+  const a = parseIp(client);
+  if (a?.family !== 6) return null;
+  return Buffer.from(networkOf(a, prefix).bytes).toString('hex').replace(/(.{4})(?!$)/g, '$1:');
 }
 
 /** A client's address as an unsigned 32-bit number (IPv4-mapped addresses unwrapped); NaN for anything else. */

@@ -1,7 +1,7 @@
 // The userspace forwarder's edge to the host besides its sockets: the nft probe and the
 // ip_nonlocal_bind sysctl (written through src/net/sysctl.ts, which owns kernel settings).
 import { run } from '../../util/spawn.ts';
-import { NONLOCAL_BIND_SYSCTLS, setSysctls } from '../../net/sysctl.ts';
+import { NONLOCAL_BIND6_SYSCTLS, NONLOCAL_BIND_SYSCTLS, setSysctls } from '../../net/sysctl.ts';
 
 /** `nft list tables` exits 0: the kernel and the tool can run our table. */
 export async function probeNft(): Promise<boolean> {
@@ -28,9 +28,9 @@ export async function probeNftTables(): Promise<{ works: boolean; tables: string
  * `transparent`/nonlocal bind behind keepalived. Per network namespace (src/net/sysctl.ts).
  * Returns null when set, else the reason it could not be.
  */
-export async function enableNonlocalBind(): Promise<string | null> {
+export async function enableNonlocalBind(family: 4 | 6 = 4): Promise<string | null> {
   let why: string | null = null;
-  await setSysctls(NONLOCAL_BIND_SYSCTLS, (_level, msg) => {
+  await setSysctls(family === 6 ? NONLOCAL_BIND6_SYSCTLS : NONLOCAL_BIND_SYSCTLS, (_level, msg) => {
     why = msg;
   });
   return why;

@@ -9,6 +9,7 @@
 // expire after udpIdleTimeoutMs without a datagram either way (IPVS's udp timeout), and a
 // datagram is dropped (counted) when a socket's send queue is already long, so a slow path
 // never queues without bound inside libuv.
+import { ipFamily } from '../../util/ip.ts';
 import dgram from 'node:dgram';
 import type { ForwarderScheduler, Backend } from './scheduler.ts';
 import type { ForwarderContext, VsCounters } from './types.ts';
@@ -41,7 +42,7 @@ export class UdpForwarder {
   ) {
     this.sessions = new ExpiringMap<Session>({ idleMs: ctx.limits.udpIdleTimeoutMs, max: ctx.limits.maxUdpSessions, whenFull: 'refuse' });
     this.listener = new RetryingBind(`bind ${vip}:${port}/udp`, `${vip}:${port}/udp`, ctx, (bound) => {
-      const s = dgram.createSocket({ type: 'udp4' });
+      const s = dgram.createSocket({ type: ipFamily(vip) === 6 ? 'udp6' : 'udp4' });
       s.on('message', (msg, rinfo) => this.fromClient(msg, rinfo));
       s.bind({ address: vip, port }, bound);
       return s;
@@ -101,7 +102,7 @@ export class UdpForwarder {
       this.ctx.capEvent(c.event);
       return null;
     }
-    const upstream = dgram.createSocket({ type: 'udp4' });
+    const upstream = dgram.createSocket({ type: ipFamily(b.address) === 6 ? 'udp6' : 'udp4' });
     const sess: Session = { clientAddress: rinfo.address, clientPort: rinfo.port, backend: b, scheduler: this.scheduler, upstream, closed: false };
     const evicted = this.sessions.set(key, sess, now);
     for (const [, old] of evicted ?? []) this.close(old);

@@ -7,6 +7,7 @@ import { vsSeed } from './seed.ts';
 import { drTables, type DrTables, type Member } from './resilient.ts';
 import type { Backend, SlotKey, SlotTable } from './types.ts';
 import { ipv4PrefixMask } from '../../util/ip.ts';
+import { granularityOf, lbFamily } from '../family.ts';
 
 export type { Backend, SlotKey, SlotTable } from './types.ts';
 export { vsSeed } from './seed.ts';
@@ -32,19 +33,18 @@ export function isNftScheduler(s: string): s is NftScheduler {
  */
 export function slotTable(vs: VirtualServer, backends: readonly Backend[]): SlotTable {
   const seed = vsSeed(vs);
-  const mask = ipv4PrefixMask(vs.persistenceGranularity);
   switch (vs.scheduler) {
     case 'rr':
       return { key: { kind: 'numgen' }, slots: rrSequence(backends.filter((b) => b.weight > 0)) };
     case 'wrr':
       return { key: { kind: 'numgen' }, slots: smoothWrrSequence(backends) };
     case 'sh':
-      return { key: { kind: 'jhash', field: 'saddr', mask, seed }, slots: bucketTable(backends) };
+      return { key: hashKey(vs, 'saddr', seed), slots: bucketTable(backends) };
     case 'dh':
-      return { key: { kind: 'jhash', field: 'daddr', mask: 0xffffffff, seed }, slots: bucketTable(backends) };
+      return { key: hashKey(vs, 'daddr', seed), slots: bucketTable(backends) };
     case 'mh':
       return {
-        key: { kind: 'jhash', field: 'saddr', mask, seed },
+        key: hashKey(vs, 'saddr', seed),
         slots: maglevTable(backends, seed, maglevSize(vs.realServers.length)),
       };
     default:
@@ -61,8 +61,18 @@ export function slotTable(vs: VirtualServer, backends: readonly Backend[]): Slot
 export function drSlotTables(vs: VirtualServer, members: readonly Member[]): DrTables & { key: SlotKey } {
   if (vs.scheduler !== 'sh' && vs.scheduler !== 'mh') throw new Error(`scheduler ${vs.scheduler} cannot be used with lb_kind DR (sh or mh)`);
   const seed = vsSeed(vs);
-  const key: SlotKey = { kind: 'jhash', field: 'saddr', mask: ipv4PrefixMask(vs.persistenceGranularity), seed };
+  const key = hashKey(vs, 'saddr', seed);
   return { key, ...drTables(vs.scheduler, members, seed, maglevSize(vs.realServers.length)) };
+}
+
+/**
+ * The jhash key of a hash scheduler: the client address masked with persistence_granularity
+ * (IPVS groups persistent clients by that mask), or the destination unmasked (dh).
+ */
+function hashKey(vs: VirtualServer, field: 'saddr' | 'daddr', seed: number): SlotKey {
+  const prefix = field === 'daddr' ? Infinity : granularityOf(vs);
+  if (lbFamily(vs).family === 6) return { kind: 'jhash', field, mask: 0xffffffff, seed, prefix6: Math.min(prefix, 128) };
+  return { kind: 'jhash', field, mask: prefix >= 32 ? 0xffffffff : ipv4PrefixMask(prefix), seed };
 }
 
 /** Index into a jhash table for a 32-bit hash value (the kernel uses reciprocal_scale too). */

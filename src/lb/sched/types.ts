@@ -15,8 +15,12 @@ export interface Backend {
 export type SlotKey =
   /** numgen inc mod N: a per-VS counter (rr, wrr). */
   | { kind: 'numgen' }
-  /** jhash over the client address (sh, mh) or the destination (dh), masked, with a seed. */
-  | { kind: 'jhash'; field: 'saddr' | 'daddr'; mask: number; seed: number };
+  /**
+   * jhash over the client address (sh, mh) or the destination (dh), masked, with a seed. `mask`
+   * is an IPv4 netmask; an IPv6 virtual server's key has `prefix6`, the prefix length its
+   * addresses are masked to (its `mask` is then all ones and unused).
+   */
+  | { kind: 'jhash'; field: 'saddr' | 'daddr'; mask: number; seed: number; prefix6?: number };
 
 /** The scheduler's decision as data: slot i of the table sends the flow to slots[i]. */
 export interface SlotTable {

@@ -18,7 +18,10 @@ import { createCounters, bump, type Counters, type CounterName } from '../counte
 import type { MachineView } from '../machine.ts';
 import type { VrrpTransport } from './transport.ts';
 import type { HostNet } from '../../net/host.ts';
-import { instanceIdentity, trackedKey, type EngineConfig, type EngineInstance, type EngineVip, type TrackedKind, type TrackedValue } from '../engine-config.ts';
+import {
+  advertDev, instanceIdentity, trackedKey, type EngineConfig, type EngineInstance, type EngineRoute, type EngineRule, type EngineStatic, type EngineVip,
+  type TrackedKind, type TrackedValue,
+} from '../engine-config.ts';
 import type { SyncGroupState, SyncGroupStatus, VrrpInstanceStatus, VrrpStatus } from '../../status.ts';
 import { systemClock, sleep, type Clock, type TimerHandle } from '../../util/clock.ts';
 import { LogThrottle, suppressedNote } from '../../util/log-throttle.ts';
@@ -62,6 +65,12 @@ interface Inst {
   vipFault: string | null;
   /** A make-before-break removal waiting for the new master's first advertisement. */
   handover: { release: () => void } | null;
+  /** The routes and rules being added after the VIPs (a removal waits for them). */
+  routeWork: Promise<void>;
+  /** Its VIPs are on (a MASTER's, or a handover's); false from their removal on. */
+  vipsUp: boolean;
+  /** VMAC: the first advert of a takeover, sent once the VIPs are on (perform 'sendAdvert'). */
+  deferredAdvert: number | null;
 }
 
 function rxOf(c: EngineInstance): ReceiveInstance {
@@ -121,6 +130,7 @@ export class VrrpEngine {
     this.transport.onPacket((p) => this.onPacket(p.dev, p.packet));
     this.transport.onError((dev, err) => this.hooks.log('error', `VRRP socket on ${dev}: ${err.message}`));
     for (const g of this.cfg.syncGroups) this.groups.set(g.name, new SyncGroup(g.name, g.members));
+    await this.applyStatic(NO_STATIC, this.cfg.static ?? NO_STATIC);
     const created: Inst[] = [];
     for (const c of this.cfg.instances) {
       const inst = await this.createOrWait(c);
@@ -163,7 +173,12 @@ export class VrrpEngine {
     if (!primary) throw new Error(`(${c.name}) interface ${c.dev} has no ${c.family === 6 ? 'IPv6 link-local' : 'IPv4'} address`);
     this.ownAddrs.add(primary);
     for (const a of await this.net.addresses(c.dev)) this.ownAddrs.add(a.address);
-    await this.transport.open(c.dev, c.family, c.mcastGroup);
+    // The VMAC before the socket: the socket joins the group on it (keepalived vrrp_vmac.c).
+    if (c.vmac) {
+      await this.net.createVmac(c.vmac);
+      this.hooks.log('info', `(${c.name}) VMAC ${c.vmac.name} (${c.vmac.mac}) on ${c.dev}${c.vmac.xmitBase ? ', adverts from ' + c.dev : ''}`);
+    }
+    await this.transport.open(advertDev(c), c.family, c.mcastGroup);
     await this.removeStaleVips(c);
     const group = [...this.groups.values()].find((g) => g.members.includes(c.name)) ?? null;
     const machine = createMachine({
@@ -194,6 +209,9 @@ export class VrrpEngine {
       trackFaults: [],
       vipFault: null,
       handover: null,
+      routeWork: Promise.resolve(),
+      vipsUp: false,
+      deferredAdvert: null,
     };
     group?.attach(c.name, machine);
     this.insts.set(c.name, inst);
@@ -293,6 +311,8 @@ export class VrrpEngine {
     if (this.insts.get(inst.cfg.name) === inst) this.insts.delete(inst.cfg.name);
     const key = keyOf(inst.cfg);
     if (this.byKey.get(key) === inst) this.byKey.delete(key);
+    const vmac = inst.cfg.vmac;
+    if (vmac) await this.safe(() => this.net.removeVmac(vmac.name), `(${inst.cfg.name}) remove VMAC ${vmac.name}`);
   }
 
   /**
@@ -314,6 +334,24 @@ export class VrrpEngine {
       }
       this.ownAddrs.delete(v.address);
     }
+    // Routes and rules of a MASTER that crashed: gone before anything else (none present is fine).
+    for (const r of c.rules ?? []) await this.safe(() => this.net.delRule(r), `(${c.name}) remove stale rule`);
+    for (const r of c.routes ?? []) await this.safe(() => this.net.delRoute(r), `(${c.name}) remove stale route ${r.to}`);
+  }
+
+  /**
+   * static_ipaddress, static_routes, static_rules: on either board whatever its state (keepalived
+   * sets them at start and removes them at stop); a reload adds the new ones and removes the gone.
+   */
+  private async applyStatic(prev: EngineStatic, next: EngineStatic): Promise<void> {
+    const key = (x: unknown): string => JSON.stringify(x);
+    const gone = <T>(a: T[], b: T[]): T[] => { const k = new Set(b.map(key)); return a.filter((x) => !k.has(key(x))); };
+    for (const r of gone(prev.rules, next.rules)) await this.safe(() => this.net.delRule(r), 'remove static rule');
+    for (const r of gone(prev.routes, next.routes)) await this.safe(() => this.net.delRoute(r), `remove static route ${r.to}`);
+    for (const v of gone(prev.ips, next.ips)) await this.safe(() => this.net.delVip(v), `remove static address ${v.address}`);
+    for (const v of gone(next.ips, prev.ips)) await this.safe(() => this.net.addVip(v), `static_ipaddress ${v.address}`);
+    for (const r of gone(next.routes, prev.routes)) await this.safe(() => this.net.addRoute(r), `static_routes ${r.to}`);
+    for (const r of gone(next.rules, prev.rules)) await this.safe(() => this.net.addRule(r), 'static_rules');
   }
 
   /** Tracking (track.ts, keepalived rules): the weight in effect and what is down with weight 0. */
@@ -448,7 +486,12 @@ export class VrrpEngine {
     const c = inst.cfg;
     switch (a.type) {
       case 'sendAdvert':
-        this.sendAdvert(inst, a.priority);
+        // From a VMAC, an advert moves the switches' entry for the virtual MAC to this board:
+        // the first one of a takeover waits until the VIPs are on the VMAC (a few ms), or the
+        // clients' frames would reach a VMAC without its addresses (plain: the GARPs, sent after
+        // the VIPs, are what moves the clients).
+        if (c.vmac && !c.vmac.xmitBase && !inst.vipsUp && a.priority > 0) inst.deferredAdvert = a.priority;
+        else this.sendAdvert(inst, a.priority);
         break;
       case 'setTimer': {
         const old = inst.timers.get(a.timer);
@@ -531,11 +574,24 @@ export class VrrpEngine {
   /** All at once: the takeover time is the time of the slowest add, not their sum. A VIP the
    * kernel refuses puts the instance in FAULT: a MASTER without its VIP would black-hole the
    * traffic while the peer, hearing its adverts, stays BACKUP. */
-  private addVips(inst: Inst, vips: readonly EngineVip[]): void {
+  private addVips(inst: Inst, vips: readonly EngineVip[], routes: readonly EngineRoute[] = inst.cfg.routes ?? [], rules: readonly EngineRule[] = inst.cfg.rules ?? []): void {
     const c = inst.cfg;
     for (const v of vips) this.ownAddrs.add(v.address);
     this.chain(inst, async () => {
       const results = await Promise.allSettled(vips.map((v) => this.net.addVip(v)));
+      inst.vipsUp = true;
+      const deferred = inst.deferredAdvert;
+      inst.deferredAdvert = null;
+      if (deferred !== null && inst.machine.view().state === 'MASTER') this.sendAdvert(inst, deferred);
+      // Then routes, then rules, as keepalived (vrrp_state_become_master): a route may take a VIP
+      // as its source or reach its gateway through a VIP's subnet. Not awaited by the chain, so the
+      // gratuitous ARPs queued behind this step leave at once; a removal waits for them (routeWork).
+      if (routes.length > 0 || rules.length > 0) {
+        inst.routeWork = (async () => {
+          await Promise.all(routes.map((r) => this.safe(() => this.net.addRoute(r), `(${c.name}) add route ${r.to}`)));
+          await Promise.all(rules.map((r) => this.safe(() => this.net.addRule(r), `(${c.name}) add rule`)));
+        })();
+      }
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed < 0) return;
       const v = vips[failed]!;
@@ -548,8 +604,14 @@ export class VrrpEngine {
     });
   }
 
-  private async removeVips(inst: Inst, vips: readonly EngineVip[]): Promise<void> {
-    await Promise.all(vips.map((v) => this.safe(() => this.net.delVip(v), `(${inst.cfg.name}) remove VIP ${v.address}`)));
+  /** Rules, then routes, then the VIPs (keepalived's order when it leaves MASTER). */
+  private async removeVips(inst: Inst, vips: readonly EngineVip[], routes: readonly EngineRoute[] = inst.cfg.routes ?? [], rules: readonly EngineRule[] = inst.cfg.rules ?? []): Promise<void> {
+    const name = inst.cfg.name;
+    if (vips === inst.cfg.vips) inst.vipsUp = false;
+    await inst.routeWork;
+    await Promise.all(rules.map((r) => this.safe(() => this.net.delRule(r), `(${name}) remove rule`)));
+    await Promise.all(routes.map((r) => this.safe(() => this.net.delRoute(r), `(${name}) remove route ${r.to}`)));
+    await Promise.all(vips.map((v) => this.safe(() => this.net.delVip(v), `(${name}) remove VIP ${v.address}`)));
     for (const v of vips) this.ownAddrs.delete(v.address);
   }
 
@@ -566,11 +628,11 @@ export class VrrpEngine {
         release();
       },
     };
-    const vips = inst.cfg.vips;
+    const { vips, routes = [], rules = [] } = inst.cfg;
     this.chain(inst, async () => {
       await released;
       inst.handover = null;
-      await this.removeVips(inst, vips);
+      await this.removeVips(inst, vips, routes, rules);
     });
   }
 
@@ -606,8 +668,9 @@ export class VrrpEngine {
         this.hooks.log('error', `(${c.name}) cannot encode advert: ${(err as Error).message}`);
         return;
       }
-      this.transport.send(c.dev, inst.primaryIp, dst, payload).catch((err: Error) => {
-        this.throttled('warn', `${c.name}/send`, `(${c.name}) send advert to ${dst} on ${c.dev}: ${err.message}`);
+      const dev = advertDev(c);
+      this.transport.send(dev, inst.primaryIp, dst, payload).catch((err: Error) => {
+        this.throttled('warn', `${c.name}/send`, `(${c.name}) send advert to ${dst} on ${dev}: ${err.message}`);
       });
     }
   }
@@ -731,7 +794,9 @@ export class VrrpEngine {
     const leaving = [...plan.stop].map((n) => this.insts.get(n)).filter((i): i is Inst => i !== undefined);
     if (leaving.length > 0) this.hooks.log('info', `Reload: restarting ${leaving.map((i) => i.cfg.name).join(', ')} (interface, VRID, version, source address or sync group changed); handing over first`);
     await Promise.all(leaving.map((i) => this.removeInstance(i)));
+    const prevStatic = this.cfg.static ?? NO_STATIC;
     this.cfg = next;
+    await this.applyStatic(prevStatic, next.static ?? NO_STATIC);
     // Sync groups: kept when their membership stayed (their members kept running), else new.
     const groups = new Map<string, SyncGroup>();
     for (const g of next.syncGroups) {
@@ -772,8 +837,14 @@ export class VrrpEngine {
       const before = new Set(prev.vips.map(key));
       const gone = prev.vips.filter((v) => !now.has(key(v)));
       const added = c.vips.filter((v) => !before.has(key(v)));
-      if (gone.length > 0) this.chain(inst, () => this.removeVips(inst, gone));
-      if (added.length > 0) this.addVips(inst, added);
+      const k = (x: unknown): string => JSON.stringify(x);
+      const without = <T>(a: readonly T[], b: readonly T[]): T[] => { const s = new Set(b.map(k)); return a.filter((x) => !s.has(k(x))); };
+      const routesGone = without(prev.routes ?? [], c.routes ?? []);
+      const routesAdded = without(c.routes ?? [], prev.routes ?? []);
+      const rulesGone = without(prev.rules ?? [], c.rules ?? []);
+      const rulesAdded = without(c.rules ?? [], prev.rules ?? []);
+      if (gone.length > 0 || routesGone.length > 0 || rulesGone.length > 0) this.chain(inst, () => this.removeVips(inst, gone, routesGone, rulesGone));
+      if (added.length > 0 || routesAdded.length > 0 || rulesAdded.length > 0) this.addVips(inst, added, routesAdded, rulesAdded);
     }
     this.dispatch(inst, {
       type: 'reconfigure',
@@ -817,17 +888,24 @@ export class VrrpEngine {
       inst.timers.clear();
     }
     await Promise.all([...this.insts.values()].map((i) => i.vipChain));
+    await this.applyStatic(this.cfg.static ?? NO_STATIC, NO_STATIC);
     // Let the priority-0 adverts leave before the sockets close.
     await sleep(this.clock, 20);
     this.transport.close();
-    this.net.close?.();
+    for (const inst of this.insts.values()) {
+      const vmac = inst.cfg.vmac;
+      if (vmac) await this.safe(() => this.net.removeVmac(vmac.name), `(${inst.cfg.name}) remove VMAC ${vmac.name}`);
+    }
+    await this.net.close?.();
   }
 }
 
 /** An instance's receive key: an IPv4 and an IPv6 instance may share a VRID on one interface. */
 function keyOf(c: EngineInstance): string {
-  return `${c.dev}/${c.family}/${c.vrid}`;
+  return `${advertDev(c)}/${c.family}/${c.vrid}`;
 }
+
+const NO_STATIC: EngineStatic = { ips: [], routes: [], rules: [] };
 
 /** How often an instance waiting for its interface (dynamic_interfaces) is tried again. */
 const MISSING_RETRY_MS = 2000;

@@ -77,7 +77,7 @@ let starting: Promise<void> = Promise.resolve();
 async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   config = msg.config;
   await schedule(msg.config);
-  const net = new IprouteHostNet({ ipv6: new RawIpv6Sender() });
+  const net = new IprouteHostNet({ ipv6: new RawIpv6Sender(), log: (level, m) => post({ type: 'log', level, msg: m }) });
   const transport = new RawVrrpTransport();
   const e = new VrrpEngine(msg.config, transport, net, {
     log: (level, m) => post({ type: 'log', level, msg: m }),
@@ -99,7 +99,7 @@ async function start(msg: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     links.stop();
     links = null;
     transport.close();
-    net.close();
+    await net.close();
     throw err;
   }
   engine = e;

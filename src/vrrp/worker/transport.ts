@@ -12,7 +12,7 @@
 // header too (IPV6_HDRINCL), so the source is the interface's link-local address and the hop
 // limit 255 whatever the kernel would choose (an IPv6 raw socket has no other way to set the
 // source: raw-socket has no bind, and Linux ignores a sticky IPV6_PKTINFO source on raw sockets,
-// tried here), and join ff02::12 (IPV6_JOIN_GROUP). An IPv6 raw socket delivers the packet
+// tried here), and join ff02::12 or vrrp_mcast_group6 (IPV6_JOIN_GROUP). An IPv6 raw socket delivers the packet
 // without its header; the hop limit and destination come as ancillary data (IPV6_RECVHOPLIMIT,
 // IPV6_RECVPKTINFO), which raw-socket hands on thanks to our patch, and the header is rebuilt
 // from them so the one receive path (receive.ts) reads both families alike. The kernel computes
@@ -128,7 +128,7 @@ export interface ReceivedPacket {
 /** What the engine needs from the wire; the lab tests use the real one, unit tests a fake. */
 export interface VrrpTransport {
   /** Open (or reuse) the socket of an interface for a family (default 4); joins the VRRP group
-   * there (IPv4: `group`, default 224.0.0.18; IPv6: ff02::12). */
+   * `group` there (default 224.0.0.18, IPv6 ff02::12; global_defs vrrp_mcast_group4/6). */
   open(dev: string, family?: 4 | 6, group?: string): Promise<void>;
   /** The family is the destination's. */
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void>;
@@ -211,11 +211,11 @@ export class RawVrrpTransport implements VrrpTransport {
   private errorFns: Array<(dev: string, err: Error) => void> = [];
   private ipId = 0;
 
-  async open(dev: string, family: 4 | 6 = 4, group = VRRP_GROUP): Promise<void> {
-    if (family === 6) return this.open6(dev);
+  async open(dev: string, family: 4 | 6 = 4, group = family === 6 ? VRRP_MCAST_GROUP6 : VRRP_GROUP): Promise<void> {
+    if (family === 6) return this.open6(dev, group);
     const open = this.sockets.get(`4/${dev}`);
     if (open) {
-      const joined = this.joined.get(dev)!;
+      const joined = this.joined.get(`4/${dev}`)!;
       if (!joined.has(group)) {
         join(open, group, await ifIndex(dev));
         joined.add(group);
@@ -248,11 +248,19 @@ export class RawVrrpTransport implements VrrpTransport {
       for (const fn of this.errorFns) fn(dev, err);
     });
     this.sockets.set(`4/${dev}`, sock);
-    this.joined.set(dev, new Set([group]));
+    this.joined.set(`4/${dev}`, new Set([group]));
   }
 
-  private async open6(dev: string): Promise<void> {
-    if (this.sockets.has(`6/${dev}`)) return;
+  private async open6(dev: string, group: string): Promise<void> {
+    const open = this.sockets.get(`6/${dev}`);
+    if (open) {
+      const joined = this.joined.get(`6/${dev}`)!;
+      if (!joined.has(group)) {
+        join6(open, group, await ifIndex(dev));
+        joined.add(group);
+      }
+      return;
+    }
     const raw = loadRaw();
     const index = await ifIndex(dev);
     const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv6, bufferSize: 65536 });
@@ -264,11 +272,7 @@ export class RawVrrpTransport implements VrrpTransport {
       sock.setOption(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
       sock.setOption(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
       sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
-      // struct ipv6_mreq { struct in6_addr ipv6mr_multiaddr; int ipv6mr_interface; }: 20 bytes.
-      const mreq = Buffer.alloc(20);
-      mreq.set(parseIpv6(VRRP_MCAST_GROUP6)!, 0);
-      mreq.writeInt32LE(index, 16);
-      sock.setOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, mreq.length);
+      join6(sock, group, index);
     } catch (err) {
       sock.close(); // see open(): no handle may stay behind
       throw err;
@@ -283,6 +287,7 @@ export class RawVrrpTransport implements VrrpTransport {
       for (const fn of this.errorFns) fn(dev, err);
     });
     this.sockets.set(`6/${dev}`, sock);
+    this.joined.set(`6/${dev}`, new Set([group]));
   }
 
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
@@ -350,4 +355,15 @@ function join(sock: RawSocket, group: string, index: number): void {
   mreq.set(ipv4Bytes(ipv4ToUint32(group)), 0);
   mreq.writeInt32LE(index, 8);
   sock.setOption(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq, mreq.length);
+}
+
+/** IPV6_JOIN_GROUP of `group` (ff02::12, or global_defs vrrp_mcast_group6) on the interface `index`. */
+function join6(sock: RawSocket, group: string, index: number): void {
+  const g = parseIpv6(group);
+  if (!g) throw new Error(`not an IPv6 group: ${group}`);
+  // struct ipv6_mreq { struct in6_addr ipv6mr_multiaddr; int ipv6mr_interface; }: 20 bytes.
+  const mreq = Buffer.alloc(20);
+  mreq.set(g, 0);
+  mreq.writeInt32LE(index, 16);
+  sock.setOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, mreq.length);
 }

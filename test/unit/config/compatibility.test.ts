@@ -84,8 +84,8 @@ virtual_server 192.0.2.10 80 {
   assert.deepEqual(warned, [2, 5, 6, 7, 8, 14, 22, 23, 25]);
 });
 
-test("what others are building is refused today with its reason: IPv6 virtual servers, VMAC, routes and rules, BFD; TUN refused, DR listed; IPv6 VRRP, event FIFOs and file and process tracking supported", () => {
-  for (const path of [['vrrp_instance', 'use_vmac'], ['vrrp_instance', 'virtual_routes'], ['vrrp_instance', 'virtual_rules'], ['static_routes'],
+test("what others are building is refused today with its reason: ipvlan, VMAC by address, BFD; TUN refused, DR listed; IPv6 VRRP, IPv6 virtual servers, VMAC, routes and rules, event FIFOs and file and process tracking supported", () => {
+  for (const path of [['vrrp_instance', 'use_ipvlan'], ['vrrp_instance', 'use_vmac_addr'],
     ['vrrp_instance', 'track_bfd'], ['bfd_instance'],
     ['virtual_server', 'ip_family'], ['global_defs', 'lvs_sync_daemon'], ['global_defs', 'net_namespace']]) {
     assert.equal(lookup(path)?.status, 'refused', path.join(' > '));
@@ -94,12 +94,15 @@ test("what others are building is refused today with its reason: IPv6 virtual se
   for (const path of [['global_defs', 'notify_fifo'], ['global_defs', 'vrrp_notify_fifo'], ['global_defs', 'lvs_notify_fifo'],
     ['vrrp_instance', 'track_file'], ['track_file'], ['vrrp_track_file'], ['vrrp_instance', 'track_process'], ['vrrp_track_process'],
     ['vrrp_sync_group', 'track_file'], ['vrrp_instance', 'notify_priority_changes'], ['global_defs', 'vrrp_garp_lower_prio_repeat'],
-    ['global_defs', 'vrrp_higher_prio_send_advert'], ['global_defs', 'vrrp_mcast_group4'], ['global_defs', 'umask']]) {
+    ['global_defs', 'vrrp_higher_prio_send_advert'], ['global_defs', 'vrrp_mcast_group4'], ['global_defs', 'umask'],
+    ['vrrp_instance', 'use_vmac'], ['vrrp_instance', 'vmac_xmit_base'], ['vrrp_instance', 'virtual_routes'], ['vrrp_instance', 'virtual_rules'],
+    ['static_ipaddress'], ['static_routes'], ['static_rules'], ['global_defs', 'vrrp_mcast_group6']]) {
     assert.equal(lookup(path)?.status, 'supported', path.join(' > '));
   }
   const f = (name: string) => FEATURES.find((x) => x.name === name);
   assert.equal(f('IPv6 addresses')?.status, 'supported');
-  assert.equal(f('IPv6 virtual_server, real_server and sorry_server addresses')?.status, 'refused');
+  assert.equal(f('IPv6 virtual_server, real_server and sorry_server addresses')?.status, 'supported');
+  assert.equal(f('real_server or sorry_server of another family than its virtual_server')?.status, 'refused');
   assert.equal(f('lb_kind TUN')?.status, 'refused');
   assert.equal(f('lb_kind DR')?.status, 'supported');
 });

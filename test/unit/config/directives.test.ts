@@ -107,7 +107,7 @@ test('every entry has keywords, a reader and a writer; every value a default; no
 const FIELDS: Record<string, Record<string, true>> = {
   '': {
     file: true, global: true, syncGroups: true, instances: true, scripts: true, trackFiles: true, trackProcesses: true, virtualServers: true,
-    mqtt: true, serialConsole: true, metrics: true, notifyPrograms: true,
+    mqtt: true, serialConsole: true, metrics: true, notifyPrograms: true, staticIps: true, staticRoutes: true, staticRules: true,
   } satisfies Record<keyof Config, true>,
   global_defs: {
     routerId: true, vrrpVersion: true, notificationEmail: true, notificationEmailFrom: true, smtpServer: true, smtpConnectTimeoutMs: true,
@@ -116,7 +116,7 @@ const FIELDS: Record<string, Record<string, true>> = {
     vrrpRtPriority: true, vrrpPriority: true, maxAutoPriority: true, minAutoPriorityDelayMs: true,
     notifyFifo: true, notifyFifoScript: true, vrrpNotifyFifo: true, vrrpNotifyFifoScript: true, lvsNotifyFifo: true, lvsNotifyFifoScript: true,
     vrrpNotifyPriorityChanges: true, fifoWriteVrrpStatesOnReload: true, garpLowerPrioDelayMs: true, garpLowerPrioRepeat: true,
-    lowerPrioNoAdvert: true, higherPrioSendAdvert: true, vrrpMcastGroup4: true, gnaIntervalMs: true, vrrpMinGarp: true,
+    lowerPrioNoAdvert: true, higherPrioSendAdvert: true, vrrpMcastGroup4: true, vrrpMcastGroup6: true, gnaIntervalMs: true, vrrpMinGarp: true,
     dynamicInterfaces: true, vrrpStartupDelayMs: true, vrrpDelayAfterBootMs: true, umask: true, pos: true,
   } satisfies Record<keyof GlobalDefs, true>,
   vrrp_sync_group: {
@@ -129,7 +129,8 @@ const FIELDS: Record<string, Record<string, true>> = {
     trackInterfaces: true, trackScripts: true, dontTrackPrimary: true, notify: true, notifyMaster: true, notifyBackup: true, notifyFault: true,
     notifyStop: true, garpMasterDelayMs: true, garpMasterRepeat: true, garpMasterRefreshMs: true, garpMasterRefreshRepeat: true,
     smtpAlert: true, accept: true, nativeIpv6: true, family: true, trackFiles: true, trackProcesses: true, notifyMasterRxLowerPri: true, notifyPriorityChanges: true,
-    garpLowerPrioDelayMs: true, garpLowerPrioRepeat: true, lowerPrioNoAdvert: true, higherPrioSendAdvert: true, pos: true,
+    garpLowerPrioDelayMs: true, garpLowerPrioRepeat: true, lowerPrioNoAdvert: true, higherPrioSendAdvert: true,
+    vmac: true, vmacXmitBase: true, virtualRoutes: true, virtualRules: true, pos: true,
   } satisfies Record<keyof VrrpInstance, true>,
   authentication: { type: true, pass: true, pos: true } satisfies Record<keyof Authentication, true>,
   vrrp_script: {
@@ -319,10 +320,10 @@ test('smtp_server: a quoted argument with a space round-trips', () => {
 test('keyword choices for the console come from the table, at the block a path names', () => {
   const top = keywordChoices([]);
   assert.deepEqual(top, ['global_defs', 'vrrp_script', 'track_file', 'vrrp_track_file', 'vrrp_track_process', 'vrrp_sync_group', 'vrrp_instance',
-    'virtual_server', 'mqtt', 'serial_console', 'metrics', 'notify_programs']);
+    'virtual_server', 'mqtt', 'serial_console', 'metrics', 'notify_programs', 'static_ipaddress', 'static_routes', 'static_rules']);
   const inst = keywordChoices(['vrrp_instance', 'VI_NEW']);
   assert.ok(inst.includes('priority') && inst.includes('vrrp_version') && inst.includes('virtual_ipaddress'));
-  assert.ok(!inst.includes('use_vmac'), 'refused keywords are not offered');
+  assert.ok(!inst.includes('use_ipvlan'), 'refused keywords are not offered');
   assert.deepEqual(keywordChoices(['vrrp_instance']), [], 'still naming the block');
   assert.deepEqual(keywordChoices(['vrrp_instance', 'VI_1', 'virtual_ipaddress']), [], 'list lines are values');
   assert.deepEqual(keywordChoices(['vrrp_instance', 'VI_1', 'priority']), [], 'a directive\'s values');

@@ -70,11 +70,14 @@ test('umask as a number (strtol base 0) or as bits joined by |', () => {
   assert.match(writeConfig(ok(global('umask IWGRP|IWOTH'))), /umask 022\n/);
 });
 
-test('vrrp_mcast_group4 must be multicast; vrrp_mcast_group6 stays refused (IPv6); delays and dynamic_interfaces', () => {
+test('vrrp_mcast_group4 and vrrp_mcast_group6 must be multicast of their family; delays and dynamic_interfaces', () => {
   assert.equal(ok(MINIMAL).global.vrrpMcastGroup4, '224.0.0.18');
   assert.equal(ok(global('vrrp_mcast_group4 239.1.2.3')).global.vrrpMcastGroup4, '239.1.2.3');
   assert.match(errors(global('vrrp_mcast_group4 192.0.2.1')).join('\n'), /is not a multicast address/);
-  assert.match(errors(global('vrrp_mcast_group6 ff02::12')).join('\n'), /unsupported directive 'vrrp_mcast_group6'/);
+  assert.equal(ok(MINIMAL).global.vrrpMcastGroup6, 'ff02::12');
+  assert.equal(ok(global('vrrp_mcast_group6 FF02::0112')).global.vrrpMcastGroup6, 'ff02::112');
+  assert.match(errors(global('vrrp_mcast_group6 2001:db8::1')).join('\n'), /is not an IPv6 multicast address/);
+  assert.match(errors(global('vrrp_mcast_group6 224.0.0.18')).join('\n'), /is not an IPv6 multicast address/);
   const g = ok(global('vrrp_startup_delay 5.5\nvrrp_delay_after_boot 30\ndynamic_interfaces'));
   assert.deepEqual([g.global.vrrpStartupDelayMs, g.global.vrrpDelayAfterBootMs, g.global.dynamicInterfaces], [5500, 30000, true]);
   assert.match(errors(global('dynamic_interfaces sometimes')).join('\n'), /'sometimes' is not allow_if_changes/);

@@ -2,7 +2,8 @@
 // virtual_ipaddress_excluded may hold the other), an IPv6 instance is VRRPv3, a sync group may
 // mix an IPv4 and an IPv6 instance, a link-local VIP names its dev, native_ipv6, unicast_peer
 // and unicast_src_ip in IPv6, checkers' connect_ip and bindto in IPv6; and every bad input
-// the IPv6 issue lists is a located error. Virtual servers stay IPv4 until NAT66 lands.
+// the IPv6 issue lists is a located error. Virtual servers of either family (NAT66, DR over IPv6),
+// each of one family.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, writeConfig } from '../../../src/config/index.ts';
@@ -113,9 +114,33 @@ test('a sync group may mix an IPv4 and an IPv6 instance (the dual-stack pair), a
 const VS = (addr: string, rs: string, checker = ''): string =>
   `${MINIMAL}virtual_server ${addr} 80 {\n  lb_algo rr\n  real_server ${rs} 80 {\n${checker}  }\n}\n`;
 
-test('virtual servers stay IPv4 until NAT66 lands: an IPv6 virtual_server, real_server or sorry_server says so at its line', () => {
-  one(VS('2001:db8::1', '192.0.2.20'), /IPv6 address '2001:db8::1' is not supported in virtual_server: IPv6 virtual servers \(NAT66, DR over IPv6\) are not supported yet/, 9);
-  one(VS('192.0.2.10', '2001:db8::20'), /IPv6 address '2001:db8::20' is not supported in real_server/, 11);
+test('IPv6 virtual servers: addresses canonical, real and sorry servers of the same family; other families and link-local addresses are located errors', () => {
+  const c = ok(VS('2001:DB8:0:1::0:1', '2001:db8:0:2::11').replace('  real_server', '  sorry_server 2001:db8:0:2::99 8080\n  real_server'));
+  const v = c.virtualServers[0]!;
+  assert.equal(v.address, '2001:db8:0:1::1');
+  assert.equal(v.realServers[0]!.address, '2001:db8:0:2::11');
+  assert.deepEqual(v.sorryServer && [v.sorryServer.address, v.sorryServer.port], ['2001:db8:0:2::99', 8080]);
+  // No NAT46 / NAT64: a virtual server and its servers are one family, as in keepalived.
+  one(VS('2001:db8::1', '192.0.2.20'), /real_server 192\.0\.2\.20 is IPv4 but virtual_server 2001:db8::1 80 is IPv6: NAT and DR keep the packet's family/, 11);
+  one(VS('192.0.2.10', '2001:db8::20'), /real_server 2001:db8::20 is IPv6 but virtual_server 192\.0\.2\.10 80 is IPv4/, 11);
+  one(VS('2001:db8::1', '2001:db8::20').replace('  real_server', '  sorry_server 192.0.2.99 80\n  real_server'), /sorry_server 192\.0\.2\.99 is IPv4 but virtual_server/, 11);
+  one(VS('fe80::1', '2001:db8::20'), /virtual_server fe80::1 is link-local/, 9);
+  one(VS('ff02::1', '2001:db8::20'), /virtual_server ff02::1 is a multicast address/, 9);
+  one(VS('2001:db8::1', 'fe80::20'), /real_server fe80::20 is link-local/, 11);
+  one(VS('2001:db8::1%eth0', '2001:db8::20'), /virtual_server: '2001:db8::1%eth0' carries a zone index/, 9);
+  one(VS('2001:db8::zz', '2001:db8::20'), /virtual_server: '2001:db8::zz' is not a valid IPv6 address/, 9);
+});
+
+test('persistence_granularity of an IPv6 virtual server is a prefix length up to 128 (default: the whole address), written back as one', () => {
+  const p = (line: string): string => VS('2001:db8::1', '2001:db8::20').replace('  lb_algo rr\n', `  lb_algo rr\n  persistence_timeout 60\n${line}`);
+  assert.equal(ok(p('')).virtualServers[0]!.persistenceGranularity, 128);
+  assert.equal(ok(VS('192.0.2.10', '192.0.2.20')).virtualServers[0]!.persistenceGranularity, 32);
+  const c = ok(p('  persistence_granularity 64\n'));
+  assert.equal(c.virtualServers[0]!.persistenceGranularity, 64);
+  assert.match(writeConfig(c), /persistence_granularity 64\n/);
+  assert.doesNotMatch(writeConfig(ok(p(''))), /persistence_granularity/);
+  one(p('  persistence_granularity 129\n'), /'129' is not a netmask or prefix length/, 12);
+  one(VS('192.0.2.10', '192.0.2.20').replace('  lb_algo rr\n', '  lb_algo rr\n  persistence_granularity 64\n'), /persistence_granularity is out of range 0-32/, 9);
 });
 
 test('checkers take IPv6 connect_ip and bindto; bindto of another family than the target is a located error', () => {

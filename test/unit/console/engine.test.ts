@@ -509,3 +509,22 @@ test('at start, temporary files of interrupted writes are removed beside the con
   assert.ok(existsSync(join(t.dir, '.unrelated.tmp')));
   assert.ok(t2.host.events.some((e) => e.type === 'state-file' && /removed 3 temporary file/.test(e.detail ?? '')));
 });
+
+test('IPv6 virtual servers: shown as [ADDRESS]:PORT, completed and taken in that form or as two words', async (tc) => {
+  const t = await setup(tc, { login: true });
+  const rs6 = (a: string) => ({ name: `${a} 8080`, address: a, port: 8080, up: true, weight: 1, drained: false, lastCheck: null, failures: 0, latencyMs: 1, reason: 'connected', connections: null });
+  t.host.vs.push({
+    name: '2001:db8:0:1::1 80', address: '2001:db8:0:1::1', port: 80, protocol: 'TCP', scheduler: 'mh', forwarder: 'nftables', method: 'NAT', quorumUp: true,
+    realServers: [rs6('2001:db8:0:2::11'), rs6('2001:db8:0:2::12')],
+  });
+  const s = t.s;
+  const shown = (await s.line('show virtual-servers')).output;
+  assert.match(shown, /^\[2001:db8:0:1::1\]:80 +TCP +mh +NAT /m);
+  assert.match(shown, /^ +-> \[2001:db8:0:2::11\]:8080 +up /m);
+  assert.match((await s.line('show real-servers')).output, /\[2001:db8:0:1::1\]:80 +\[2001:db8:0:2::12\]:8080 +up/);
+  assert.equal(s.complete('real-server [2001:db8:0:1').line, 'real-server [2001:db8:0:1::1]:80 ');
+  assert.ok((await s.line('real-server [2001:db8:0:1::1]:80 [2001:db8:0:2::12]:8080 drain')).ok);
+  assert.equal(t.host.vs[1]!.realServers[1]!.drained, true);
+  assert.ok((await s.line('real-server 2001:db8:0:1::1 80 2001:db8:0:2::12 8080 enable')).ok);
+  assert.equal(t.host.vs[1]!.realServers[1]!.drained, false);
+});

@@ -29,7 +29,7 @@ class Source implements LinkEvents {
   }
 }
 
-function fakeNet(up: Map<string, boolean>): HostNet {
+function fakeNet(up: Map<string, boolean>): Pick<HostNet, 'linkUp'> & Partial<HostNet> {
   return {
     linkUp: async (dev) => up.get(dev) ?? false,
     addVip: async () => {}, delVip: async () => {}, addresses: async () => [], primaryAddress: async () => null, garp: async () => {}, unsolicitedNa: async () => {},

@@ -8,6 +8,8 @@ import { ipWrap, ipWrap6 } from './helpers.ts';
 import type { FakeClock } from '../fake-clock.ts';
 
 import { ipFamily } from '../../../src/util/ip.ts';
+import { routeAddWords, routeDelWords, ruleAddWords, ruleDelWords } from '../../../src/net/ip-route.ts';
+import type { EngineRoute, EngineRule, EngineVmac } from '../../../src/vrrp/engine-config.ts';
 
 export interface SentAdvert {
   at: number;
@@ -108,6 +110,50 @@ export class FakeHostNet implements HostNet {
 
   async linkUp(): Promise<boolean> {
     return true;
+  }
+
+  /** Routes and rules present, by their words (net/ip-route.ts), in the order added. */
+  readonly routes: string[] = [];
+  readonly rules: string[] = [];
+  /** VMAC interfaces present: name → parent. */
+  readonly vmacs = new Map<string, string>();
+
+  async addRoute(r: EngineRoute): Promise<void> {
+    const w = routeAddWords(r).join(' ');
+    this.log.push(w);
+    this.routes.push(w);
+  }
+
+  async delRoute(r: EngineRoute): Promise<void> {
+    const w = routeAddWords(r).join(' ');
+    this.log.push(routeDelWords(r).join(' '));
+    const k = this.routes.indexOf(w);
+    if (k >= 0) this.routes.splice(k, 1);
+  }
+
+  async addRule(r: EngineRule): Promise<void> {
+    const w = ruleAddWords(r).join(' ');
+    this.log.push(w);
+    this.rules.push(w);
+  }
+
+  async delRule(r: EngineRule): Promise<void> {
+    const w = ruleAddWords(r).join(' ');
+    this.log.push(ruleDelWords(r).join(' '));
+    const k = this.rules.indexOf(w);
+    if (k >= 0) this.rules.splice(k, 1);
+  }
+
+  async createVmac(v: EngineVmac): Promise<void> {
+    this.log.push(`vmac ${v.name} ${v.parent} ${v.mac}`);
+    this.vmacs.set(v.name, v.parent);
+    if (!this.addrs.has(v.name)) this.addrs.set(v.name, []);
+  }
+
+  async removeVmac(name: string): Promise<void> {
+    this.log.push(`vmac-del ${name}`);
+    this.vmacs.delete(name);
+    this.addrs.delete(name);
   }
 
   close(): void {
