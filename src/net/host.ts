@@ -17,6 +17,8 @@ import { canonicalIp, ipFamily, isLinkLocal, parseIp } from '../util/ip.ts';
 import { parseMac, unsolicitedNeighbourAdvert } from './ndisc.ts';
 import { routeAddWords, routeDelWords, ruleAddWords, ruleDelWords, vmacAddWords } from './ip-route.ts';
 import { SysctlKeeper } from './sysctl.ts';
+import { Pacer } from './pacer.ts';
+import { systemClock } from '../util/clock.ts';
 import type { EngineRoute, EngineRule, EngineVmac } from '../vrrp/engine-config.ts';
 
 export interface Vip {
@@ -55,10 +57,10 @@ export interface HostNet {
    * VIPs such as fe80::1 are link-local too).
    */
   primaryAddress(dev: string, family?: 4 | 6, notThese?: ReadonlySet<string>): Promise<string | null>;
-  /** Gratuitous ARP for ip on dev, `count` packets. */
-  garp(dev: string, ip: string, count: number): Promise<void>;
-  /** Unsolicited neighbour advertisements for an IPv6 VIP on dev, `count` packets (RFC 4861 §7.2.6). */
-  unsolicitedNa(dev: string, ip: string, count: number): Promise<void>;
+  /** Gratuitous ARP for ip on dev, `count` packets, at least `intervalMs` apart on dev (vrrp_garp_interval). */
+  garp(dev: string, ip: string, count: number, intervalMs?: number): Promise<void>;
+  /** Unsolicited neighbour advertisements for an IPv6 VIP on dev, `count` packets (RFC 4861 §7.2.6), at least `intervalMs` apart on dev (vrrp_gna_interval). */
+  unsolicitedNa(dev: string, ip: string, count: number, intervalMs?: number): Promise<void>;
   linkUp(dev: string): Promise<boolean>;
   /** A route or rule of virtual_routes / static_routes, virtual_rules / static_rules. */
   addRoute(r: EngineRoute): Promise<void>;
@@ -120,6 +122,8 @@ export class IprouteHostNet implements HostNet {
   private readonly sysctls: SysctlKeeper;
   /** VMAC interfaces this process created, by name → parent. */
   private readonly vmacs = new Map<string, string>();
+  /** vrrp_garp_interval / vrrp_gna_interval spacing, per interface. */
+  private readonly pacer = new Pacer(systemClock);
 
   constructor(opts: HostNetOptions = {}) {
     this.ipv6 = opts.ipv6;
@@ -293,7 +297,7 @@ export class IprouteHostNet implements HostNet {
     return primaryOf(await this.addresses(dev), family, notThese);
   }
 
-  async unsolicitedNa(dev: string, address: string, count: number): Promise<void> {
+  async unsolicitedNa(dev: string, address: string, count: number, intervalMs = 0): Promise<void> {
     const target = parseIp(address);
     if (!target || target.family !== 6) throw new Error(`neighbour advertisement for ${address}: not an IPv6 address`);
     if (!this.ipv6) throw new Error(`neighbour advertisement for ${address}: no IPv6 socket`);
@@ -303,17 +307,27 @@ export class IprouteHostNet implements HostNet {
     // keepalived sets the Router flag when the interface forwards IPv6 (get_ipv6_forwarding).
     const router = (await readFile(`/proc/sys/net/ipv6/conf/${dev}/forwarding`, 'utf8').catch(() => '0')).trim() === '1';
     const pkt = unsolicitedNeighbourAdvert({ target: target.bytes, mac, router });
-    // Back to back, as the GARP burst (vrrp_garp_interval 0).
-    await Promise.all(Array.from({ length: count }, () => this.ipv6!.send(dev, 'ff02::1', pkt)));
+    // Back to back (vrrp_gna_interval 0, the default), or spaced on the interface.
+    const ipv6 = this.ipv6;
+    if (intervalMs <= 0) {
+      await Promise.all(Array.from({ length: count }, () => ipv6.send(dev, 'ff02::1', pkt)));
+      return;
+    }
+    for (let i = 0; i < count; i++) await this.pacer.send(`6/${dev}`, intervalMs, () => ipv6.send(dev, 'ff02::1', pkt));
   }
 
-  async garp(dev: string, address: string, count: number): Promise<void> {
+  async garp(dev: string, address: string, count: number, intervalMs = 0): Promise<void> {
     // iputils arping -U: unsolicited ARP (gratuitous, RFC 5227 §3 style announcement), the
     // sender and target IP both the VIP. keepalived sends its burst back to back
     // (vrrp_garp_interval 0), so send `count` single packets without waiting.
     // The first packet is what switches the clients over: start its arping alone and fork the
     // rest a moment later, so their forks do not compete with it for the CPU.
     const argv = ['arping', '-q', '-U', '-c', '1', '-w', '1', '-I', dev, '-s', address, address];
+    if (intervalMs > 0) {
+      // vrrp_garp_interval: one at a time, spaced on the interface across VIPs and instances.
+      for (let i = 0; i < count; i++) await this.pacer.send(`4/${dev}`, intervalMs, () => run(argv, { timeoutMs: 3000 }));
+      return;
+    }
     const sends: Array<Promise<unknown>> = [run(argv, { timeoutMs: 3000 })];
     if (count > 1) await new Promise((r) => setTimeout(r, 3));
     for (let i = 1; i < count; i++) sends.push(run(argv, { timeoutMs: 3000 }));

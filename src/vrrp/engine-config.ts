@@ -134,6 +134,8 @@ export interface EngineConfig {
   /** dynamic_interfaces: an instance whose interface is missing waits for it in FAULT. */
   dynamicInterfaces?: boolean;
   static?: EngineStatic;
+  /** vrrp_garp_interval / vrrp_gna_interval: least time between two GARPs (NAs) on one interface. */
+  announce?: { garpIntervalMs: number; gnaIntervalMs: number };
 }
 
 /** How long instances wait at start, given the system's uptime (keepalived uses the longer delay). */
@@ -255,6 +257,7 @@ export function engineConfigFrom(cfg: Config): EngineConfig {
     },
     startup: { delayMs: g.vrrpStartupDelayMs, afterBootMs: g.vrrpDelayAfterBootMs },
     dynamicInterfaces: g.dynamicInterfaces,
+    announce: { garpIntervalMs: g.garpIntervalMs, gnaIntervalMs: g.gnaIntervalMs },
   };
 }
 

@@ -184,7 +184,7 @@ export const GLOBAL: Block<GlobalDefs> = {
     E.scalar('vrrp_mcast_group4', 'vrrpMcastGroup4', MCAST4, VRRP_MCAST_GROUP4, { example: 'vrrp_mcast_group4 224.0.0.19' }),
     E.scalar('vrrp_mcast_group6', 'vrrpMcastGroup6', MCAST6, VRRP_MCAST_GROUP6, { example: 'vrrp_mcast_group6 ff02::112' }),
     // The spacing of IPv6 unsolicited neighbour advertisements: kept for when tandem sends them.
-    warned(E.scalar('vrrp_gna_interval', 'gnaIntervalMs', SECONDS, 0, { example: 'vrrp_gna_interval 0.001' }), R.GNA),
+    E.scalar('vrrp_gna_interval', 'gnaIntervalMs', SECONDS, 0, { example: 'vrrp_gna_interval 0.001' }),
     E.scalar('vrrp_startup_delay', 'vrrpStartupDelayMs', SECONDS, 0, { example: 'vrrp_startup_delay 5.5' }),
     E.scalar('vrrp_delay_after_boot', 'vrrpDelayAfterBootMs', SECONDS, 0, { example: 'vrrp_delay_after_boot 15.23' }),
     E.custom({

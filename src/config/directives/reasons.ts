@@ -9,7 +9,6 @@ export const EMAIL = 'tandem sends no mail; it reports events (transitions, real
 export const SNMP = 'tandem has no SNMP agent; it reports state, counters and health over MQTT instead (the mqtt { } block)';
 
 export const IP_FAMILY = "ip_family gives the family of a fwmark virtual server or a virtual_server_group, which tandem does not take: an ADDRESS PORT virtual server's family is its address's";
-export const GNA = 'read and kept, not acted on yet: unsolicited neighbour advertisements go out with the gratuitous ARP bursts';
 export const VMAC = 'one VMAC per instance, on its own interface (use_vmac [NAME]); VMACs for other interfaces (use_vmac_addr), ipvlan interfaces and a prefix for VMAC names are not supported';
 export const BFD = 'BFD is not supported yet (tandem has no BFD sessions): track the peer with track_interface, track_script or track_process';
 export const GARP_TUNING = 'not supported yet: gratuitous ARPs go out on the VIPs\' own interfaces only (vrrp_garp_master_refresh repeats them)';

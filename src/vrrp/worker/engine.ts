@@ -526,8 +526,8 @@ export class VrrpEngine {
         const vips = c.vips;
         this.chain(inst, async () => {
           await Promise.all(vips.map((v) => ipFamily(v.address) === 6
-            ? this.safe(() => this.net.unsolicitedNa(v.dev, v.address, a.count), `(${c.name}) neighbour advertisement ${v.address}`)
-            : this.safe(() => this.net.garp(v.dev, v.address, a.count), `(${c.name}) GARP ${v.address}`)));
+            ? this.safe(() => this.net.unsolicitedNa(v.dev, v.address, a.count, this.cfg.announce?.gnaIntervalMs ?? 0), `(${c.name}) neighbour advertisement ${v.address}`)
+            : this.safe(() => this.net.garp(v.dev, v.address, a.count, this.cfg.announce?.garpIntervalMs ?? 0), `(${c.name}) GARP ${v.address}`)));
         });
         break;
       }

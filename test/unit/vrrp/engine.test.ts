@@ -353,3 +353,10 @@ test('without dynamic_interfaces a missing interface fails the start', async () 
   const s = setup({ instances: [inst(), inst(PRIV)], syncGroups: [] }, { eth0: '192.0.2.2' });
   await assert.rejects(s.engine.start(s.links), /eth1/);
 });
+
+test('vrrp_garp_interval reaches the GARP sender with each burst', async () => {
+  const s = setup({ instances: [inst()], syncGroups: [], announce: { garpIntervalMs: 20, gnaIntervalMs: 0 } });
+  await toMaster(s);
+  await s.clock.advance(1);
+  assert.ok(s.net.log.some((l) => l === `garp ${VIP} eth0 x${DEFAULT_GARP.repeat} every 20 ms`), s.net.log.join('\n'));
+});

@@ -100,12 +100,12 @@ export class FakeHostNet implements HostNet {
     return primaryOf(this.addrs.get(dev) ?? [], family, notThese);
   }
 
-  async garp(dev: string, ip: string, count: number): Promise<void> {
-    this.log.push(`garp ${ip} ${dev} x${count}`);
+  async garp(dev: string, ip: string, count: number, intervalMs = 0): Promise<void> {
+    this.log.push(`garp ${ip} ${dev} x${count}${intervalMs > 0 ? ` every ${intervalMs} ms` : ''}`);
   }
 
-  async unsolicitedNa(dev: string, ip: string, count: number): Promise<void> {
-    this.log.push(`na ${ip} ${dev} x${count}`);
+  async unsolicitedNa(dev: string, ip: string, count: number, intervalMs = 0): Promise<void> {
+    this.log.push(`na ${ip} ${dev} x${count}${intervalMs > 0 ? ` every ${intervalMs} ms` : ''}`);
   }
 
   async linkUp(): Promise<boolean> {
