@@ -4,6 +4,7 @@
 import { loadavg, networkInterfaces, uptime } from 'node:os';
 import type {
   ActionResult,
+  ConsoleCounters,
   ConsoleEvent,
   ConsoleHost,
   HealthInfo,
@@ -43,6 +44,7 @@ export interface DaemonParts {
   readonly log: Logger;
   statsText(): Promise<string>;
   eventFifoStats(): FifoStats[];
+  consoleStats(): ConsoleCounters;
   reload(text?: string): Promise<{ ok: boolean; errors: string[] }>;
   setMaintenance(on: boolean): Promise<ActionResult>;
 }
@@ -135,6 +137,7 @@ export class DaemonConsoleHost implements ConsoleHost {
       rssBytes: h.rssBytes,
       eventLoopLagMs: h.eventLoopLagMs?.max ?? null,
       conntrackCount: h.conntrackCount,
+      console: this.d.consoleStats(),
     };
   }
 

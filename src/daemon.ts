@@ -33,6 +33,8 @@ import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
 import { createLedDriver, ledStateFor, type LedDriver } from './board/leds.ts';
 import { createConsoleEngine, startControlSocket } from './console/index.ts';
 import type { ConsoleEngine } from './console/engine.ts';
+import type { ConsoleCounters } from './console/host.ts';
+import type { SerialStats } from './console/serial.ts';
 import { DaemonConsoleHost } from './daemon-host.ts';
 import { FORWARDING_SYSCTLS, setSysctls } from './net/sysctl.ts';
 import { hostInterfaceAddresses } from './net/interfaces.ts';
@@ -64,7 +66,7 @@ export interface DaemonSystem {
   /** What the load balancer needs of the kernel: nft, conntrack (src/lb/controller.ts LbDeps). */
   lb(): LbDeps;
   sysctls(want: ReadonlyArray<readonly [string, string]>, log: (level: 'warn', msg: string) => void): Promise<void>;
-  controlSocket(engine: ConsoleEngine, path: string): Promise<{ close(): Promise<void> | void }>;
+  controlSocket(engine: ConsoleEngine, path: string): Promise<{ close(): Promise<void> | void; stats?(): { connections: number; refused: number } }>;
   /** This board's interfaces and their addresses (checks that need them: lb_kind DR reachability). */
   interfaces(): Promise<Map<string, string[]>>;
 }
@@ -116,6 +118,8 @@ export class Daemon {
     fifo: (line) => this.fifos.vrrp(line),
   });
   private consoleEngine: ConsoleEngine | null = null;
+  /** The control socket's and the serial console's counters, for show health. */
+  private consoleCounters: { controlSocket: (() => { connections: number; refused: number }) | null; serial: (() => SerialStats) | null } = { controlSocket: null, serial: null };
   private closers: Array<() => Promise<void> | void> = [];
   private stopping: Promise<void> | null = null;
   readonly startedAt = Date.now();
@@ -298,6 +302,7 @@ export class Daemon {
         ...(await metrics.collect()),
         vrrp: q ? { timers: q.timers ?? null, thread: q.thread ?? null, socketDrops: q.socketDrops ?? null } : null,
         ...(this.fifos.any ? { eventFifos: this.fifos.stats() } : {}),
+        console: this.consoleStats(),
       };
     });
     for (const s of this.vrrp?.snapshot() ?? []) reporter.setVrrp(s.name, s);
@@ -372,6 +377,7 @@ export class Daemon {
     try {
       const sock = await this.system.controlSocket(engine, this.opts.controlSocket);
       this.closers.push(() => sock.close());
+      if (sock.stats) this.consoleCounters.controlSocket = () => sock.stats!();
     } catch (err) {
       // startControlSocket's messages name the socket already.
       this.log.error(`${(err as Error).message}; running without the control socket`);
@@ -390,6 +396,7 @@ export class Daemon {
           log: (msg: string) => this.log.info(msg),
         });
         this.closers.push(() => serial.close());
+        this.consoleCounters.serial = () => serial.stats();
       } catch (err) {
         this.log.error(`serial console ${device} not started: ${(err as Error).message}`);
       }
@@ -411,6 +418,16 @@ export class Daemon {
   /** The counters in keepalived's stats layout (also `show statistics` on the console). */
   async statsText(): Promise<string> {
     return formatVrrpStatistics(this.vrrp ? await this.vrrp.query() : { instances: [], groups: [], unattributed: {} }) + formatFifoStats(this.fifos.stats());
+  }
+
+  /** What the console's own transports counted: connections refused, bytes and lines dropped. */
+  consoleStats(): ConsoleCounters {
+    const c = this.consoleCounters;
+    const serial = c.serial?.() ?? null;
+    return {
+      controlSocket: c.controlSocket?.() ?? null,
+      serial: serial && { droppedInputBytes: serial.droppedBytes, droppedLines: serial.droppedLines, droppedOutputBytes: serial.droppedOutputBytes },
+    };
   }
 
   /** The event FIFOs' counters (show statistics, MQTT health). */

@@ -51,6 +51,15 @@ export interface HealthInfo {
   rssBytes: number;
   eventLoopLagMs: number | null;
   conntrackCount: number | null;
+  /** The console's transports: what they refused or dropped (bounded queues). */
+  console?: ConsoleCounters;
+}
+
+export interface ConsoleCounters {
+  /** Connections open now and refused because the most were open; null without the socket. */
+  controlSocket: { connections: number; refused: number } | null;
+  /** The serial console's drops; null when it does not run. */
+  serial: { droppedInputBytes: number; droppedLines: number; droppedOutputBytes: number } | null;
 }
 
 export interface MqttInfo {

@@ -152,6 +152,8 @@ const health = form<HealthInfo>({
     `process rss  ${bytes(h.rssBytes)}`,
     `loop lag     ${opt(h.eventLoopLagMs, ' ms')}`,
     `conntrack    ${opt(h.conntrackCount)}`,
+    ...(h.console?.controlSocket ? [`control      ${h.console.controlSocket.connections} open, ${h.console.controlSocket.refused} refused (too many at once)`] : []),
+    ...(h.console?.serial ? [`serial       dropped ${h.console.serial.droppedInputBytes} B in, ${h.console.serial.droppedLines} lines, ${h.console.serial.droppedOutputBytes} B out`] : []),
   ]),
 });
 

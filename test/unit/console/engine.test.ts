@@ -156,6 +156,8 @@ test('commands: abbreviations, errors, help and ?', async (tc) => {
   assert.match((await s.line('show real-servers')).output, /192\.0\.2\.12:8080 +DOWN/);
   assert.match((await s.line('show interfaces')).output, /eth0 +up/);
   assert.match((await s.line('show health')).output, /conntrack +12/);
+  // The console's own bounded queues say what they refused and dropped.
+  assert.match((await s.line('show health')).output, /control +1 open, 3 refused[\s\S]*serial +dropped 10 B in, 2 lines, 4096 B out/);
   assert.match((await s.line('show mqtt')).output, /connected/);
   assert.match((await s.line('show log 2')).output, /^log line 1\nlog line 2\n$/);
   assert.match((await s.line('show log 0')).output, /LINES must be/);

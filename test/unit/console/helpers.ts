@@ -76,7 +76,8 @@ export class FakeHost implements ConsoleHost {
   async health() {
     this.healthCalls++;
     if (this.healthGate) await this.healthGate;
-    return { cpuPct: 3.25, memUsedPct: 40, temperatureC: null, loadAvg: [0.1, 0.2, 0.3] as [number, number, number], uptimeS: 100, rssBytes: 50 * 1024 * 1024, eventLoopLagMs: 1, conntrackCount: 12 };
+    return { cpuPct: 3.25, memUsedPct: 40, temperatureC: null, loadAvg: [0.1, 0.2, 0.3] as [number, number, number], uptimeS: 100, rssBytes: 50 * 1024 * 1024, eventLoopLagMs: 1, conntrackCount: 12,
+      console: { controlSocket: { connections: 1, refused: 3 }, serial: { droppedInputBytes: 10, droppedLines: 2, droppedOutputBytes: 4096 } } };
   }
   mqtt() {
     return { enabled: true, url: 'mqtt://192.0.2.5:1883', connected: true, prefix: 'tandem', node: 'lb-a', queued: 0, lastError: null };
