@@ -5,33 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VrrpEngine } from '../../../src/vrrp/worker/engine.ts';
-import { engineConfigFrom, startupDelayMs, type EngineConfig, type EngineInstance } from '../../../src/vrrp/engine-config.ts';
-import { DEFAULT_GARP, DEFAULT_RIVAL } from '../../../src/vrrp/machine.ts';
+import { engineConfigFrom, startupDelayMs, type EngineConfig } from '../../../src/vrrp/engine-config.ts';
+import { DEFAULT_RIVAL } from '../../../src/vrrp/machine.ts';
 import { masterDownIntervalMs } from '../../../src/vrrp/timing.ts';
 import { parseConfigText } from '../../../src/config/index.ts';
 import type { VrrpInstanceStatus } from '../../../src/status.ts';
 import { FakeClock } from '../fake-clock.ts';
 import { FakeHostNet, FakeTransport } from './fakes.ts';
 import { packet } from './helpers.ts';
-
-const VIP = '203.0.113.1';
-const PEER = '192.0.2.3';
-
-function inst(over: Partial<EngineInstance> = {}): EngineInstance {
-  return {
-    name: 'VI_PUB', dev: 'eth0', vrid: 51, family: 4, version: 3, priority: 100, advertIntMs: 100, nopreempt: false, preemptDelayMs: 0,
-    initialState: 'BACKUP', authType: null, authPass: null,
-    vips: [{ address: VIP, prefix: 24, dev: 'eth0', label: null, brd: null, scope: null }], advertAddresses: [VIP],
-    unicastSrcIp: null, unicastPeers: [], trackInterfaces: [], tracked: [], dontTrackPrimary: false, garp: DEFAULT_GARP,
-    rival: DEFAULT_RIVAL, mcastGroup: '224.0.0.18',
-    ...over,
-  };
-}
-
-const PRIV: Partial<EngineInstance> = {
-  name: 'VI_PRIV', dev: 'eth1', vrid: 52,
-  vips: [{ address: '198.51.100.1', prefix: 24, dev: 'eth1', label: null, brd: null, scope: null }], advertAddresses: ['198.51.100.1'],
-};
+import { inst, PEER, PRIV, VIP } from './engine-fixtures.ts';
 
 function setup(cfg: EngineConfig) {
   const clock = new FakeClock(1_700_000_000_000);
