@@ -122,6 +122,8 @@ test('cmd/rebirth republishes; SIGTERM publishes offline (retained) and the last
   const { lab, broker, sub } = await setup(t, 'mqtt-daemon-term');
   await sub.waitMsg('a online', (m) => m.topic === topic('a', 'status') && m.payload === 'online');
   await sub.waitMsg('a MASTER of VI_PUB', (m) => isState(m, 'a', 'VI_PUB', 'MASTER'));
+  // b's own first birth must be in before the mark: its session may come up after a's.
+  await sub.waitMsg('b birth', (m) => m.topic === topic('b', 'birth'));
 
   // cmd/rebirth: every retained topic of that board goes out again (and only that board's).
   const mark = sub.msgs.length;
