@@ -212,82 +212,44 @@ export class RawVrrpTransport implements VrrpTransport {
   private ipId = 0;
 
   async open(dev: string, family: 4 | 6 = 4, group = family === 6 ? VRRP_MCAST_GROUP6 : VRRP_GROUP): Promise<void> {
-    if (family === 6) return this.open6(dev, group);
-    const open = this.sockets.get(`4/${dev}`);
+    const key = `${family}/${dev}`;
+    const f = FAMILY[family];
+    const open = this.sockets.get(key);
     if (open) {
-      const joined = this.joined.get(`4/${dev}`)!;
+      const joined = this.joined.get(key)!;
       if (!joined.has(group)) {
-        join(open, group, await ifIndex(dev));
+        f.join(open, group, await ifIndex(dev));
         joined.add(group);
       }
       return;
     }
     const raw = loadRaw();
     const index = await ifIndex(dev);
-    const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv4, bufferSize: 65536 });
+    const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: family === 6 ? raw.AddressFamily.IPv6 : raw.AddressFamily.IPv4, bufferSize: 65536 });
     try {
       const name = Buffer.from(dev + '\0', 'ascii');
       sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
-      sock.setOption(IPPROTO_IP, IP_HDRINCL, 1);
-      sock.setOption(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+      for (const [level, option, value] of f.options) sock.setOption(level, option, value);
       // A burst of adverts from many instances must not overflow the queue.
       sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
-      join(sock, group, index);
+      f.join(sock, group, index);
     } catch (err) {
       // A socket left open keeps a poll handle in the worker's loop: Node 24 then aborts the
       // whole process when the worker exits ("uv_loop_close() while having open handles").
       sock.close();
       throw err;
     }
-    sock.on('message', (buf) => {
-      // raw-socket reuses its receive buffer: copy before handing it on.
-      const packet = Buffer.from(buf);
-      for (const fn of this.packetFns) fn({ dev, packet });
-    });
-    sock.on('error', (err) => {
-      for (const fn of this.errorFns) fn(dev, err);
-    });
-    this.sockets.set(`4/${dev}`, sock);
-    this.joined.set(`4/${dev}`, new Set([group]));
-  }
-
-  private async open6(dev: string, group: string): Promise<void> {
-    const open = this.sockets.get(`6/${dev}`);
-    if (open) {
-      const joined = this.joined.get(`6/${dev}`)!;
-      if (!joined.has(group)) {
-        join6(open, group, await ifIndex(dev));
-        joined.add(group);
-      }
-      return;
-    }
-    const raw = loadRaw();
-    const index = await ifIndex(dev);
-    const sock = raw.createSocket({ protocol: VRRP_PROTO, addressFamily: raw.AddressFamily.IPv6, bufferSize: 65536 });
-    try {
-      const name = Buffer.from(dev + '\0', 'ascii');
-      sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, name, name.length);
-      sock.setOption(IPPROTO_IPV6, IPV6_HDRINCL, 1);
-      sock.setOption(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
-      sock.setOption(IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
-      sock.setOption(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
-      sock.setOption(SOL_SOCKET, SO_RCVBUF, 256 * 1024);
-      join6(sock, group, index);
-    } catch (err) {
-      sock.close(); // see open(): no handle may stay behind
-      throw err;
-    }
     sock.on('message', (buf, source, hopLimit, destination) => {
-      // raw-socket reuses its receive buffer: rebuilding copies it.
-      const packet = rebuildIpv6Packet(buf, source, hopLimit, destination);
+      // raw-socket reuses its receive buffer: the packet must be a copy (received() makes one).
+      const packet = f.received(buf, source, hopLimit, destination);
       if (!packet) return;
       for (const fn of this.packetFns) fn({ dev, packet });
     });
     sock.on('error', (err) => {
       for (const fn of this.errorFns) fn(dev, err);
     });
-    this.sockets.set(`6/${dev}`, sock);
-    this.joined.set(`6/${dev}`, new Set([group]));
+    this.sockets.set(key, sock);
+    this.joined.set(key, new Set([group]));
   }
 
   send(dev: string, src: string, dst: string, payload: Buffer): Promise<void> {
@@ -367,3 +329,26 @@ function join6(sock: RawSocket, group: string, index: number): void {
   mreq.writeInt32LE(index, 16);
   sock.setOption(IPPROTO_IPV6, IPV6_JOIN_GROUP, mreq, mreq.length);
 }
+
+/**
+ * What differs between the families' sockets: the options after SO_BINDTODEVICE (IPv4 builds its
+ * header, IP_HDRINCL; IPv6 too, IPV6_HDRINCL, and asks for the hop limit and destination as
+ * ancillary data), the group join, and what a received buffer becomes (IPv4: a copy of the whole
+ * packet; IPv6: the packet with its header rebuilt from the ancillary data, null if unusable).
+ */
+const FAMILY: Record<4 | 6, {
+  options: ReadonlyArray<[number, number, number]>;
+  join: (sock: RawSocket, group: string, index: number) => void;
+  received: (buf: Buffer, source: string, hopLimit?: number, destination?: string) => Buffer | null;
+}> = {
+  4: {
+    options: [[IPPROTO_IP, IP_HDRINCL, 1], [IPPROTO_IP, IP_MULTICAST_LOOP, 0]],
+    join,
+    received: (buf) => Buffer.from(buf),
+  },
+  6: {
+    options: [[IPPROTO_IPV6, IPV6_HDRINCL, 1], [IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0], [IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1], [IPPROTO_IPV6, IPV6_RECVPKTINFO, 1]],
+    join: join6,
+    received: rebuildIpv6Packet,
+  },
+};
