@@ -13,7 +13,7 @@
 // virtual servers live in `table netdev tandem` (plan-dr.ts), plus a notrack chain in their
 // family's table; each render below covers every table it changes, as one transaction.
 import type { VirtualServer } from '../config/model.ts';
-import { NftTransaction } from './nft.ts';
+import { NftTransaction, type NftFamily } from './nft.ts';
 import { slotTable, isNftScheduler } from './sched/index.ts';
 import { ipv4MaskLength } from '../util/ip.ts';
 import { AF4, AF6, granularityOf, lbFamily, maskedAddr, natTarget, ofFamily, type LbFamily } from './family.ts';
@@ -228,14 +228,20 @@ export function renderReload(prev: readonly VirtualServer[], next: readonly Virt
   return plan;
 }
 
-/** renderReload's NAT part for one family's table, edited in `tx`. */
-function reloadNat(plan: ReloadPlan, tx: NftTransaction, af: LbFamily, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions): void {
-  const before = servedByName(prev, af);
-  const after = servedByName(next, af);
+/**
+ * Sorts a reload's virtual servers into the plan's lists by comparing what they render: a new
+ * declaration (chains, sets, maps) means replaced, only new contents (elements) refilled, the
+ * same text unchanged. Returns the ones to delete and to create, and the names to refill.
+ */
+function classifyReload(
+  plan: ReloadPlan, before: Map<string, VirtualServer>, after: Map<string, VirtualServer>, table: NftFamily,
+  declare: (tx: NftTransaction, vs: VirtualServer, side: 'before' | 'after') => void,
+  fill: (tx: NftTransaction, vs: VirtualServer, side: 'before' | 'after') => void,
+): { gone: VirtualServer[]; fresh: VirtualServer[]; refilled: string[] } {
   const render = (f: (tx: NftTransaction) => void): string => {
-    const t = new NftTransaction(af.table);
-    f(t);
-    return t.render();
+    const tx = new NftTransaction(table);
+    f(tx);
+    return tx.render();
   };
   const added: string[] = [];
   const replaced: string[] = [];
@@ -243,8 +249,8 @@ function reloadNat(plan: ReloadPlan, tx: NftTransaction, af: LbFamily, prev: rea
   for (const [name, vs] of after) {
     const old = before.get(name);
     if (!old) added.push(name);
-    else if (render((t) => declareVs(t, old)) !== render((t) => declareVs(t, vs))) replaced.push(name);
-    else if (render((t) => fillVs(t, old, state, { quorumUp: opts.prevQuorumUp })) !== render((t) => fillVs(t, vs, state, { quorumUp: opts.quorumUp }))) refilled.push(name);
+    else if (render((tx) => declare(tx, old, 'before')) !== render((tx) => declare(tx, vs, 'after'))) replaced.push(name);
+    else if (render((tx) => fill(tx, old, 'before')) !== render((tx) => fill(tx, vs, 'after'))) refilled.push(name);
     else plan.unchanged.push(name);
   }
   const removed = [...before.keys()].filter((name) => !after.has(name));
@@ -252,9 +258,20 @@ function reloadNat(plan: ReloadPlan, tx: NftTransaction, af: LbFamily, prev: rea
   plan.removed.push(...removed);
   plan.replaced.push(...replaced);
   plan.refilled.push(...refilled);
+  return {
+    gone: [...removed, ...replaced].map((x) => before.get(x)!),
+    fresh: [...added, ...replaced].map((x) => after.get(x)!),
+    refilled,
+  };
+}
 
-  const gone = [...removed, ...replaced].map((x) => before.get(x)!);
-  const fresh = [...added, ...replaced].map((x) => after.get(x)!);
+/** renderReload's NAT part for one family's table, edited in `tx`. */
+function reloadNat(plan: ReloadPlan, tx: NftTransaction, af: LbFamily, prev: readonly VirtualServer[], next: readonly VirtualServer[], state: RsStateMap, opts: ReloadOptions): void {
+  const before = servedByName(prev, af);
+  const after = servedByName(next, af);
+  const { gone, fresh, refilled } = classifyReload(plan, before, after, af.table,
+    (t, vs) => declareVs(t, vs),
+    (t, vs, side) => fillVs(t, vs, state, { quorumUp: side === 'before' ? opts.prevQuorumUp : opts.quorumUp }));
   // References first: the service element jumps to the VS chain, whose rules use the sets and
   // the slot map, whose elements jump to the persistence chains.
   if (gone.length) tx.deleteElements('services', gone.map(serviceKey));
@@ -318,28 +335,9 @@ function reloadDr(plan: ReloadPlan, prev: readonly VirtualServer[], next: readon
     }
     return n;
   }
-  const render = (f: (tx: NftTransaction) => void): string => {
-    const tx = new NftTransaction('netdev');
-    f(tx);
-    return tx.render();
-  };
-  const added: string[] = [];
-  const replaced: string[] = [];
-  const refilled: string[] = [];
-  for (const [name, vs] of after) {
-    const old = before.get(name);
-    if (!old) added.push(name);
-    else if (render((tx) => declareDr(tx, old, t0)) !== render((tx) => declareDr(tx, vs, t1))) replaced.push(name);
-    else if (render((tx) => fillDr(tx, old, state, t0, q0(old))) !== render((tx) => fillDr(tx, vs, state, t1, q1(vs)))) refilled.push(name);
-    else plan.unchanged.push(name);
-  }
-  const removed = [...before.keys()].filter((name) => !after.has(name));
-  plan.added.push(...added);
-  plan.replaced.push(...replaced);
-  plan.refilled.push(...refilled);
-  plan.removed.push(...removed);
-  const gone = [...removed, ...replaced].map((x) => before.get(x)!);
-  const fresh = [...added, ...replaced].map((x) => after.get(x)!);
+  const { gone, fresh, refilled } = classifyReload(plan, before, after, 'netdev',
+    (tx, vs, side) => declareDr(tx, vs, side === 'before' ? t0 : t1),
+    (tx, vs, side) => (side === 'before' ? fillDr(tx, vs, state, t0, q0(vs)) : fillDr(tx, vs, state, t1, q1(vs))));
   const has6 = v6(after);
   const d0 = new Set(ingressDevices(before.values(), t0));
   const d1 = new Set(ingressDevices(after.values(), t1));
