@@ -73,11 +73,13 @@ async function main(argv: string[]): Promise<number> {
       const { checkViews, configIdProblem } = await import('./config/index.ts');
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
       const boardName = opts.get('board');
-      let board: { name: string; nics: string[]; vrrpPacketsPerSecond?: number } | undefined;
+      let board: { name: string; nics: string[] } | undefined;
+      let capacity: { name: string; vrrpPacketsPerSecond: number } | undefined;
       if (boardName !== undefined) {
-        const { loadBoardProfile } = await import('./board/profile.ts');
+        const { loadBoardProfile, boardCapacity } = await import('./board/profile.ts');
         const p = loadBoardProfile(boardName);
-        board = { name: p.name, nics: [p.nics.public, p.nics.private], ...(p.capacity ? { vrrpPacketsPerSecond: p.capacity.vrrpPacketsPerSecond } : {}) };
+        board = { name: p.name, nics: [p.nics.public, p.nics.private] };
+        capacity = boardCapacity(p);
       }
       // --config-id: that board's view; --state-dir: the view `tandem run` would choose (the init
       // scripts check so); neither: every view the file's @ lines name (config/index.ts).
@@ -94,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       // (unknown interfaces, VIP subnets, lb_kind DR real servers it must reach directly).
       let interfaces: Map<string, string[]> | undefined;
       if (opts.has('local') && !board) interfaces = await (await import('./net/interfaces.ts')).hostInterfaceAddresses();
-      const r = checkViews(file, { ...(board ? { board } : interfaces ? { interfaces } : {}), ...(configId !== undefined ? { configId } : {}) });
+      const r = checkViews(file, { ...(board ? { board } : interfaces ? { interfaces } : {}), ...(capacity ? { capacity } : {}), ...(configId !== undefined ? { configId } : {}) });
       for (const line of r.lines) process.stdout.write(line + '\n');
       // The programs it would run, as the daemon examines them at start (src/script-audit.ts).
       const { auditConfigFile } = await import('./script-audit.ts');

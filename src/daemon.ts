@@ -29,7 +29,8 @@ import { MetricsCollector } from './report/metrics.ts';
 import { MetricsServer } from './report/metrics-server.ts';
 import { TransitionTally } from './report/transitions.ts';
 import { sharedConfigDigest } from './report/shared-config.ts';
-import { loadBoardProfile, type BoardProfile } from './board/profile.ts';
+import { loadBoardProfile, boardCapacity, type BoardProfile } from './board/profile.ts';
+import type { BoardCapacity } from './config/capacity.ts';
 import { createLedDriver, ledStateFor, type LedDriver } from './board/leds.ts';
 import { createConsoleEngine, startControlSocket } from './console/index.ts';
 import type { ConsoleEngine } from './console/engine.ts';
@@ -144,11 +145,19 @@ export class Daemon {
     return this.config.mqtt?.node ?? this.config.global.routerId ?? hostname();
   }
 
+  /** What a configuration is checked against on this board: its interfaces and its profile's VRRP capacity. */
+  private async loadChecks(): Promise<{ interfaces: Map<string, string[]>; capacity?: BoardCapacity }> {
+    const capacity = this.board ? boardCapacity(this.board) : undefined;
+    return { interfaces: await this.system.interfaces(), ...(capacity ? { capacity } : {}) };
+  }
+
   async start(): Promise<void> {
     this.configId = chooseConfigId(this.opts.configId, this.opts.stateDir);
     if (this.configId.problem) this.log.warn(this.configId.problem);
+    // Before the configuration: its capacity is one of the checks (too many adverts a second).
+    if (this.opts.board) this.board = loadBoardProfile(this.opts.board);
     // Checked against this board's interfaces (lb_kind DR real servers must be reachable directly).
-    const r = loadConfigFile(this.opts.file, { configId: this.configId.id, interfaces: await this.system.interfaces() });
+    const r = loadConfigFile(this.opts.file, { configId: this.configId.id, ...(await this.loadChecks()) });
     for (const d of r.diagnostics) this.log.log(d.severity === 'error' ? 'error' : 'warn', formatDiagnostic(d));
     if (!r.config) throw new Error(`${this.opts.file}: configuration has errors for config id '${this.configId.id}', not starting`);
     if ((await this.refusedPrograms(r.config)).length > 0) throw new Error(`${this.opts.file}: configured programs refused, not starting`);
@@ -156,8 +165,7 @@ export class Daemon {
     this.runningText = r.source.text ?? '';
     this.applyUmask(this.config);
     mkdirSync(this.opts.stateDir, { recursive: true, mode: 0o700 });
-    if (this.opts.board) {
-      this.board = loadBoardProfile(this.opts.board);
+    if (this.board) {
       this.leds = createLedDriver(this.board);
       void this.leds.show('INIT');
     }
@@ -465,7 +473,7 @@ export class Daemon {
     // A reload from the file (SIGHUP, the console's config-id) picks the config id again too.
     const choice = text === undefined ? chooseConfigId(this.opts.configId, this.opts.stateDir) : this.configId;
     if (choice.problem) this.log.warn(choice.problem);
-    const load = { configId: choice.id, interfaces: await this.system.interfaces() };
+    const load = { configId: choice.id, ...(await this.loadChecks()) };
     const r = text === undefined ? loadConfigFile(this.opts.file, load) : parseConfigText(text, this.opts.file, load);
     const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
     if (!r.config) {
@@ -475,6 +483,8 @@ export class Daemon {
       return { ok: false, errors };
     }
     const next = r.config;
+    // Warnings as at start (keepalived logs its configuration warnings at every reload too).
+    for (const d of r.diagnostics) if (d.severity !== 'error') this.log.warn(formatDiagnostic(d));
     const refused = await this.refusedPrograms(next);
     if (refused.length > 0) {
       this.log.error('Reload refused, keeping the running configuration: configured programs refused');

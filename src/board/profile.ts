@@ -6,6 +6,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BoardCapacity } from '../config/capacity.ts';
 
 export type BoardArch = 'arm64' | 'x64';
 export type BoardLibc = 'glibc' | 'musl';
@@ -37,7 +38,7 @@ export interface NodeRuntime {
 }
 
 /** What the board holds (board/README.md "Capacity"); `tandem check --board` warns beyond it. */
-export interface BoardCapacity {
+export interface ProfileCapacity {
   /** VRRP adverts a second, sent and received together, its VRRP thread holds with margin. */
   vrrpPacketsPerSecond: number;
   /** How the figure was found (measurement, scaling). */
@@ -63,7 +64,7 @@ export interface BoardProfile {
   /** where the interface, console and LED names come from. */
   sources: string[];
   /** null when the profile gives none (then nothing is checked against it). */
-  capacity: BoardCapacity | null;
+  capacity: ProfileCapacity | null;
 }
 
 export class BoardProfileError extends Error {
@@ -145,7 +146,7 @@ export function parseBoardProfile(raw: unknown, where = 'board profile'): BoardP
   const arch = oneOf(raw, 'arch', where, ['arm64', 'x64'] as const);
   const nodePkg = str(node, 'package', `${where}.node`, /^node-linux-(arm64|x64)$/);
   if (nodePkg !== `node-linux-${arch}`) throw new BoardProfileError(`${where}.node: package ${nodePkg} does not match arch ${arch}`);
-  let capacity: BoardCapacity | null = null;
+  let capacity: ProfileCapacity | null = null;
   if (raw['capacity'] !== undefined) {
     const c = obj(raw, 'capacity', where);
     const w = `${where}.capacity`;
@@ -187,6 +188,11 @@ export function boardDirs(): string[] {
 }
 
 /** Loads and validates board/NAME.json. Synchronous: it runs once at start, on the main thread. */
+/** The profile's capacity as the configuration checks take it (src/config/capacity.ts). */
+export function boardCapacity(p: BoardProfile): BoardCapacity | undefined {
+  return p.capacity ? { name: p.name, vrrpPacketsPerSecond: p.capacity.vrrpPacketsPerSecond } : undefined;
+}
+
 export function loadBoardProfile(name: string, dirs: string[] = boardDirs()): BoardProfile {
   if (!NAME_RE.test(name)) throw new BoardProfileError(`bad board name ${JSON.stringify(name)}`);
   for (const d of dirs) {

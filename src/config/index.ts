@@ -6,6 +6,7 @@ import { buildModel } from './build.ts';
 import { defaultConfigId } from './config-id.ts';
 import { parseFile, parseSource, type ParseResult, type SourceInfo } from './parser.ts';
 import { validate, type ValidateOptions } from './validate.ts';
+import type { BoardCapacity } from './capacity.ts';
 import { writeConfig, writeTree } from './writer.ts';
 
 export type { ValidateOptions } from './validate.ts';
@@ -21,7 +22,9 @@ export interface LoadOptions {
   /** The host's interfaces → their "a.b.c.d/prefix" addresses: unknown-interface and VIP-subnet warnings. */
   interfaces?: Map<string, string[]>;
   /** The board the configuration is for (`tandem check --board`): its NICs instead of the host's. */
-  board?: { name: string; nics: readonly string[]; vrrpPacketsPerSecond?: number };
+  board?: { name: string; nics: readonly string[] };
+  /** The board profile's VRRP capacity (`check --board`, `run --board`): too many adverts are warned about. */
+  capacity?: BoardCapacity;
   /**
    * The board's config id: which `@ID` lines it reads (language.ts). Not given: keepalived's
    * default, the host name's first part; null: no `@ID` line (and every `@^ID` line).
@@ -133,6 +136,7 @@ function buildAll(nodes: Node[], file: string, opts: LoadOptions): { config: Con
   const vopts: ValidateOptions = {
     ...(opts.interfaces ? { interfaces: opts.interfaces } : {}),
     ...(opts.board ? { board: opts.board } : {}),
+    ...(opts.capacity ? { capacity: opts.capacity } : {}),
   };
   diags.push(...validate(c, vopts));
   return { config: c, diagnostics: sortDiags(diags) };

@@ -17,14 +17,16 @@ import { SCRIPT } from './directives/script.ts';
 import { MQTT, NOTIFY_PROGRAMS } from './directives/tandem.ts';
 import { TRACK_FILE, TRACK_PROCESS } from './directives/trackers.ts';
 import { REAL_SERVER, VIRTUAL_SERVER, validWeight } from './directives/virtual-server.ts';
-import { capacityWarnings } from './capacity.ts';
+import { capacityWarnings, type BoardCapacity } from './capacity.ts';
 
 export interface ValidateOptions {
   /** interface name → its addresses as "a.b.c.d/prefix": the host's; enables the VIP-subnet warning. */
   interfaces?: Map<string, string[]>;
-  /** The board the configuration is for (its profile's NICs): checked instead of the host's; with
-   *  its profile's capacity, the VRRP adverts the configuration asks for are checked against it. */
-  board?: { name: string; nics: readonly string[]; vrrpPacketsPerSecond?: number };
+  /** The board the configuration is for (its profile's NICs): checked instead of the host's. */
+  board?: { name: string; nics: readonly string[] };
+  /** The board profile's VRRP capacity: the adverts the configuration asks for are checked
+   *  against it (`tandem check --board` and `tandem run --board` both give it). */
+  capacity?: BoardCapacity;
 }
 
 export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic[] {
@@ -371,6 +373,6 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
   }
   if (config.notifyPrograms) out.push(...fieldChecks(NOTIFY_PROGRAMS, config.notifyPrograms, top));
   // ---- what the board holds ----
-  if (board?.vrrpPacketsPerSecond !== undefined) out.push(...capacityWarnings(config, { name: board.name, vrrpPacketsPerSecond: board.vrrpPacketsPerSecond }));
+  if (opts.capacity) out.push(...capacityWarnings(config, opts.capacity));
   return out;
 }

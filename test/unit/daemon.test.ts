@@ -199,3 +199,38 @@ test('maintenance goes to the engine; stop: VRRP first (the peer takes over at o
   assert.match(f.nft.at(-1)!, /delete table ip tandem/);
   assert.ok(f.order.indexOf('control socket close') > nftAt, f.order.join(', '));
 });
+
+test('run --board: a configuration asking for more adverts than the board profile holds is warned about at start and at reload, and still runs', async (t) => {
+  // bpi-r3 holds about 280 adverts a second; 4 instances at 0.01 ask for 800 (sent and received).
+  const inst = (n: number, advert: number) => `vrrp_instance VI_${n} {
+  interface eth0
+  virtual_router_id ${n}
+  priority 100
+  version 3
+  advert_int ${advert}
+  virtual_ipaddress {
+    203.0.113.${n}/24
+  }
+}
+`;
+  const conf = (advert: number) => [1, 2, 3, 4].map((n) => inst(n, advert)).join('');
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-daemon-'));
+  const file = join(dir, 'tandem.conf');
+  await writeFile(file, conf(0.01));
+  const f = fakes();
+  const d = new Daemon({ file, board: 'bpi-r3', stateDir: join(dir, 'state'), controlSocket: join(dir, 'ctl.sock'), logLevel: 'error', configId: null }, f.system);
+  t.after(async () => {
+    await d.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await d.start();
+  const warned = () => d.log.recent(500).filter((l) => / WARN .*4 VRRP instances at advert_int 0\.01 ask the VRRP thread for 800 adverts a second .*board bpi-r3 holds about 280/.test(l));
+  assert.equal(warned().length, 1, d.log.recent(50).join('\n'));
+  assert.ok(f.vrrp().started, 'it still runs');
+  await writeFile(file, conf(0.1));
+  assert.equal((await d.reload()).ok, true);
+  assert.equal(warned().length, 1, 'at 0.1 it fits: no new warning');
+  await writeFile(file, conf(0.01));
+  assert.equal((await d.reload()).ok, true);
+  assert.equal(warned().length, 2, 'back at 0.01: warned again');
+});

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkFile, parseConfigText } from '../../../src/config/index.ts';
 import type { Diagnostic } from '../../../src/config/model.ts';
-import { loadBoardProfile } from '../../../src/board/profile.ts';
+import { boardCapacity, loadBoardProfile } from '../../../src/board/profile.ts';
 import { tempDir } from './helpers.ts';
 
 const small = { name: 'small', nics: ['eth0', 'eth1'], vrrpPacketsPerSecond: 2000 };
@@ -23,7 +23,7 @@ function instances(n: number, advertInt: number, o: { peers?: string[]; first?: 
 }
 
 function capacity(text: string, board: typeof small | { name: string; nics: string[] } = small): Diagnostic[] {
-  const r = parseConfigText(text, 'c.conf', { board });
+  const r = parseConfigText(text, 'c.conf', { board: { name: board.name, nics: board.nics }, ...('vrrpPacketsPerSecond' in board ? { capacity: { name: board.name, vrrpPacketsPerSecond: board.vrrpPacketsPerSecond } } : {}) });
   assert.ok(r.config, `it runs: ${JSON.stringify(r.diagnostics)}`);
   return r.diagnostics.filter((d) => /adverts a second/.test(d.message));
 }
@@ -68,7 +68,7 @@ test('the board profiles carry a capacity, and tandem check --board warns with i
   try {
     const f = join(dir, 'c.conf');
     writeFileSync(f, instances(200, 0.01).replaceAll('interface eth0', 'interface wan'));
-    const r = checkFile(f, { board: { name: p.name, nics: [p.nics.public, p.nics.private], vrrpPacketsPerSecond: p.capacity!.vrrpPacketsPerSecond } });
+    const r = checkFile(f, { board: { name: p.name, nics: [p.nics.public, p.nics.private] }, capacity: boardCapacity(p)! });
     assert.equal(r.ok, true, 'a warning: it still runs');
     assert.ok(r.lines.some((l) => l.startsWith(`${f}:6:`) && /warning: 200 VRRP instances at advert_int 0\.01 ask .* board bpi-r3 holds about/.test(l)), r.lines.join('\n'));
   } finally { cleanup(); }
