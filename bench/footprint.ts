@@ -7,7 +7,8 @@
 // its bin/node runs its lib/tandem/tandem.js with the raw-socket it built for that Node.js). Beside it, the
 // same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
 //
-//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR]
+//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR] [--smaps]
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
@@ -29,6 +30,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     /** Extra NODE_OPTIONS for the daemon (experiments: V8 heap flags). */
     'node-options': { type: 'string' },
+    /** Also where the daemon's memory is: its RSS by mapping (/proc/PID/smaps), largest first. */
+    smaps: { type: 'boolean', default: false },
   },
 });
 const INTERVALS = String(flags.intervals).split(',').map(Number).filter((x) => x > 0);
@@ -36,7 +39,20 @@ const AFTER_S = Number(flags['after-s']);
 const IDLE_S = Number(flags['idle-s']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }> }
+interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }>; daemonByMapping?: Array<[string, number]> }
+
+/** The process's RSS (MiB) by mapping: the file mapped, or [anon], [heap], [stack]. */
+async function byMapping(pid: number): Promise<Array<[string, number]>> {
+  const by = new Map<string, number>();
+  let cur = '';
+  for (const l of (await readFile(`/proc/${pid}/smaps`, 'utf8')).split('\n')) {
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(l);
+    if (m) { cur = m[1] || '[anon]'; continue; }
+    const r = /^Rss:\s+(\d+)/.exec(l);
+    if (r) by.set(cur, (by.get(cur) ?? 0) + Number(r[1]));
+  }
+  return [...by].filter(([, k]) => k >= 256).sort((a, b) => b[1] - a[1]).map(([n, k]) => [n, mib(k)]);
+}
 
 const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
 
@@ -48,6 +64,7 @@ async function measure(root: () => Promise<number[]>): Promise<Figure> {
   const last = await processTree(roots);
   const ticks = last.reduce((s, p) => s + p.ticks - (first.find((q) => q.pid === p.pid)?.ticks ?? p.ticks), 0);
   return {
+    ...(flags.smaps ? { daemonByMapping: await byMapping(roots[0]!) } : {}),
     treeRssMiB: mib(last.reduce((s, p) => s + p.rssKiB, 0)),
     treeAnonMiB: mib(last.reduce((s, p) => s + p.anonKiB, 0)),
     idleCpuPct: Math.round((ticks / 100 / IDLE_S) * 1000) / 10,

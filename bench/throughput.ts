@@ -2,8 +2,8 @@
 // plain routing through the same board, with iperf3 (TCP, and 64-byte UDP packets per second);
 // and new TCP connections per second through the VIP against the same server addressed
 // directly. Builds its own lab (one board, one real server holding the VIP on lo for DR),
-// removed at the end even on failure. Needs root and iperf3.
-// Run: node --import tsx bench/throughput.ts [--seconds 3] [--rounds 3] [--cps-seconds 3]
+// removed at the end even on failure. Needs root, iperf3 and trafgen (netsniff-ng).
+// Run: node --import tsx bench/throughput.ts [--seconds 3] [--rounds 3] [--cps-seconds 3] [--parts tcp,pps,ring,cps]
 // Prints one JSON object, then one summary line.
 //
 // Paths compared (all cross board a, the same veths and bridges):
@@ -20,6 +20,9 @@
 // its figures said more about its socket than about the board). The client-to-server direction
 // is all there is, so the figure is the path's per-packet cost: one sender pushes packets as
 // fast as the sender, the switches and the board together let it.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
 import { pairConfig } from '../test/lab/vrrp-configs.ts';
@@ -33,6 +36,8 @@ function arg(name: string, dflt: string): string {
 const seconds = Math.min(30, Math.max(1, Number(arg('seconds', '3'))));
 const rounds = Math.min(10, Math.max(1, Number(arg('rounds', '3'))));
 const cpsSeconds = Math.min(30, Math.max(1, Number(arg('cps-seconds', '3'))));
+/** Which figures: tcp (iperf3 Gbit/s), pps (iperf3 senders), ring (trafgen sender), cps. */
+const parts = new Set(arg('parts', 'tcp,pps,ring,cps').split(','));
 
 const VIP = LAB_ADDR.publicVip;
 const RS1 = LAB_ADDR.realServer(1);
@@ -113,6 +118,39 @@ async function pps(lab: Lab, target: string, port: number): Promise<{ perSecond:
   return { perSecond: Math.round((after - before) / seconds) };
 }
 
+/** The client's MAC and the MAC the VIP answers from (its holder's), for frames built by hand. */
+async function macs(lab: Lab): Promise<{ client: string; vip: string }> {
+  const client = (await lab.exec('client', ['cat', '/sys/class/net/eth0/address'])).stdout.trim();
+  await lab.exec('client', ['ping', '-c', '1', '-W', '1', VIP]);
+  const neigh = (await lab.exec('client', ['ip', 'neigh', 'show', VIP, 'dev', 'eth0'])).stdout;
+  const vip = /lladdr ([0-9a-f:]{17})/.exec(neigh)?.[1];
+  if (!vip) throw new Error(`no neighbour entry for ${VIP} on the client: ${neigh.trim()}`);
+  return { client, vip };
+}
+
+/**
+ * 64-byte UDP frames from a packet socket (trafgen: a memory-mapped ring, one frame written once
+ * and sent over and over, no socket, route or neighbour lookup of the sender's own), for
+ * `seconds`: packets that reached rs1, per second, and what the sender offered. The sender then
+ * costs little beside the path, so the figure is the path's per-packet cost: the board's share
+ * is no longer diluted by a socket sender's. One flow (fixed ports): the NAT path pays a
+ * conntrack lookup per packet, not a new entry.
+ */
+async function ppsRing(lab: Lab, m: { client: string; vip: string }, dir: string, target: string, port: number): Promise<{ perSecond: number; offeredPerSecond: number }> {
+  const conf = join(dir, `udp-${target}-${port}.cfg`);
+  // eth 14 + IPv4 20 + UDP 8 + 18 bytes = 60 (64 with the FCS), as iperf3 -l 18 sends; the
+  // sink counts IP length 46.
+  await writeFile(conf, `{\n  eth(da=${m.vip}, sa=${m.client}, type=0x0800),\n  ipv4(saddr=${LAB_ADDR.client}, daddr=${target}, ttl=64),\n  udp(sport=40000, dport=${port}),\n  fill(0x41, 18),\n}\n`);
+  const before = await sinkCount(lab);
+  const r = await lab.exec('client', ['timeout', '-s', 'INT', String(seconds), 'trafgen', '--dev', 'eth0', '--conf', conf, '--cpus', '1'],
+    { timeoutMs: (seconds + 20) * 1000 });
+  const after = await sinkCount(lab);
+  // trafgen prints "N packets outgoing" when SIGINT stops it (exit 0).
+  const sent = Number(/(\d+) packets outgoing/.exec(r.stdout + r.stderr)?.[1] ?? NaN);
+  if (!Number.isFinite(sent)) throw new Error(`trafgen to ${target}:${port}: exit ${String(r.code)}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+  return { perSecond: Math.round((after - before) / seconds), offeredPerSecond: Math.round(sent / seconds) };
+}
+
 async function cps(lab: Lab, target: string, port: number): Promise<{ perSecond: number; done: number; errors: number }> {
   const r = await lab.exec('client', [process.execPath, '-e', CPS_CLIENT_JS, target, String(port), String(cpsSeconds), '16'],
     { timeoutMs: (cpsSeconds + 20) * 1000 });
@@ -129,6 +167,7 @@ function median(xs: number[]): number {
 
 async function main(): Promise<void> {
   const lab = await createLab({ name: 'bench-throughput', realServers: 1, drVips: [VIP] });
+  const scratch = await mkdtemp(join(tmpdir(), 'tandem-throughput-'));
   try {
     const iperfServer = lab.spawn('rs1', ['iperf3', '-s', '-p', '5201', '--forceflush'], { label: 'rs1:iperf3' });
     await iperfServer.waitForLog(/Server listening on 5201/, 10_000);
@@ -161,18 +200,29 @@ async function main(): Promise<void> {
     const ppsRouted: number[] = [];
     const t0 = performance.now();
     // Alternate the paths so a neighbour's load on this shared machine hits them alike.
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < rounds && parts.has('tcp'); i++) {
       vip.push((await iperf(lab, VIP)).bitsPerSecond);
       dr.push((await iperf(lab, VIP, 5202)).bitsPerSecond);
       routed.push((await iperf(lab, RS1)).bitsPerSecond);
     }
-    for (let i = 0; i < rounds; i++) {
+    for (let i = 0; i < rounds && parts.has('pps'); i++) {
       ppsVip.push((await pps(lab, VIP, 5201)).perSecond);
       ppsDr.push((await pps(lab, VIP, 5202)).perSecond);
       ppsRouted.push((await pps(lab, RS1, 5201)).perSecond);
     }
-    const cpsVip = await cps(lab, VIP, 9000);
-    const cpsRouted = await cps(lab, RS1, 9000);
+    // The same three paths with a packet-socket sender (ppsRing).
+    const ringVip: Array<{ perSecond: number; offeredPerSecond: number }> = [];
+    const ringDr: typeof ringVip = [];
+    const ringRouted: typeof ringVip = [];
+    const m = await macs(lab);
+    for (let i = 0; i < rounds && parts.has('ring'); i++) {
+      ringVip.push(await ppsRing(lab, m, scratch, VIP, 5201));
+      ringDr.push(await ppsRing(lab, m, scratch, VIP, 5202));
+      ringRouted.push(await ppsRing(lab, m, scratch, RS1, 5201));
+    }
+    const none = { perSecond: NaN, done: 0, errors: 0 };
+    const cpsVip = parts.has('cps') ? await cps(lab, VIP, 9000) : none;
+    const cpsRouted = parts.has('cps') ? await cps(lab, RS1, 9000) : none;
     const gbps = (x: number): number => Math.round(x / 1e7) / 100;
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     const ratio = median(vip) / median(routed);
@@ -189,15 +239,24 @@ async function main(): Promise<void> {
         drToRouted: r3(median(ppsDr) / median(ppsRouted)), drToRoutedTarget: 1,
         drToNat: r3(median(ppsDr) / median(ppsVip)), drToNatTarget: 1.2,
       },
+      packetsPerSecond64Ring: {
+        sender: 'trafgen (packet socket, one core)',
+        nat: ringVip, dr: ringDr, routed: ringRouted,
+        median: { nat: median(ringVip.map((x) => x.perSecond)), dr: median(ringDr.map((x) => x.perSecond)), routed: median(ringRouted.map((x) => x.perSecond)) },
+        drToRouted: r3(median(ringDr.map((x) => x.perSecond)) / median(ringRouted.map((x) => x.perSecond))), drToRoutedTarget: 1,
+        drToNat: r3(median(ringDr.map((x) => x.perSecond)) / median(ringVip.map((x) => x.perSecond))), drToNatTarget: 1.2,
+      },
       newConnectionsPerSecond: { vip: cpsVip, routed: cpsRouted, ratio: Math.round((cpsVip.perSecond / cpsRouted.perSecond) * 1000) / 1000 },
       wallSeconds: Math.round((performance.now() - t0) / 100) / 10,
       cpus: (await import('node:os')).cpus().length,
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     const p = out.packetsPerSecond64;
-    process.stdout.write(`throughput: NAT ${out.vipMedianGbps} / DR ${out.drMedianGbps} / routed ${out.routedMedianGbps} Gbit/s, NAT/routed ${out.ratio} (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); 64-byte UDP pps NAT ${p.median.nat} / DR ${p.median.dr} / routed ${p.median.routed}, DR/routed ${p.drToRouted} (target >= 1: ${p.drToRouted >= 1 ? 'met' : 'NOT met'}), DR/NAT ${p.drToNat} (target >= 1.2: ${p.drToNat >= 1.2 ? 'met' : 'NOT met'}); new connections/s VIP ${cpsVip.perSecond} vs routed ${cpsRouted.perSecond}\n`);
+    const q = out.packetsPerSecond64Ring;
+    process.stdout.write(`throughput: NAT ${out.vipMedianGbps} / DR ${out.drMedianGbps} / routed ${out.routedMedianGbps} Gbit/s, NAT/routed ${out.ratio} (target >= 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); 64-byte UDP pps NAT ${p.median.nat} / DR ${p.median.dr} / routed ${p.median.routed}, DR/routed ${p.drToRouted} (target >= 1: ${p.drToRouted >= 1 ? 'met' : 'NOT met'}), DR/NAT ${p.drToNat} (target >= 1.2: ${p.drToNat >= 1.2 ? 'met' : 'NOT met'}) with iperf3 senders; with a packet-socket sender NAT ${q.median.nat} / DR ${q.median.dr} / routed ${q.median.routed}, DR/routed ${q.drToRouted} (target >= 1: ${q.drToRouted >= 1 ? 'met' : 'NOT met'}), DR/NAT ${q.drToNat} (target >= 1.2: ${q.drToNat >= 1.2 ? 'met' : 'NOT met'}); new connections/s VIP ${cpsVip.perSecond} vs routed ${cpsRouted.perSecond}\n`);
   } finally {
     await lab.destroy();
+    await rm(scratch, { recursive: true, force: true });
   }
 }
 

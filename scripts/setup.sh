@@ -16,6 +16,7 @@ DEBIAN_PACKAGES=(
   tshark            # decoding our advertisements in tests
   tcpdump
   iperf3            # throughput benchmarks
+  netsniff-ng       # trafgen: the packet-socket sender of bench/throughput.ts's packets per second
   haproxy           # the userspace forwarder's benchmark peer (bench/forwarder.ts)
   openssl           # test certificates (SSL_GET, MQTT over TLS)
   qemu-user qemu-user-static    # running the arm64 firmware on this machine
