@@ -356,8 +356,9 @@ export function validate(config: Config, opts: ValidateOptions = {}): Diagnostic
     }
     // A VIP also on an interface no vrrp_instance manages (typically lo, copied from the real
     // servers' preparation): Linux answers ARP for any local address on every interface
-    // (arp_ignore 0), so this board would draw the clients' packets whether MASTER or not.
-    if (opts.interfaces && !board) {
+    // (arp_ignore 0), so this board would draw the clients' packets whether MASTER or not. Not
+    // for IPv6: neighbour discovery answers only for the receiving interface's own addresses.
+    if (opts.interfaces && !board && ipFamily(v.address) === 4) {
       const managed = new Set(config.instances.flatMap((i) => [i.interface, ...[...i.virtualIps, ...i.virtualIpsExcluded].map((x) => x.dev ?? i.interface)]));
       for (const [dev, cidrs] of opts.interfaces) {
         if (managed.has(dev) || !cidrs.some((c) => c.split('/')[0] === v.address)) continue;

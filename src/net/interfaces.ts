@@ -1,12 +1,13 @@
-// This host's interfaces and their IPv4 addresses ("a.b.c.d/prefix"), as the configuration
+// This host's interfaces and their addresses ("a.b.c.d/prefix", "2001:db8::1/64"), as the configuration
 // checks (src/config/validate.ts: interface names, VIP subnets, lb_kind DR reachability) and
 // the DR data plane (which interface reaches a real server directly) need them.
 //
 // From `ip -j addr show`, not os.networkInterfaces(): libuv leaves out every interface that is
 // down or has no carrier (uv_interface_addresses skips those without IFF_UP and IFF_RUNNING),
 // so a board started with a cable unplugged would have "no" interface on that segment and
-// refuse or mis-plan its configuration. Every interface is listed, with [] when it has no IPv4
-// address. Spawned with an argument vector (src/util/spawn.ts), at start-up, reloads and
+// refuse or mis-plan its configuration. Every interface is listed, with [] when it has no
+// address. IPv6 link-local addresses are left out: every interface has fe80::/64, so as a
+// "segment" it would say every interface reaches every link-local neighbour. Spawned with an argument vector (src/util/spawn.ts), at start-up, reloads and
 // `tandem check --local` only.
 import { networkInterfaces } from 'node:os';
 import { run } from '../util/spawn.ts';
@@ -27,18 +28,19 @@ export function parseIpAddrJson(text: string): InterfaceAddresses {
     if (typeof l !== 'object' || l === null) continue;
     const { ifname, addr_info: info } = l as { ifname?: unknown; addr_info?: unknown };
     if (typeof ifname !== 'string') continue;
-    const v4: string[] = [];
+    const addrs: string[] = [];
     for (const a of Array.isArray(info) ? (info as unknown[]) : []) {
       if (typeof a !== 'object' || a === null) continue;
       const { family, local, prefixlen } = a as { family?: unknown; local?: unknown; prefixlen?: unknown };
-      if (family === 'inet' && typeof local === 'string' && typeof prefixlen === 'number') v4.push(`${local}/${prefixlen}`);
+      if (typeof local !== 'string' || typeof prefixlen !== 'number') continue;
+      if (family === 'inet' || (family === 'inet6' && !/^fe[89ab]/i.test(local))) addrs.push(`${local}/${prefixlen}`);
     }
-    out.set(ifname, v4);
+    out.set(ifname, addrs);
   }
   return out;
 }
 
-/** Every interface of this host (network namespace) with its IPv4 addresses. */
+/** Every interface of this host (network namespace) with its IPv4 and IPv6 (not link-local) addresses. */
 export async function hostInterfaceAddresses(): Promise<InterfaceAddresses> {
   try {
     const r = await run(['ip', '-j', 'addr', 'show'], { timeoutMs: 5_000, maxOutput: 8 << 20 });
@@ -49,7 +51,7 @@ export async function hostInterfaceAddresses(): Promise<InterfaceAddresses> {
   // Without iproute2: what libuv lists (interfaces with carrier only).
   const out: InterfaceAddresses = new Map();
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    out.set(name, (addrs ?? []).filter((a) => a.family === 'IPv4').map((a) => a.cidr ?? `${a.address}/32`));
+    out.set(name, (addrs ?? []).filter((a) => a.family === 'IPv4' || !/^fe[89ab]/i.test(a.address)).map((a) => a.cidr ?? `${a.address}/${a.family === 'IPv4' ? 32 : 128}`));
   }
   return out;
 }

@@ -98,6 +98,13 @@ test('VIP outside every interface subnet warns only when interfaces are given', 
   assert.ok(!diags(MINIMAL, new Map([['eth0', ['192.0.2.1/24']]])).some((d) => /outside/.test(d.message)));
 });
 
+test('an IPv6 VIP is held against the interfaces\' IPv6 subnets as an IPv4 one against IPv4 ones', () => {
+  const v6 = MINIMAL.replace('192.0.2.10', '2001:db8:0:1::10/64');
+  assert.ok(v6.includes('2001:db8:0:1::10/64'));
+  assert.ok(!diags(v6, new Map([['eth0', ['192.0.2.1/24', '2001:db8:0:1::2/64']]])).some((d) => /outside/.test(d.message)), 'inside eth0\'s IPv6 subnet');
+  assert.ok(diags(v6, new Map([['eth0', ['192.0.2.1/24', '2001:db8:0:2::2/64']]])).some((d) => d.severity === 'warning' && /VIP 2001:db8:0:1::10 is outside every interface's subnet/.test(d.message)));
+});
+
 test('empty configuration is an error', () => {
   only('', 'error', /no vrrp_instance or virtual_server/, 1);
   only('global_defs {\n router_id x\n}\n', 'error', /no vrrp_instance or virtual_server/, 1);
