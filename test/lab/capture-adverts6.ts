@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createLab, LAB_ADDR6, type Lab } from './lab.ts';
 import { keepalivedVersion, startKeepalived } from './keepalived.ts';
 import { runCommand } from './command.ts';
+import type { Ipv6Vector } from '../unit/vrrp/helpers.ts';
 
 const OUT = new URL('../unit/vrrp/fixtures/keepalived-ipv6-adverts.json', import.meta.url);
 
@@ -54,26 +55,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-export interface Ipv6Vector {
-  name: string;
-  source: string;
-  ip_src: string;
-  ip_dst: string;
-  ip_hlim: number;
-  /** The whole IPv6 packet (no link-layer header). */
-  ip_packet_hex: string;
-  decoded: {
-    version: number;
-    type: number;
-    vrid: number;
-    priority: number;
-    count_ip_addrs: number;
-    checksum: string;
-    max_adver_int_centiseconds: number;
-    addresses: string[];
-    tshark_checksum_status: string;
-  };
-}
 
 /** The records of a classic pcap file (tshark -F pcap), Ethernet link type. */
 function pcapFrames(file: Buffer): Buffer[] {
@@ -89,6 +70,12 @@ function pcapFrames(file: Buffer): Buffer[] {
 }
 
 const FIELDS = ['ipv6.src', 'ipv6.dst', 'ipv6.hlim', 'vrrp.version', 'vrrp.type', 'vrrp.virt_rtr_id', 'vrrp.prio', 'vrrp.addr_count', 'vrrp.checksum', 'vrrp.checksum.status', 'vrrp.short_adver_int', 'vrrp.ipv6_addr'];
+
+/** IPv6 adverts are VRRPv3 (RFC 5798 §5.2.1): anything else tshark read is a broken capture. */
+function versionThree(field: string | undefined, name: string): 3 {
+  if (Number(field) !== 3) throw new Error(`${name}: tshark read VRRP version ${String(field)}, expected 3`);
+  return 3;
+}
 
 async function capture(lab: Lab, sc: Scenario, dir: string): Promise<Ipv6Vector> {
   const file = join(dir, `${sc.name}.pcap`);
@@ -115,7 +102,7 @@ async function capture(lab: Lab, sc: Scenario, dir: string): Promise<Ipv6Vector>
     ip_hlim: Number(f[2]),
     ip_packet_hex: frames[i]!.toString('hex'),
     decoded: {
-      version: Number(f[3]),
+      version: versionThree(f[3], sc.name),
       type: Number(f[4]),
       vrid: Number(f[5]),
       priority: Number(f[6]),
