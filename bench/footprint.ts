@@ -1,5 +1,6 @@
 // Footprint of one board as it runs in production: a sync group of two instances, a virtual
-// server with TCP checks, MQTT to a real mosquitto and the serial console on a pty. Measured
+// server with TCP checks, MQTT to a real mosquitto (health_interval and keepalive at tandem's
+// defaults, 10 s and 30 s, unless --health-s / --keepalive-s) and the serial console on a pty. Measured
 // `--after-s` seconds after start: RSS and anonymous memory of the whole process tree (the daemon
 // and every helper process it started), per process, and idle CPU over `--idle-s` seconds, at each
 // advert interval, on this host's Node.js and as the image runs (`--image DIR`: an unpacked
@@ -7,8 +8,8 @@
 // its bin/node runs its lib/tandem/tandem.js with the raw-socket it built for that Node.js). Beside it, the
 // same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
 //
-//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR] [--smaps]
-import { readFile } from 'node:fs/promises';
+//   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR] [--smaps] [--health-s 10] [--keepalive-s 30]
+import { readdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
@@ -30,8 +31,12 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     /** Extra NODE_OPTIONS for the daemon (experiments: V8 heap flags). */
     'node-options': { type: 'string' },
-    /** Also where the daemon's memory is: its RSS by mapping (/proc/PID/smaps), largest first. */
+    /** Also where the daemon's memory and idle CPU are: its RSS by mapping (/proc/PID/smaps),
+     *  largest first, and its CPU by thread. */
     smaps: { type: 'boolean', default: false },
+    /** The mqtt block's health_interval and keepalive: tandem's defaults unless given. */
+    'health-s': { type: 'string', default: '10' },
+    'keepalive-s': { type: 'string', default: '30' },
   },
 });
 const INTERVALS = String(flags.intervals).split(',').map(Number).filter((x) => x > 0);
@@ -39,7 +44,19 @@ const AFTER_S = Number(flags['after-s']);
 const IDLE_S = Number(flags['idle-s']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }>; daemonByMapping?: Array<[string, number]> }
+interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }>; daemonByMapping?: Array<[string, number]>; daemonThreadsCpuPct?: Array<[string, number]> }
+
+/** CPU ticks of each thread of a process, by thread id: comm and utime + stime. */
+async function threadTicks(pid: number): Promise<Map<number, [string, number]>> {
+  const out = new Map<number, [string, number]>();
+  for (const t of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const st = await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => '');
+    if (!st) continue;
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(t), [st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')), Number(f[11]) + Number(f[12])]);
+  }
+  return out;
+}
 
 /** The process's RSS (MiB) by mapping: the file mapped, or [anon], [heap], [stack]. */
 async function byMapping(pid: number): Promise<Array<[string, number]>> {
@@ -60,11 +77,16 @@ async function measure(root: () => Promise<number[]>): Promise<Figure> {
   await sleep(AFTER_S * 1000);
   const roots = await root();
   const first = await processTree(roots);
+  const threads0 = flags.smaps ? await threadTicks(roots[0]!) : new Map<number, [string, number]>();
   await sleep(IDLE_S * 1000);
   const last = await processTree(roots);
+  const threads1 = flags.smaps ? await threadTicks(roots[0]!) : new Map<number, [string, number]>();
+  // Where the daemon's idle CPU goes, by thread name (main, the VRRP worker, V8's and libuv's).
+  const perThread = new Map<string, number>();
+  for (const [tid, [comm, t]] of threads1) perThread.set(comm, (perThread.get(comm) ?? 0) + t - (threads0.get(tid)?.[1] ?? t));
   const ticks = last.reduce((s, p) => s + p.ticks - (first.find((q) => q.pid === p.pid)?.ticks ?? p.ticks), 0);
   return {
-    ...(flags.smaps ? { daemonByMapping: await byMapping(roots[0]!) } : {}),
+    ...(flags.smaps ? { daemonByMapping: await byMapping(roots[0]!), daemonThreadsCpuPct: [...perThread].map(([c, t]): [string, number] => [c, Math.round((t / 100 / IDLE_S) * 1000) / 10]) } : {}),
     treeRssMiB: mib(last.reduce((s, p) => s + p.rssKiB, 0)),
     treeAnonMiB: mib(last.reduce((s, p) => s + p.anonKiB, 0)),
     idleCpuPct: Math.round((ticks / 100 / IDLE_S) * 1000) / 10,
@@ -88,7 +110,7 @@ async function tandem(advertInt: number, image?: string): Promise<Figure> {
     const broker = await startLabBroker(lab);
     const serial = await startSocat(lab, 'a');
     for (const rs of ['rs1', 'rs2'] as const) await startTcpEcho(lab, rs, 8080);
-    const h = await lab.startBoard('a', boardConfig(advertInt, mqttBlock(broker.url) + serialBlock(serial.ttyA)), {
+    const h = await lab.startBoard('a', boardConfig(advertInt, mqttBlock(broker.url, { healthIntervalS: Number(flags['health-s']), keepaliveS: Number(flags['keepalive-s']) }) + serialBlock(serial.ttyA)), {
       logLevel: 'info', command, bundle, env: flags['node-options'] ? { NODE_OPTIONS: flags['node-options'] } : undefined, waitForLog: /Entering MASTER STATE/, timeoutMs: 60_000,
     });
     return await measure(async () => [h.proc.pid]);
@@ -107,7 +129,7 @@ async function keepalived(advertInt: number): Promise<Figure> {
   }
 }
 
-const result: Record<string, unknown> = { bench: 'footprint', afterS: AFTER_S, idleS: IDLE_S, keepalived: await keepalivedVersion() };
+const result: Record<string, unknown> = { bench: 'footprint', afterS: AFTER_S, idleS: IDLE_S, healthIntervalS: Number(flags['health-s']), keepaliveS: Number(flags['keepalive-s']), keepalived: await keepalivedVersion() };
 const lines: string[] = [];
 for (const i of INTERVALS) {
   const row: Record<string, Figure> = {};
@@ -118,4 +140,4 @@ for (const i of INTERVALS) {
   lines.push(`@${i}s ` + Object.entries(row).map(([k, f]) => `${k} ${f.treeRssMiB} MiB (${f.treeAnonMiB} anon) ${f.idleCpuPct}% CPU`).join(', '));
 }
 console.log(JSON.stringify(result));
-console.log(`footprint after ${AFTER_S} s (whole process tree; target ≤ 60 MiB RSS, ≤ 20 MiB anonymous, ≤ 0.3 % CPU at 1 s): ${lines.join('; ')}`);
+console.log(`footprint after ${AFTER_S} s (MQTT health_interval ${String(flags['health-s'])} s; whole process tree; target ≤ 60 MiB RSS, ≤ 20 MiB anonymous, ≤ 0.3 % CPU at 1 s): ${lines.join('; ')}`);
