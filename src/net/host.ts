@@ -18,6 +18,7 @@ import { parseMac, unsolicitedNeighbourAdvert } from './ndisc.ts';
 import { routeAddWords, routeDelWords, ruleAddWords, ruleDelWords, vmacAddWords } from './ip-route.ts';
 import { SysctlKeeper } from './sysctl.ts';
 import { Pacer } from './pacer.ts';
+import { CarrierReader } from './carrier.ts';
 import { systemClock } from '../util/clock.ts';
 import type { EngineRoute, EngineRule, EngineVmac } from '../vrrp/engine-config.ts';
 
@@ -124,6 +125,8 @@ export class IprouteHostNet implements HostNet {
   private readonly vmacs = new Map<string, string>();
   /** vrrp_garp_interval / vrrp_gna_interval spacing, per interface. */
   private readonly pacer = new Pacer(systemClock);
+  /** Link state, polled by the link monitor (one kept sysfs descriptor per interface). */
+  private readonly carrier = new CarrierReader();
 
   constructor(opts: HostNetOptions = {}) {
     this.ipv6 = opts.ipv6;
@@ -268,6 +271,7 @@ export class IprouteHostNet implements HostNet {
     await this.sysctls.restore();
     this.batch.close();
     this.ipv6?.close();
+    this.carrier.close();
   }
 
   async addresses(dev: string): Promise<IfAddr[]> {
@@ -335,18 +339,9 @@ export class IprouteHostNet implements HostNet {
   }
 
   async linkUp(dev: string): Promise<boolean> {
-    // Read from sysfs rather than spawning `ip` (the link monitor polls this): administratively
-    // up (IFF_UP in flags) and carrier present. Reading carrier fails (EINVAL) while the
-    // interface is down; a missing interface is down.
-    if (!/^[\w.@-]{1,15}$/.test(dev)) return false;
-    try {
-      const flags = Number.parseInt((await readFile(`/sys/class/net/${dev}/flags`, 'utf8')).trim(), 16);
-      if (!(flags & 0x1)) return false;
-      return (await readFile(`/sys/class/net/${dev}/carrier`, 'utf8')).trim() === '1';
-    } catch {
-      return false;
-    }
+    return this.carrier.up(dev);
   }
+
 }
 
 /**
