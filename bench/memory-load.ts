@@ -17,7 +17,8 @@
 // Per load: the figures just before it starts, the peak while it runs, and `--settle-s` after it
 // ends. Prints one JSON object and a one-line summary. Needs root (the lab) and `./build.sh`.
 //
-//   node --import tsx bench/memory-load.ts [--outage-s 180] [--flood-s 60] [--ctl-clients 400]
+//   node --import tsx bench/memory-load.ts [--outage-s 180] [--flood-s 60] [--ctl-clients 400] [--image DIR]
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect, type Socket } from 'node:net';
 import { createLab, LAB_ADDR, type Lab, type LabProcess, type BoardHandle } from '../test/lab/lab.ts';
@@ -41,6 +42,8 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     /** Extra NODE_OPTIONS for the daemon (diagnosis: --heapsnapshot-near-heap-limit=1). */
     'node-options': { type: 'string' },
+    /** An unpacked image (firmware/build-image.sh generic-x64): its Node.js (24) and bundle run the board. */
+    image: { type: 'string' },
   },
 });
 const OUTAGE_S = Number(flags['outage-s']);
@@ -230,6 +233,7 @@ try {
   for (let i = 1; i <= RS_HOSTS; i++) rsProcs.push(await startRs(i));
   const h = await lab.startBoard('a', boardConfig(broker.url, serial.ttyA, true), {
     logLevel: 'info', waitForLog: /Entering MASTER STATE/, timeoutMs: 90_000, ...(flags['node-options'] ? { env: { NODE_OPTIONS: String(flags['node-options']) } } : {}),
+    ...(flags.image ? { command: [resolve(flags.image, 'bin/node')], bundle: resolve(flags.image, 'lib/tandem/tandem.js') } : {}),
   });
   void h.proc.exited.then((st) => process.stderr.write(`memory-load: the daemon exited (${JSON.stringify(st)}):\n${h.proc.tail(60)}\n`));
   const sampler = new Sampler(h.proc.pid);
