@@ -220,7 +220,8 @@ async function ctlJson(h: BoardHandle, what: string[]): Promise<unknown> {
 // ---- main -------------------------------------------------------------------------------------
 
 const lab: Lab = await createLab({ name: 'bench-memory-load', realServers: RS_HOSTS });
-const result: Record<string, unknown> = { bench: 'memory-load', node: process.versions.node, sampleMs: SAMPLE_MS, settleS: SETTLE_S };
+const result: Record<string, unknown> = { bench: 'memory-load', node: process.versions.node, image: flags.image ?? null, // with an image, its Node.js runs the board, not this one
+  sampleMs: SAMPLE_MS, settleS: SETTLE_S };
 try {
   const broker = await startLabBroker(lab);
   const serial = await startSocat(lab, 'a');
