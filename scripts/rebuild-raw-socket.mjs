@@ -4,7 +4,8 @@
 // (patches/raw-socket+1.8.1.patch, applied by patch-package) makes it use the loop of the
 // thread that created the socket, and receives IPv6 packets with recvmsg so that their hop
 // limit and destination (ancillary data: an IPv6 raw socket gets no IPv6 header) reach the
-// VRRP receive checks. npm built the addon before the patch was applied, so it is rebuilt here. Skipped when the built addon is already newer than the patched source.
+// VRRP receive checks; its JavaScript side sends a packet at once when nothing is queued (one
+// sendto, not a writability poll and a wake-up per packet). npm built the addon before the patch was applied, so it is rebuilt here. Skipped when the built addon is already newer than the patched source.
 import { statSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
