@@ -9,7 +9,7 @@
 // same measurement of keepalived running the same VRRP configuration. Needs root (the lab).
 //
 //   node --import tsx bench/footprint.ts [--intervals 1,0.1] [--after-s 60] [--idle-s 20] [--image DIR] [--smaps] [--health-s 10] [--keepalive-s 30]
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { createLab, LAB_ADDR, type Lab } from '../test/lab/lab.ts';
@@ -18,7 +18,7 @@ import { pairConfig } from '../test/lab/vrrp-configs.ts';
 import { mqttBlock, startLabBroker } from '../test/lab/mosquitto.ts';
 import { serialBlock, startSocat } from '../test/lab/serial-console.ts';
 import { startTcpEcho, tcpCheck, virtualServerBlock } from '../test/lab/lb-helpers.ts';
-import { processTree } from '../test/lab/proc-tree.ts';
+import { processTree, threadStats, type Stat } from '../test/lab/proc-tree.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,18 +46,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 interface Figure { treeRssMiB: number; treeAnonMiB: number; idleCpuPct: number; processes: Array<{ comm: string; rssMiB: number; anonMiB: number }>; daemonByMapping?: Array<[string, number]>; daemonThreadsCpuPct?: Array<[string, number]> }
 
-/** CPU ticks of each thread of a process, by thread id: comm and utime + stime. */
-async function threadTicks(pid: number): Promise<Map<number, [string, number]>> {
-  const out = new Map<number, [string, number]>();
-  for (const t of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const st = await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => '');
-    if (!st) continue;
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(t), [st.slice(st.indexOf('(') + 1, st.lastIndexOf(')')), Number(f[11]) + Number(f[12])]);
-  }
-  return out;
-}
-
 /** The process's RSS (MiB) by mapping: the file mapped, or [anon], [heap], [stack]. */
 async function byMapping(pid: number): Promise<Array<[string, number]>> {
   const by = new Map<string, number>();
@@ -77,13 +65,13 @@ async function measure(root: () => Promise<number[]>): Promise<Figure> {
   await sleep(AFTER_S * 1000);
   const roots = await root();
   const first = await processTree(roots);
-  const threads0 = flags.smaps ? await threadTicks(roots[0]!) : new Map<number, [string, number]>();
+  const threads0 = flags.smaps ? await threadStats(roots[0]!) : new Map<number, Stat>();
   await sleep(IDLE_S * 1000);
   const last = await processTree(roots);
-  const threads1 = flags.smaps ? await threadTicks(roots[0]!) : new Map<number, [string, number]>();
+  const threads1 = flags.smaps ? await threadStats(roots[0]!) : new Map<number, Stat>();
   // Where the daemon's idle CPU goes, by thread name (main, the VRRP worker, V8's and libuv's).
   const perThread = new Map<string, number>();
-  for (const [tid, [comm, t]] of threads1) perThread.set(comm, (perThread.get(comm) ?? 0) + t - (threads0.get(tid)?.[1] ?? t));
+  for (const [tid, { comm, ticks }] of threads1) perThread.set(comm, (perThread.get(comm) ?? 0) + ticks - (threads0.get(tid)?.ticks ?? ticks));
   const ticks = last.reduce((s, p) => s + p.ticks - (first.find((q) => q.pid === p.pid)?.ticks ?? p.ticks), 0);
   return {
     ...(flags.smaps ? { daemonByMapping: await byMapping(roots[0]!), daemonThreadsCpuPct: [...perThread].map(([c, t]): [string, number] => [c, Math.round((t / 100 / IDLE_S) * 1000) / 10]) } : {}),

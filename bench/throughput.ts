@@ -118,14 +118,9 @@ async function pps(lab: Lab, target: string, port: number): Promise<{ perSecond:
   return { perSecond: Math.round((after - before) / seconds) };
 }
 
-/** The client's MAC and the MAC the VIP answers from (its holder's), for frames built by hand. */
+/** The client's MAC and the MAC the VIP answers from (board a's eth0: it holds the VIP), for frames built by hand. */
 async function macs(lab: Lab): Promise<{ client: string; vip: string }> {
-  const client = (await lab.exec('client', ['cat', '/sys/class/net/eth0/address'])).stdout.trim();
-  await lab.exec('client', ['ping', '-c', '1', '-W', '1', VIP]);
-  const neigh = (await lab.exec('client', ['ip', 'neigh', 'show', VIP, 'dev', 'eth0'])).stdout;
-  const vip = /lladdr ([0-9a-f:]{17})/.exec(neigh)?.[1];
-  if (!vip) throw new Error(`no neighbour entry for ${VIP} on the client: ${neigh.trim()}`);
-  return { client, vip };
+  return { client: await lab.mac('client', 'eth0'), vip: await lab.mac('a', 'eth0') };
 }
 
 /**
@@ -214,8 +209,8 @@ async function main(): Promise<void> {
     const ringVip: Array<{ perSecond: number; offeredPerSecond: number }> = [];
     const ringDr: typeof ringVip = [];
     const ringRouted: typeof ringVip = [];
-    const m = await macs(lab);
-    for (let i = 0; i < rounds && parts.has('ring'); i++) {
+    const m = parts.has('ring') ? await macs(lab) : null;
+    for (let i = 0; i < rounds && m; i++) {
       ringVip.push(await ppsRing(lab, m, scratch, VIP, 5201));
       ringDr.push(await ppsRing(lab, m, scratch, VIP, 5202));
       ringRouted.push(await ppsRing(lab, m, scratch, RS1, 5201));
@@ -226,6 +221,8 @@ async function main(): Promise<void> {
     const gbps = (x: number): number => Math.round(x / 1e7) / 100;
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     const ratio = median(vip) / median(routed);
+    const perSecond = (xs: Array<{ perSecond: number }>): number => median(xs.map((x) => x.perSecond));
+    const ringMedian = { nat: perSecond(ringVip), dr: perSecond(ringDr), routed: perSecond(ringRouted) };
     const out = {
       bench: 'throughput',
       seconds, rounds,
@@ -242,9 +239,9 @@ async function main(): Promise<void> {
       packetsPerSecond64Ring: {
         sender: 'trafgen (packet socket, one core)',
         nat: ringVip, dr: ringDr, routed: ringRouted,
-        median: { nat: median(ringVip.map((x) => x.perSecond)), dr: median(ringDr.map((x) => x.perSecond)), routed: median(ringRouted.map((x) => x.perSecond)) },
-        drToRouted: r3(median(ringDr.map((x) => x.perSecond)) / median(ringRouted.map((x) => x.perSecond))), drToRoutedTarget: 1,
-        drToNat: r3(median(ringDr.map((x) => x.perSecond)) / median(ringVip.map((x) => x.perSecond))), drToNatTarget: 1.2,
+        median: ringMedian,
+        drToRouted: r3(ringMedian.dr / ringMedian.routed), drToRoutedTarget: 1,
+        drToNat: r3(ringMedian.dr / ringMedian.nat), drToNatTarget: 1.2,
       },
       newConnectionsPerSecond: { vip: cpsVip, routed: cpsRouted, ratio: Math.round((cpsVip.perSecond / cpsRouted.perSecond) * 1000) / 1000 },
       wallSeconds: Math.round((performance.now() - t0) / 100) / 10,

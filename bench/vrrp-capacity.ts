@@ -10,8 +10,8 @@
 //
 //   node --import tsx bench/vrrp-capacity.ts [--instances 20,50,100] [--advert-int 0.01] [--window-s 20]
 import { parseArgs } from 'node:util';
-import { readFile, readdir } from 'node:fs/promises';
 import { createLab, type BoardHandle, type LabProcess } from '../test/lab/lab.ts';
+import { threadStats } from '../test/lab/proc-tree.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -53,14 +53,10 @@ interface Thread { tids: number[]; ticks: number }
  */
 async function vrrpThread(pid: number): Promise<Thread | null> {
   const out: Thread = { tids: [], ticks: 0 };
-  for (const t of await readdir(`/proc/${pid}/task`)) {
-    const st = await readFile(`/proc/${pid}/task/${t}/stat`, 'utf8').catch(() => '');
-    if (!st) continue;
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    // After ")": field 3 is f[0]; utime 14, stime 15, policy 41 (proc(5)).
-    if (Number(f[38]) !== 2) continue;
-    out.tids.push(Number(t));
-    out.ticks += Number(f[11]) + Number(f[12]);
+  for (const [tid, st] of await threadStats(pid)) {
+    if (st.policy !== 2) continue;
+    out.tids.push(tid);
+    out.ticks += st.ticks;
   }
   return out.tids.length > 0 ? out : null;
 }

@@ -7,6 +7,7 @@
 // Each command's code is imported only when it runs, so `version` and `check` start fast
 // (the bundle is split by esbuild at these dynamic imports).
 import { VERSION, COMMIT } from './version.ts';
+import type { BoardCapacity } from './config/capacity.ts';
 
 export const DEFAULT_CONFIG = '/etc/tandem/tandem.conf';
 export const DEFAULT_STATE_DIR = '/var/lib/tandem';
@@ -74,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       // --board: interfaces are checked against the board profile's NICs (a build host's are not the board's).
       const boardName = opts.get('board');
       let board: { name: string; nics: string[] } | undefined;
-      let capacity: { name: string; vrrpPacketsPerSecond: number } | undefined;
+      let capacity: BoardCapacity | undefined;
       if (boardName !== undefined) {
         const { loadBoardProfile, boardCapacity } = await import('./board/profile.ts');
         const p = loadBoardProfile(boardName);

@@ -187,12 +187,12 @@ export function boardDirs(): string[] {
   return env ? [env, ...dirs] : dirs;
 }
 
-/** Loads and validates board/NAME.json. Synchronous: it runs once at start, on the main thread. */
 /** The profile's capacity as the configuration checks take it (src/config/capacity.ts). */
 export function boardCapacity(p: BoardProfile): BoardCapacity | undefined {
   return p.capacity ? { name: p.name, vrrpPacketsPerSecond: p.capacity.vrrpPacketsPerSecond } : undefined;
 }
 
+/** Loads and validates board/NAME.json. Synchronous: it runs once at start, on the main thread. */
 export function loadBoardProfile(name: string, dirs: string[] = boardDirs()): BoardProfile {
   if (!NAME_RE.test(name)) throw new BoardProfileError(`bad board name ${JSON.stringify(name)}`);
   for (const d of dirs) {

@@ -341,7 +341,6 @@ export class IprouteHostNet implements HostNet {
   async linkUp(dev: string): Promise<boolean> {
     return this.carrier.up(dev);
   }
-
 }
 
 /**

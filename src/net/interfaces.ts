@@ -7,10 +7,16 @@
 // so a board started with a cable unplugged would have "no" interface on that segment and
 // refuse or mis-plan its configuration. Every interface is listed, with [] when it has no
 // address. IPv6 link-local addresses are left out: every interface has fe80::/64, so as a
-// "segment" it would say every interface reaches every link-local neighbour. Spawned with an argument vector (src/util/spawn.ts), at start-up, reloads and
-// `tandem check --local` only.
+// "segment" it would say every interface reaches every link-local neighbour. Spawned with an
+// argument vector (src/util/spawn.ts), at start-up, reloads and `tandem check --local` only.
 import { networkInterfaces } from 'node:os';
 import { run } from '../util/spawn.ts';
+import { isLinkLocal, parseIp } from '../util/ip.ts';
+
+const linkLocal = (a: string): boolean => {
+  const p = parseIp(a);
+  return p !== null && isLinkLocal(p);
+};
 
 export type InterfaceAddresses = Map<string, string[]>;
 
@@ -33,7 +39,7 @@ export function parseIpAddrJson(text: string): InterfaceAddresses {
       if (typeof a !== 'object' || a === null) continue;
       const { family, local, prefixlen } = a as { family?: unknown; local?: unknown; prefixlen?: unknown };
       if (typeof local !== 'string' || typeof prefixlen !== 'number') continue;
-      if (family === 'inet' || (family === 'inet6' && !/^fe[89ab]/i.test(local))) addrs.push(`${local}/${prefixlen}`);
+      if (family === 'inet' || (family === 'inet6' && !linkLocal(local))) addrs.push(`${local}/${prefixlen}`);
     }
     out.set(ifname, addrs);
   }
@@ -51,7 +57,7 @@ export async function hostInterfaceAddresses(): Promise<InterfaceAddresses> {
   // Without iproute2: what libuv lists (interfaces with carrier only).
   const out: InterfaceAddresses = new Map();
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    out.set(name, (addrs ?? []).filter((a) => a.family === 'IPv4' || !/^fe[89ab]/i.test(a.address)).map((a) => a.cidr ?? `${a.address}/${a.family === 'IPv4' ? 32 : 128}`));
+    out.set(name, (addrs ?? []).filter((a) => a.family === 'IPv4' || !linkLocal(a.address)).map((a) => a.cidr ?? `${a.address}/${a.family === 'IPv4' ? 32 : 128}`));
   }
   return out;
 }

@@ -55,7 +55,6 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-
 /** The records of a classic pcap file (tshark -F pcap), Ethernet link type. */
 function pcapFrames(file: Buffer): Buffer[] {
   if (file.readUInt32LE(0) !== 0xa1b2c3d4) throw new Error('not a little-endian classic pcap file');
